@@ -1,0 +1,52 @@
+package dev.tokentap.app;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code java -jar tokentap.jar <verb>}: the one executable, with a verb per job. */
+@Command(
+    name = "tokentap",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Times every token of LLM inference traffic and exports it to Prometheus.",
+    subcommands = {ProxyCommand.class, EmulateCommand.class, DemoCommand.class})
+public final class Main implements Runnable {
+  /** Exit status for configuration errors (a bad key or value), distinct from picocli's usage errors (2). */
+  public static final int CONFIG_ERROR = 3;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /** Runs a command line and returns its exit status (tests call this in-process). */
+  public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setOut(out);
+    cli.setErr(err);
+    cli.setExecutionExceptionHandler(
+        (e, commandLine, parseResult) -> {
+          if (e instanceof dev.tokentap.proxy.config.SettingsException || e instanceof IllegalArgumentException) {
+            err.println("tokentap: configuration error: " + e.getMessage());
+            return CONFIG_ERROR;
+          }
+          throw e;
+        });
+    return cli.execute(args);
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"tokentap " + (v == null ? "dev" : v)};
+    }
+  }
+}

@@ -1,0 +1,88 @@
+package dev.tokentap.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line as a user runs it: exit statuses, messages, and a short demo. */
+class MainTest {
+  record Run(int status, String out, String err) {}
+
+  static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int status = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new Run(status, out.toString(), err.toString());
+  }
+
+  @Test
+  void badConfigFileExitsNonZeroNamingTheKeyBeforeAnyPortOpens(@TempDir Path dir) throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    Path conf = dir.resolve("bad.conf");
+    Files.writeString(conf, "tokentap.upstream.idle-timeout = forever\n");
+    Run r = run("proxy", "--listen", "127.0.0.1:" + port, "--config", conf.toString());
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("configuration error", "tokentap.upstream.idle-timeout", "forever", "expected");
+    // Nothing listens: the check came first.
+    try (ServerSocket s = new ServerSocket(port)) {
+      assertThat(s.getLocalPort()).isEqualTo(port);
+    }
+  }
+
+  @Test
+  void badFlagValueNamesTheKey() {
+    Run r = run("proxy", "--upstream", "ftp://example");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("tokentap.proxy.upstream", "ftp://example");
+  }
+
+  @Test
+  void unparsableConfigFileIsReported(@TempDir Path dir) throws Exception {
+    Path conf = dir.resolve("broken.conf");
+    Files.writeString(conf, "tokentap { proxy { listen = \n");
+    Run r = run("proxy", "--config", conf.toString());
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("broken.conf");
+  }
+
+  @Test
+  void badEmulatorSettingIsReported() {
+    Run r = run("emulate", "--profile", "gigantic");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("gigantic");
+  }
+
+  @Test
+  void unknownOptionIsAUsageError() {
+    Run r = run("proxy", "--lissen", "x");
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err()).contains("--lissen");
+  }
+
+  @Test
+  void helpListsTheVerbs() {
+    Run r = run("--help");
+    assertThat(r.status()).isZero();
+    assertThat(r.out()).contains("proxy", "emulate", "demo");
+  }
+
+  @Test
+  void demoRunsForItsDurationAndPrintsLiveNumbers() {
+    Run r = run("demo", "--duration", "4s", "--rate", "20", "--profile", "fast", "--report-every", "1s",
+        "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0");
+    assertThat(r.status()).as(r.err()).isZero();
+    assertThat(r.out()).contains("/metrics", "TTFT ms p50 / p95 / p99", "total");
+    String total = r.out().lines().filter(l -> l.trim().startsWith("total")).findFirst().orElseThrow();
+    double requestsPerSecond = Double.parseDouble(total.trim().split("\\s+")[1]);
+    assertThat(requestsPerSecond).isGreaterThan(5);
+  }
+}

@@ -1,0 +1,84 @@
+package dev.tokentap.emulator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/**
+ * One API's request shape and wire format. The exchange drives it with engine output; it only turns
+ * that output into bytes. Adding an API (the Responses API, Anthropic Messages, Ollama {@code
+ * /api/chat}) is one implementation plus one line in {@link EmulatorHttpHandler}'s route table.
+ *
+ * <p>The {@code append*} methods write complete stream events (for SSE, each ending in its blank
+ * line) into {@code out}; the exchange writes what one engine step produced as one HTTP chunk.
+ */
+interface ApiFraming {
+
+  /** Route label of this API ({@code chat}, {@code completions}, ...). */
+  String route();
+
+  /**
+   * Reads the request body.
+   *
+   * @throws InvalidRequestException naming what is wrong
+   */
+  GenerationRequest parse(JsonNode body, EmulatorSettings settings);
+
+  /** Identity of one response: a fresh id, the creation time and the model, for every event. */
+  ResponseContext newResponse(GenerationRequest request);
+
+  /** Content type of a streamed response. */
+  default String streamContentType() {
+    // As vLLM sends it (Starlette adds the charset to text/ types).
+    return "text/event-stream; charset=utf-8";
+  }
+
+  /**
+   * Events before any output (none for the OpenAI APIs; {@code response.created} for Responses).
+   */
+  default void appendStreamStart(ResponseContext response, StringBuilder out) {}
+
+  /**
+   * One chunk of choice {@code choice}'s output.
+   *
+   * @param first whether this is the choice's first chunk
+   * @param text the text of the chunk's tokens (may be empty: an end-of-sequence token)
+   * @param choiceTokens output tokens of this choice so far, this chunk's included
+   * @param finishReason non-null on the choice's last chunk
+   */
+  void appendChunk(
+      ResponseContext response,
+      int choice,
+      boolean first,
+      CharSequence text,
+      int choiceTokens,
+      String finishReason,
+      StringBuilder out);
+
+  /** Events after every choice finished: the usage event if asked for, then the terminator. */
+  void appendStreamEnd(ResponseContext response, Usage usage, StringBuilder out);
+
+  /** An error after the stream started, and what follows it (vLLM: {@code [DONE]}). */
+  void appendStreamError(ResponseContext response, String message, StringBuilder out);
+
+  /** The body of a non-streamed response. */
+  String completeBody(
+      ResponseContext response,
+      List<? extends CharSequence> texts,
+      List<String> finishReasons,
+      Usage usage);
+
+  /**
+   * Identity of one response.
+   *
+   * @param modelJson the model as a JSON string literal, quotes included (escaped once, used in
+   *     every event)
+   */
+  record ResponseContext(GenerationRequest request, String id, long created, String modelJson) {}
+
+  /** Token counts for a usage object. */
+  record Usage(int promptTokens, int completionTokens) {
+    int totalTokens() {
+      return promptTokens + completionTokens;
+    }
+  }
+}

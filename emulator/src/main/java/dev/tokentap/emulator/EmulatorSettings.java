@@ -1,0 +1,331 @@
+package dev.tokentap.emulator;
+
+import static dev.tokentap.emulator.EngineProfile.checkArgument;
+import static java.util.Objects.requireNonNull;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+
+/**
+ * Everything the emulator reads from {@code tokentap.emulator} (documented key by key in its {@code
+ * reference.conf}), read and checked once by {@link #fromConfig(Config)}.
+ *
+ * @param host interface to listen on
+ * @param port TCP port; 0 picks a free one ({@link Emulator#port()} tells which)
+ * @param profile the engine's timing model, with the {@code engine { }} overrides applied
+ * @param seed mixed into every request's output, so two emulators with different seeds differ
+ * @param tokensPerChunk output tokens per streamed chunk unless a request says otherwise
+ * @param defaultMaxTokens output limit of requests without {@code max_tokens}
+ * @param meanOutputTokens mean of the emulated end-of-sequence length distribution
+ * @param defaultFault fault applied to requests without an {@code x-emulator-fault} header; null
+ *     for none (syntax in {@link FaultSpec})
+ * @param ioThreads event-loop threads; 0 = one per CPU core
+ * @param servedModelName the model {@code /v1/models} lists and requests without {@code model} get
+ * @param maxRequestBodyBytes larger request bodies are answered with 413
+ */
+public record EmulatorSettings(
+    String host,
+    int port,
+    EngineProfile profile,
+    long seed,
+    int tokensPerChunk,
+    int defaultMaxTokens,
+    double meanOutputTokens,
+    String defaultFault,
+    int ioThreads,
+    String servedModelName,
+    int maxRequestBodyBytes) {
+
+  static final String PREFIX = "tokentap.emulator.";
+  static final String DEFAULT_MODEL = "tokentap-emulator-8b";
+  static final int DEFAULT_MAX_REQUEST_BODY_BYTES = 8 * 1024 * 1024;
+
+  public EmulatorSettings {
+    requireNonNull(host, "host");
+    requireNonNull(profile, "profile");
+    requireNonNull(servedModelName, "servedModelName");
+    checkArgument(port >= 0 && port <= 65535, "port: %s (expected: 0..65535)", port);
+    checkArgument(tokensPerChunk >= 1, "tokensPerChunk: %s (expected: >= 1)", tokensPerChunk);
+    checkArgument(defaultMaxTokens >= 1, "defaultMaxTokens: %s (expected: >= 1)", defaultMaxTokens);
+    checkArgument(meanOutputTokens >= 1, "meanOutputTokens: %s (expected: >= 1)", meanOutputTokens);
+    checkArgument(ioThreads >= 0, "ioThreads: %s (expected: >= 0)", ioThreads);
+    checkArgument(
+        maxRequestBodyBytes >= 1, "maxRequestBodyBytes: %s (expected: >= 1)", maxRequestBodyBytes);
+    if (defaultFault != null) {
+      try {
+        FaultSpec.parse(defaultFault);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("defaultFault: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** Settings without a served model name or body limit: those take their defaults. */
+  public EmulatorSettings(
+      String host,
+      int port,
+      EngineProfile profile,
+      long seed,
+      int tokensPerChunk,
+      int defaultMaxTokens,
+      double meanOutputTokens,
+      String defaultFault,
+      int ioThreads) {
+    this(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        DEFAULT_MODEL,
+        DEFAULT_MAX_REQUEST_BODY_BYTES);
+  }
+
+  /** The defaults of {@code reference.conf} (with its environment overrides). */
+  public static EmulatorSettings defaults() {
+    return fromConfig(ConfigFactory.defaultReference());
+  }
+
+  /**
+   * Reads {@code root.getConfig("tokentap.emulator")}.
+   *
+   * @throws IllegalArgumentException naming the full key, the value and what is expected, e.g.
+   *     {@code tokentap.emulator.engine.base-step: -1ms (expected: >= 0)}
+   */
+  public static EmulatorSettings fromConfig(Config root) {
+    requireNonNull(root, "root");
+    try {
+      root.checkValid(ConfigFactory.defaultReference(), "tokentap.emulator");
+    } catch (ConfigException.ValidationFailed e) {
+      StringBuilder sb = new StringBuilder();
+      for (ConfigException.ValidationProblem p : e.problems()) {
+        sb.append(sb.length() == 0 ? "" : "; ").append(p.path()).append(": ").append(p.problem());
+      }
+      throw new IllegalArgumentException(sb.toString(), e);
+    }
+    try {
+      SettingsReader c = new SettingsReader(root, PREFIX);
+      String profileName = c.string("profile");
+      EngineProfile profile;
+      try {
+        profile = EngineProfile.named(profileName);
+      } catch (IllegalArgumentException e) {
+        throw c.invalid("profile", "one of realistic, fast");
+      }
+      String fault = c.string("fault");
+      try {
+        FaultSpec.parse(fault);
+      } catch (IllegalArgumentException e) {
+        throw c.invalid("fault", FaultSpec.SYNTAX);
+      }
+      return new EmulatorSettings(
+          c.nonBlank("host"),
+          c.intBetween("port", 0, 65535),
+          engineOverrides(c, profile),
+          c.anyLong("seed"),
+          c.intAtLeast("tokens-per-chunk", 1),
+          c.intAtLeast("default-max-tokens", 1),
+          c.doubleAtLeast("mean-output-tokens", 1),
+          FaultSpec.parse(fault).isNone() ? null : fault,
+          c.intAtLeast("io-threads", 0),
+          c.nonBlank("served-model-name"),
+          (int) c.bytesBetween("max-request-body-size", 1, Integer.MAX_VALUE));
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /** Each key under {@code engine} that is not null replaces the profile's value. */
+  private static EngineProfile engineOverrides(SettingsReader c, EngineProfile p) {
+    if (c.isSet("engine.base-step")) {
+      p = p.withBaseStep(c.durationAtLeastZero("engine.base-step"));
+    }
+    if (c.isSet("engine.per-sequence-step")) {
+      p = p.withPerSequenceStep(c.durationAtLeastZero("engine.per-sequence-step"));
+    }
+    if (c.isSet("engine.prefill-tokens-per-second")) {
+      p = p.withPrefillTokensPerSecond(c.doubleAbove("engine.prefill-tokens-per-second", 0));
+    }
+    if (c.isSet("engine.max-batched-tokens")) {
+      p = p.withMaxBatchedTokens(c.intAtLeast("engine.max-batched-tokens", 1));
+    }
+    if (c.isSet("engine.max-num-seqs")) {
+      p = p.withMaxNumSeqs(c.intAtLeast("engine.max-num-seqs", 1));
+    }
+    if (c.isSet("engine.kv-cache-tokens")) {
+      p = p.withKvCacheTokens(c.longAtLeast("engine.kv-cache-tokens", 1));
+    }
+    return p;
+  }
+
+  public EmulatorSettings withHost(String host) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+
+  public EmulatorSettings withPort(int port) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+
+  public EmulatorSettings withProfile(EngineProfile profile) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+
+  public EmulatorSettings withSeed(long seed) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+
+  public EmulatorSettings withTokensPerChunk(int tokensPerChunk) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+
+  public EmulatorSettings withDefaultMaxTokens(int defaultMaxTokens) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+
+  public EmulatorSettings withMeanOutputTokens(double meanOutputTokens) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+
+  /** {@code fault} in {@link FaultSpec} syntax; null or {@code "none"} for none. */
+  public EmulatorSettings withDefaultFault(String defaultFault) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+
+  public EmulatorSettings withIoThreads(int ioThreads) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+
+  public EmulatorSettings withServedModelName(String servedModelName) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+
+  public EmulatorSettings withMaxRequestBodyBytes(int maxRequestBodyBytes) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes);
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * An OpenAI-compatible inference server emulation with a continuous-batching timing model: the
+ * upstream of Tokentap's tests, demo and benchmarks.
+ *
+ * <p>Public API: {@link dev.tokentap.emulator.Emulator} (start, port, listeners, stats, close), its
+ * {@link dev.tokentap.emulator.EmulatorSettings} and {@link dev.tokentap.emulator.EngineProfile},
+ * and what it reports: {@link dev.tokentap.emulator.EmulatedRequest} and {@link
+ * dev.tokentap.emulator.EngineStats}. Everything else is package-private.
+ *
+ * <pre>
+ *  client ─▶ EmulatorHttpHandler ─▶ GenerationExchange ──submit──▶ EngineLoop (own thread, real-time steps)
+ *                                      ▲   │ ApiFraming (chat / completions chunks)      │
+ *                                      └───┴──────────── tokens per step ◀───────────────┘ (via the event loop)
+ * </pre>
+ */
+package dev.tokentap.emulator;

@@ -1,0 +1,418 @@
+package dev.tokentap.meter;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * Times and counts one response from its bytes and the times they arrived (DESIGN.md §2–3): the one
+ * meter behind every request record, whoever sent the request (relay, shadow, bench).
+ *
+ * <pre>
+ * onResponseHead ─▶ onBody × n ─▶ onComplete | onBroken ─▶ result()
+ *                      │
+ *                      ├─ text/event-stream: SseEventDecoder ─▶ Dialect ─▶ EventFacts
+ *                      │                      ─▶ timing, ITL gaps, usage, drop ranges
+ *                      ├─ application/json:  buffered (capped), read by the Dialect at the end
+ *                      └─ anything else:     bytes counted
+ * </pre>
+ *
+ * <p>A pure function of bytes and timestamps: no channel, no I/O, no clock of its own. Every event
+ * gets the {@code nanos} of the {@code onBody} call whose bytes completed it. It never throws into
+ * the caller: bytes it cannot read make the record {@link TokenSource#UNPARSED} and it carries on.
+ * It never retains or consumes the {@link ByteBuf}s it is shown.
+ *
+ * <p>Definitions (wire-formats.md §13):
+ *
+ * <ul>
+ *   <li>TTFT uses the first token-bearing event of any choice (reasoning included); {@code
+ *       firstOutputNanos} the first with visible output.
+ *   <li>ITL: every gap between consecutive token-bearing events of the same choice index goes to
+ *       the {@link TokenGapListener} at once.
+ *   <li>N: the server's usage when sent (see {@link UsageTally}), else the number of token-bearing
+ *       events.
+ *   <li>TPOT: {@code (t_last − t_first) / (N − 1)} for N ≥ 2. With several choices (n &gt; 1) N is
+ *       shared out as {@code k'_c = k_c × N / Σk} by each choice's token-bearing events {@code
+ *       k_c}, each choice with {@code k'_c ≥ 2} gets {@code (t_last_c − t_first_c) / (k'_c − 1)},
+ *       and TPOT is their mean.
+ *   <li>Outcome: {@code error} if status ≥ 400 or an error event; else the {@code onBroken}
+ *       outcome; else {@code upstream_abort} if an SSE stream ended without its terminator; else
+ *       {@code ok}. Events after the terminator are counted but not timed.
+ * </ul>
+ *
+ * <p><b>Usage injection.</b> With {@code usageInjected}, the relay added {@code
+ * stream_options.include_usage}, and the usage-only chunk it causes must not reach the client: the
+ * meter reports its bytes through {@link #drainDropRanges()}. Forwarding only bytes before {@link
+ * #completeUpTo()}, minus those ranges, gives the client exactly the stream it would have had.
+ *
+ * <p>Not thread-safe: one meter per response, fed from one thread (an event loop).
+ */
+public final class StreamMeter {
+  /** An SSE event may be larger than a JSON body cap set low; never keep less than this. */
+  static final int MIN_EVENT_BYTES = 256 * 1024;
+
+  private static final int SCRATCH_BYTES = 8192;
+
+  /** For copying direct buffers: the event loop thread reuses one array for all its meters. */
+  private static final ThreadLocal<byte[]> SCRATCH =
+      ThreadLocal.withInitial(() -> new byte[SCRATCH_BYTES]);
+
+  private final boolean usageInjected;
+  private final Dialect dialect;
+  private final SseEventDecoder decoder;
+  private final EventFacts facts = new EventFacts();
+  private final ChoiceTimeline timeline;
+  private final UsageTally usage = new UsageTally();
+  private final DropRanges drops = new DropRanges();
+  private final JsonBodyBuffer json;
+
+  private BodyKind body = BodyKind.UNKNOWN;
+  private int status;
+  private long headNanos = MeterResult.NEVER;
+  private long bodyBytes;
+
+  /** The {@code nanos} of the {@code onBody} call being processed. */
+  private long nowNanos;
+
+  private int events;
+  private int tokenEvents;
+  private long firstTokenNanos = MeterResult.NEVER;
+  private long lastTokenNanos = MeterResult.NEVER;
+  private boolean sawOutput;
+  private long firstOutputNanos = MeterResult.NEVER;
+  private boolean errorEvent;
+  private boolean terminated;
+  private boolean unparsed;
+
+  /** End offset of the last event reported as dropped, to extend it by a late LF. */
+  private long lastDropEnd = -1;
+
+  private Outcome broken;
+  private boolean ended;
+  private long endNanos = MeterResult.NEVER;
+  private MeterResult result;
+
+  /**
+   * @param route the API operation, which picks the dialect
+   * @param usageInjected the relay added {@code stream_options.include_usage}; the usage-only chunk
+   *     is reported for removal
+   * @param gaps receives every inter-token gap as it happens
+   * @param maxBufferedBodyBytes the most bytes of a non-streaming JSON body kept for reading usage
+   *     and errors; a larger body is {@link TokenSource#UNPARSED}. SSE events are kept up to this
+   *     or {@value #MIN_EVENT_BYTES}, whichever is larger.
+   */
+  public StreamMeter(
+      Route route, boolean usageInjected, TokenGapListener gaps, int maxBufferedBodyBytes) {
+    requireNonNull(route, "route");
+    requireNonNull(gaps, "gaps");
+    if (maxBufferedBodyBytes < 0) {
+      throw new IllegalArgumentException(
+          "maxBufferedBodyBytes: " + maxBufferedBodyBytes + " (expected: >= 0)");
+    }
+    this.usageInjected = usageInjected;
+    this.json = new JsonBodyBuffer(maxBufferedBodyBytes);
+    this.dialect = Dialect.forRoute(route);
+    this.timeline = new ChoiceTimeline(gaps);
+    this.decoder =
+        new SseEventDecoder(new DecodedEvents(), Math.max(maxBufferedBodyBytes, MIN_EVENT_BYTES));
+  }
+
+  /**
+   * Status line and headers arrived. {@code text/event-stream} is read as SSE, {@code
+   * application/json} (and {@code +json}) is buffered and read at the end, anything else is only
+   * counted.
+   */
+  public void onResponseHead(int status, String contentType, long nanos) {
+    this.status = status;
+    this.headNanos = nanos;
+    if (body == BodyKind.UNKNOWN) {
+      body = BodyKind.of(contentType);
+    }
+  }
+
+  /** One upstream read. The buffer's indexes and reference count are left untouched. */
+  public void onBody(ByteBuf content, long nanos) {
+    if (ended || content == null) {
+      return;
+    }
+    try {
+      int index = content.readerIndex();
+      int remaining = content.readableBytes();
+      if (content.hasArray()) {
+        onBody(content.array(), content.arrayOffset() + index, remaining, nanos);
+        return;
+      }
+      byte[] scratch = SCRATCH.get();
+      while (remaining > 0) {
+        int n = Math.min(remaining, scratch.length);
+        content.getBytes(index, scratch, 0, n);
+        onBody(scratch, 0, n, nanos);
+        index += n;
+        remaining -= n;
+      }
+    } catch (RuntimeException e) {
+      unparsed = true;
+    }
+  }
+
+  /** One upstream read, as an array slice (tests, benchmarks, non-Netty callers). */
+  public void onBody(byte[] bytes, int offset, int length, long nanos) {
+    if (ended || length <= 0) {
+      return;
+    }
+    if (body == BodyKind.UNKNOWN) {
+      body = BodyKind.OPAQUE; // bytes before any head: nothing to interpret them by
+    }
+    nowNanos = nanos;
+    try {
+      switch (body) {
+        case SSE:
+          decoder.feed(bytes, offset, length);
+          break;
+        case JSON:
+          json.append(bytes, offset, length);
+          break;
+        default:
+          break;
+      }
+    } catch (RuntimeException e) {
+      unparsed = true;
+    } finally {
+      bodyBytes += length;
+    }
+  }
+
+  /** The response ended normally (last chunk); an incomplete trailing event is discarded. */
+  public void onComplete(long nanos) {
+    end(null, nanos);
+  }
+
+  /**
+   * The stream broke: {@link Outcome#UPSTREAM_ABORT}, {@link Outcome#CLIENT_ABORT} or {@link
+   * Outcome#TIMEOUT}. Timings so far are kept.
+   */
+  public void onBroken(Outcome outcome, long nanos) {
+    end(outcome == null || outcome == Outcome.OK ? Outcome.UPSTREAM_ABORT : outcome, nanos);
+  }
+
+  /**
+   * The measurements: final after {@link #onComplete} or {@link #onBroken}; before that a snapshot
+   * with {@code endNanos} {@code -1} and the outcome the response would have if it ended now.
+   */
+  public MeterResult result() {
+    return result != null ? result : buildResult();
+  }
+
+  /** Total body bytes fed so far: the absolute offset of the next byte. */
+  public long bodyBytes() {
+    return bodyBytes;
+  }
+
+  /**
+   * The absolute body offset up to which all bytes belong to dispatched events, comments or blank
+   * lines; the bytes after it form an incomplete line or event, which may still be dropped. For
+   * bodies that are not SSE, all bytes fed.
+   */
+  public long completeUpTo() {
+    return body == BodyKind.SSE && !ended ? decoder.completeUpTo() : bodyBytes;
+  }
+
+  /**
+   * Absolute {@code [start0, end0, start1, end1, ...)} ranges of events the client must not see,
+   * found since the last call; an empty array (a shared constant) when none. Only the usage-only
+   * chunk, and only with {@code usageInjected}: each range runs from the start of the event's first
+   * line to the end of its blank line, so removing it leaves the stream as the server would have
+   * sent it without {@code include_usage}.
+   */
+  public long[] drainDropRanges() {
+    return drops.drain();
+  }
+
+  private void end(Outcome brokenOutcome, long nanos) {
+    if (ended) {
+      return;
+    }
+    try {
+      if (body == BodyKind.SSE) {
+        decoder.finish();
+      } else if (body == BodyKind.JSON) {
+        readJsonBody();
+      }
+    } catch (RuntimeException e) {
+      unparsed = true;
+    }
+    ended = true;
+    broken = brokenOutcome;
+    endNanos = nanos;
+    dialect.release();
+    result = buildResult();
+  }
+
+  private void onEvent(byte[] type, int typeLength, byte[] data, int length, long start, long end) {
+    events++;
+    if (terminated) {
+      return; // after [DONE] nothing is timed (wire-formats.md §13.6)
+    }
+    if (decoder.eventTruncated()) {
+      unparsed = true;
+      return;
+    }
+    facts.reset();
+    dialect.readEvent(type, typeLength, data, length, facts);
+    if (facts.terminator) {
+      terminated = true;
+      return;
+    }
+    if (!facts.parsed) {
+      unparsed = true;
+      return;
+    }
+    if (facts.error) {
+      errorEvent = true;
+    }
+    if (facts.usagePresent) {
+      usage.acceptEvent(facts);
+      if (usageInjected && facts.usageOnly()) {
+        drops.add(start, end);
+        lastDropEnd = end;
+      }
+    }
+    recordTokens();
+  }
+
+  private void recordTokens() {
+    boolean token = false;
+    boolean visible = false;
+    for (int i = 0; i < facts.choiceCount; i++) {
+      byte flags = facts.choiceFlags[i];
+      if ((flags & EventFacts.TOKEN) != 0) {
+        token = true;
+        visible |= (flags & EventFacts.VISIBLE) != 0;
+        timeline.token(facts.choiceIndex[i], nowNanos);
+      }
+    }
+    if (!token) {
+      return;
+    }
+    if (tokenEvents == 0) {
+      firstTokenNanos = nowNanos;
+    }
+    tokenEvents++;
+    lastTokenNanos = nowNanos;
+    if (visible && !sawOutput) {
+      sawOutput = true;
+      firstOutputNanos = nowNanos;
+    }
+  }
+
+  private void readJsonBody() {
+    if (json.overflowed()) {
+      unparsed = true; // past the cap the body is not read; the record says so
+      return;
+    }
+    if (json.length() == 0) {
+      return;
+    }
+    facts.reset();
+    dialect.readBody(json.bytes(), json.length(), facts);
+    if (!facts.parsed) {
+      unparsed = true;
+      return;
+    }
+    errorEvent |= facts.error;
+    usage.acceptFinal(facts);
+  }
+
+  private MeterResult buildResult() {
+    long outputTokens;
+    TokenSource source;
+    switch (body) {
+      case SSE:
+        if (!dialect.countsTokens()) {
+          outputTokens = 0;
+          source = TokenSource.NONE;
+        } else if (usage.hasOutputCount()) {
+          outputTokens = usage.outputTokens();
+          source = TokenSource.USAGE;
+        } else if (events > 0) {
+          outputTokens = tokenEvents;
+          source = TokenSource.EVENTS;
+        } else {
+          outputTokens = 0;
+          source = TokenSource.NONE;
+        }
+        break;
+      case JSON:
+        if (usage.hasOutputCount()) {
+          outputTokens = usage.outputTokens();
+          source = TokenSource.USAGE;
+        } else {
+          outputTokens = 0;
+          source =
+              status >= 400 || !dialect.countsTokens() ? TokenSource.NONE : TokenSource.UNPARSED;
+        }
+        break;
+      default:
+        outputTokens = 0;
+        source = TokenSource.NONE;
+    }
+    if (unparsed && body != BodyKind.OPAQUE) {
+      source = TokenSource.UNPARSED; // the count may be off; the record must say so
+    }
+    boolean streaming = body == BodyKind.SSE;
+    return new MeterResult(
+        status,
+        headNanos,
+        streaming ? firstTokenNanos : MeterResult.NEVER,
+        streaming ? firstOutputNanos : MeterResult.NEVER,
+        streaming ? lastTokenNanos : MeterResult.NEVER,
+        endNanos,
+        events,
+        tokenEvents,
+        timeline.choices(),
+        outputTokens,
+        source,
+        usage.inputTokens(),
+        usage.cachedInputTokens(),
+        usage.reasoningTokens(),
+        errorEvent,
+        terminated,
+        outcome(),
+        streaming && dialect.countsTokens() ? timeline.tpotSeconds(outputTokens) : Double.NaN,
+        bodyBytes);
+  }
+
+  private Outcome outcome() {
+    if (status >= 400 || errorEvent) {
+      return Outcome.ERROR;
+    }
+    if (broken != null) {
+      return broken;
+    }
+    if (body == BodyKind.SSE && dialect.expectsTerminator() && !terminated) {
+      return Outcome.UPSTREAM_ABORT; // the stream ended cut short
+    }
+    return Outcome.OK;
+  }
+
+  /** The decoder's callbacks; kept off the meter's public surface. */
+  private final class DecodedEvents implements SseEventDecoder.Listener {
+    @Override
+    public void onEvent(
+        byte[] type, int typeLength, byte[] data, int dataLength, long start, long end) {
+      try {
+        StreamMeter.this.onEvent(type, typeLength, data, dataLength, start, end);
+      } catch (RuntimeException e) {
+        unparsed = true;
+      }
+    }
+
+    @Override
+    public void onLineFeedAfterDispatch(long offset) {
+      if (offset == lastDropEnd) {
+        drops.add(offset, offset + 1); // the LF of a CRLF split across reads ends that event
+        lastDropEnd = offset + 1;
+      }
+    }
+  }
+}

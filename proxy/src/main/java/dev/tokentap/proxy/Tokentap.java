@@ -1,0 +1,125 @@
+package dev.tokentap.proxy;
+
+import dev.tokentap.proxy.admin.AdminServer;
+import dev.tokentap.proxy.config.Settings;
+import dev.tokentap.proxy.metrics.ModelLabels;
+import dev.tokentap.proxy.metrics.SloPolicy;
+import dev.tokentap.proxy.metrics.TokentapMetrics;
+import dev.tokentap.proxy.record.AccessLog;
+import dev.tokentap.proxy.record.RequestRecorder;
+import dev.tokentap.proxy.relay.ProxyServer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.netty4.NettyAllocatorMetrics;
+import io.micrometer.core.instrument.binder.netty4.NettyEventExecutorMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+
+/**
+ * A running proxy: the client listener, the admin listener, the metrics registry and the access
+ * log, started from validated {@link Settings} and stopped together.
+ */
+public final class Tokentap implements AutoCloseable {
+  private final PrometheusMeterRegistry registry;
+  private final RequestRecorder recorder;
+  private final AccessLog accessLog;
+  private final ProxyServer proxy;
+  private final AdminServer admin;
+  private final JvmGcMetrics gcMetrics;
+  private volatile boolean ready;
+
+  private Tokentap(PrometheusMeterRegistry registry, RequestRecorder recorder, AccessLog accessLog, ProxyServer proxy, AdminServer admin, JvmGcMetrics gc) {
+    this.registry = registry;
+    this.recorder = recorder;
+    this.accessLog = accessLog;
+    this.proxy = proxy;
+    this.admin = admin;
+    this.gcMetrics = gc;
+  }
+
+  public static Tokentap start(Settings settings) throws InterruptedException, IOException {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(registry);
+    JvmGcMetrics gc = new JvmGcMetrics();
+    gc.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+    new NettyAllocatorMetrics(PooledByteBufAllocator.DEFAULT).bindTo(registry);
+
+    TokentapMetrics metrics = new TokentapMetrics(registry, settings.slos());
+    RequestRecorder recorder =
+        new RequestRecorder(metrics, new SloPolicy(settings.slos()), new ModelLabels(settings.metrics().maxModels()),
+            settings.proxy().maxInspectedResponseBody());
+    AccessLog accessLog = null;
+    if (settings.accessLog().enabled()) {
+      accessLog = new AccessLog(settings.accessLog().destination(), settings.accessLog().queueSize(), registry);
+      recorder.addListener(accessLog);
+    }
+    ProxyServer proxy = null;
+    AdminServer admin = null;
+    Tokentap[] self = new Tokentap[1];
+    try {
+      proxy = ProxyServer.start(settings, recorder);
+      new NettyEventExecutorMetrics(proxy.workers()).bindTo(registry);
+      admin = AdminServer.start(settings.admin().listen(), registry, () -> self[0] != null && self[0].ready);
+    } catch (InterruptedException | RuntimeException e) {
+      if (proxy != null) {
+        proxy.close();
+      }
+      gc.close();
+      throw e;
+    }
+    Tokentap t = new Tokentap(registry, recorder, accessLog, proxy, admin, gc);
+    self[0] = t;
+    t.ready = true;
+    return t;
+  }
+
+  public InetSocketAddress proxyAddress() {
+    return proxy.address();
+  }
+
+  public InetSocketAddress adminAddress() {
+    return admin.address();
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  public RequestRecorder recorder() {
+    return recorder;
+  }
+
+  public boolean isReady() {
+    return ready;
+  }
+
+  @Override
+  public void close() {
+    ready = false;
+    proxy.close();
+    admin.close();
+    gcMetrics.close();
+    if (accessLog != null) {
+      try {
+        accessLog.close();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (IOException ignored) {
+        // closing a log file; nothing left to do
+      }
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package dev.tokentap.proxy.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Everything the proxy reads from configuration, built once and validated at start-up by {@link
+ * SettingsLoader}. Nothing reads {@code Config} after that, and nothing here has a default of its
+ * own: defaults live in {@code reference.conf}.
+ */
+public record Settings(
+    Proxy proxy, Upstream upstream, Admin admin, Metrics metrics, List<SloRule> slos, AccessLog accessLog) {
+
+  public record Proxy(
+      HostAndPort listen,
+      UpstreamUri upstream,
+      String targetName,
+      int ioThreads,
+      int maxInitialLineLength,
+      int maxHeaderSize,
+      int maxInspectedRequestBody,
+      int maxInspectedResponseBody,
+      boolean usageInjection,
+      boolean forwardedHeaders,
+      boolean preserveHost,
+      int writeBufferLowWaterMark,
+      int writeBufferHighWaterMark) {}
+
+  public record Upstream(
+      Duration connectTimeout,
+      Duration responseHeadTimeout,
+      Duration idleTimeout,
+      int maxConnectionsPerLoop,
+      int maxPendingAcquiresPerLoop,
+      Duration pooledConnectionIdleTimeout) {}
+
+  public record Admin(HostAndPort listen) {}
+
+  public record Metrics(int maxModels, List<String> excludePaths) {}
+
+  public record AccessLog(boolean enabled, String destination, int queueSize) {}
+}

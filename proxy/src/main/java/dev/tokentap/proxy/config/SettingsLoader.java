@@ -1,0 +1,257 @@
+package dev.tokentap.proxy.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigValue;
+import java.io.File;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Builds {@link Settings} from HOCON once, at start-up: the file given with {@code --config}, over
+ * {@code reference.conf}, under the command-line overrides. Every problem becomes a {@link
+ * SettingsException} whose message names the key, so a bad value stops the process before a port
+ * opens.
+ */
+public final class SettingsLoader {
+
+  private static final Set<String> ROUTES =
+      Set.of("*", "chat", "completions", "responses", "messages", "generate", "embeddings", "other");
+
+  private SettingsLoader() {}
+
+  /**
+   * The effective configuration: {@code overrides} (full keys such as {@code tokentap.proxy.listen})
+   * over {@code file} (may be null) over the defaults, resolved.
+   */
+  public static Config resolve(File file, Map<String, ?> overrides) {
+    try {
+      Config fromFile = ConfigFactory.empty();
+      if (file != null) {
+        if (!file.isFile()) {
+          throw new SettingsException("--config " + file + ": no such file");
+        }
+        fromFile = ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false));
+      }
+      return ConfigFactory.parseMap(overrides, "command line")
+          .withFallback(fromFile)
+          .withFallback(ConfigFactory.defaultReference())
+          .resolve();
+    } catch (ConfigException e) {
+      throw new SettingsException(e.getMessage());
+    }
+  }
+
+  public static Settings load(Config config) {
+    try {
+      config.checkValid(ConfigFactory.defaultReference(), "tokentap");
+    } catch (ConfigException.ValidationFailed e) {
+      StringBuilder sb = new StringBuilder();
+      for (ConfigException.ValidationProblem p : e.problems()) {
+        sb.append(sb.length() == 0 ? "" : "; ").append(p.path()).append(": ").append(p.problem());
+      }
+      throw new SettingsException(sb.toString());
+    }
+    Reader r = new Reader(config);
+    Settings.Proxy proxy =
+        new Settings.Proxy(
+            r.address("tokentap.proxy.listen"),
+            r.upstream("tokentap.proxy.upstream"),
+            r.label("tokentap.proxy.target-name"),
+            r.intAtLeast("tokentap.proxy.io-threads", 0),
+            r.size("tokentap.proxy.max-initial-line-length", 256),
+            r.size("tokentap.proxy.max-header-size", 1024),
+            r.size("tokentap.proxy.max-inspected-request-body", 0),
+            r.size("tokentap.proxy.max-inspected-response-body", 0),
+            r.bool("tokentap.proxy.usage-injection"),
+            r.bool("tokentap.proxy.forwarded-headers"),
+            r.bool("tokentap.proxy.preserve-host"),
+            r.size("tokentap.proxy.write-buffer-low-water-mark", 1),
+            r.size("tokentap.proxy.write-buffer-high-water-mark", 1));
+    if (proxy.writeBufferHighWaterMark() < proxy.writeBufferLowWaterMark()) {
+      throw new SettingsException(
+          "tokentap.proxy.write-buffer-high-water-mark: " + proxy.writeBufferHighWaterMark()
+              + " (expected: >= tokentap.proxy.write-buffer-low-water-mark, " + proxy.writeBufferLowWaterMark() + ")");
+    }
+    Settings.Upstream upstream =
+        new Settings.Upstream(
+            r.positiveDuration("tokentap.upstream.connect-timeout"),
+            r.positiveDuration("tokentap.upstream.response-head-timeout"),
+            r.positiveDuration("tokentap.upstream.idle-timeout"),
+            r.intAtLeast("tokentap.upstream.max-connections-per-loop", 1),
+            r.intAtLeast("tokentap.upstream.max-pending-acquires-per-loop", 0),
+            r.positiveDuration("tokentap.upstream.pooled-connection-idle-timeout"));
+    Settings.Admin admin = new Settings.Admin(r.address("tokentap.admin.listen"));
+    Settings.Metrics metrics =
+        new Settings.Metrics(
+            r.intAtLeast("tokentap.metrics.max-models", 1),
+            List.copyOf(config.getStringList("tokentap.metrics.exclude-paths")));
+    List<SloRule> slos = r.slos("tokentap.slos");
+    Settings.AccessLog accessLog =
+        new Settings.AccessLog(
+            r.bool("tokentap.access-log.enabled"),
+            r.nonEmpty("tokentap.access-log.destination"),
+            r.intAtLeast("tokentap.access-log.queue-size", 1));
+    return new Settings(proxy, upstream, admin, metrics, slos, accessLog);
+  }
+
+  /** Reads single values, turning every failure into a message that names the key. */
+  private static final class Reader {
+    private final Config config;
+
+    Reader(Config config) {
+      this.config = config;
+    }
+
+    private SettingsException bad(String key, Object value, String expected) {
+      return new SettingsException(key + ": " + value + " (expected: " + expected + ")");
+    }
+
+    private String raw(String key) {
+      ConfigValue v = config.getValue(key);
+      return String.valueOf(v.unwrapped());
+    }
+
+    HostAndPort address(String key) {
+      String value = nonEmpty(key);
+      try {
+        return HostAndPort.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw bad(key, "\"" + value + "\"", "host:port, " + e.getMessage());
+      }
+    }
+
+    UpstreamUri upstream(String key) {
+      String value = nonEmpty(key);
+      try {
+        return UpstreamUri.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw bad(key, "\"" + value + "\"", "a base URL such as http://127.0.0.1:8000, " + e.getMessage());
+      }
+    }
+
+    String nonEmpty(String key) {
+      String value = string(key);
+      if (value.isBlank()) {
+        throw bad(key, "\"\"", "a non-empty string");
+      }
+      return value;
+    }
+
+    String label(String key) {
+      String value = nonEmpty(key);
+      if (!value.matches("[A-Za-z0-9_.:-]{1,64}")) {
+        throw bad(key, "\"" + value + "\"", "1-64 characters of A-Z a-z 0-9 _ . : -");
+      }
+      return value;
+    }
+
+    String string(String key) {
+      try {
+        return config.getString(key);
+      } catch (ConfigException.WrongType e) {
+        throw bad(key, raw(key), "a string");
+      }
+    }
+
+    boolean bool(String key) {
+      try {
+        return config.getBoolean(key);
+      } catch (ConfigException.WrongType e) {
+        throw bad(key, raw(key), "true or false");
+      }
+    }
+
+    int intAtLeast(String key, int min) {
+      int value;
+      try {
+        value = config.getInt(key);
+      } catch (ConfigException.WrongType e) {
+        throw bad(key, raw(key), "an integer >= " + min);
+      }
+      if (value < min) {
+        throw bad(key, value, "an integer >= " + min);
+      }
+      return value;
+    }
+
+    int size(String key, long min) {
+      long value;
+      try {
+        value = config.getBytes(key);
+      } catch (ConfigException.BadValue | ConfigException.WrongType e) {
+        throw bad(key, raw(key), "a size such as 64KiB");
+      }
+      if (value < min || value > Integer.MAX_VALUE - 8) {
+        throw bad(key, raw(key), "a size between " + min + " bytes and 2GiB");
+      }
+      return (int) value;
+    }
+
+    Duration positiveDuration(String key) {
+      Duration value;
+      try {
+        value = config.getDuration(key);
+      } catch (ConfigException.BadValue | ConfigException.WrongType e) {
+        throw bad(key, raw(key), "a duration such as 250ms or 30s");
+      }
+      if (value.isNegative() || value.isZero()) {
+        throw bad(key, raw(key), "a duration > 0");
+      }
+      return value;
+    }
+
+    List<SloRule> slos(String key) {
+      List<? extends Config> list;
+      try {
+        list = config.getConfigList(key);
+      } catch (ConfigException.WrongType e) {
+        throw bad(key, raw(key), "a list of { model, route, ttft, tpot, e2e } objects");
+      }
+      List<SloRule> rules = new ArrayList<>();
+      for (int i = 0; i < list.size(); i++) {
+        Config c = list.get(i);
+        String at = key + "[" + i + "]";
+        for (String field : c.root().keySet()) {
+          if (!Set.of("model", "route", "ttft", "tpot", "e2e").contains(field)) {
+            throw bad(at + "." + field, c.getValue(field).unwrapped(), "one of model, route, ttft, tpot, e2e");
+          }
+        }
+        String model = c.hasPath("model") ? c.getString("model") : "*";
+        String route = c.hasPath("route") ? c.getString("route") : "*";
+        if (!ROUTES.contains(route)) {
+          throw bad(at + ".route", "\"" + route + "\"", "one of " + String.join(", ", ROUTES.stream().sorted().toList()));
+        }
+        Duration ttft = sloThreshold(c, at, "ttft");
+        Duration tpot = sloThreshold(c, at, "tpot");
+        Duration e2e = sloThreshold(c, at, "e2e");
+        if (ttft == null && tpot == null && e2e == null) {
+          throw bad(at, c.root().render(), "at least one of ttft, tpot, e2e");
+        }
+        rules.add(new SloRule(model, route, ttft, tpot, e2e));
+      }
+      return List.copyOf(rules);
+    }
+
+    private Duration sloThreshold(Config c, String at, String field) {
+      if (!c.hasPath(field)) {
+        return null;
+      }
+      Duration d;
+      try {
+        d = c.getDuration(field);
+      } catch (ConfigException.BadValue | ConfigException.WrongType e) {
+        throw bad(at + "." + field, c.getValue(field).unwrapped(), "a duration such as 500ms");
+      }
+      if (d.isNegative() || d.isZero()) {
+        throw bad(at + "." + field, c.getValue(field).unwrapped(), "a duration > 0");
+      }
+      return d;
+    }
+  }
+}

@@ -1,0 +1,210 @@
+package dev.tokentap.proxy.metrics;
+
+import dev.tokentap.meter.TokenGapListener;
+import dev.tokentap.proxy.config.SloRule;
+import dev.tokentap.proxy.record.FinishedRequest;
+import dev.tokentap.proxy.record.RequestListener;
+import dev.tokentap.proxy.record.Role;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Every tokentap meter, declared in one place (DESIGN §4). Names are given in Micrometer's dotted
+ * form; the Prometheus registry renders them with the {@code tokentap_} prefix, base unit and
+ * {@code _total} suffix shown in the comments.
+ *
+ * <p>Meters for one label set are looked up once and cached in a {@link Series}, so recording an
+ * inter-token gap on the hot path is one histogram update.
+ */
+public final class TokentapMetrics implements RequestListener {
+
+  // tokentap_time_to_first_token_seconds{model,route,target,role}
+  static final String TTFT = "tokentap.time.to.first.token";
+  // tokentap_time_to_first_byte_seconds{model,route,target,role}
+  static final String TTFB = "tokentap.time.to.first.byte";
+  // tokentap_time_per_output_token_seconds{model,route,target,role}
+  static final String TPOT = "tokentap.time.per.output.token";
+  // tokentap_inter_token_latency_seconds{model,route,target,role}
+  static final String ITL = "tokentap.inter.token.latency";
+  // tokentap_request_duration_seconds{model,route,target,role,outcome}
+  static final String DURATION = "tokentap.request.duration";
+  // tokentap_requests_total{model,route,target,role,outcome,slo}
+  static final String REQUESTS = "tokentap.requests";
+  // tokentap_tokens_total{model,route,target,role,type}
+  static final String TOKENS = "tokentap.tokens";
+  // tokentap_request_tokens{model,route,target,role,type}
+  static final String REQUEST_TOKENS = "tokentap.request.tokens";
+  // tokentap_requests_in_flight{target,role}
+  static final String IN_FLIGHT = "tokentap.requests.in.flight";
+  // tokentap_proxy_overhead_seconds{direction}
+  static final String OVERHEAD = "tokentap.proxy.overhead";
+
+  private final MeterRegistry registry;
+  private final Duration[] ttftBuckets;
+  private final Duration[] tpotBuckets;
+  private final Duration[] itlBuckets;
+  private final Duration[] durationBuckets;
+  private final ConcurrentHashMap<SeriesKey, Series> series = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicLong> inFlight = new ConcurrentHashMap<>();
+  private final Timer requestOverhead;
+  private final Timer responseOverhead;
+
+  public TokentapMetrics(MeterRegistry registry, List<SloRule> slos) {
+    this.registry = registry;
+    SloPolicy policy = new SloPolicy(slos);
+    this.ttftBuckets = Buckets.durations(Buckets.TIME_TO_FIRST_TOKEN, policy.thresholds(SloRule::ttft));
+    this.tpotBuckets = Buckets.durations(Buckets.PER_TOKEN, policy.thresholds(SloRule::tpot));
+    // ITL buckets carry the TPOT thresholds too: per-gap ITL SLOs are usually stated in the same terms.
+    this.itlBuckets = tpotBuckets;
+    this.durationBuckets = Buckets.durations(Buckets.REQUEST_DURATION, policy.thresholds(SloRule::e2e));
+    Duration[] overheadBuckets = Buckets.durations(Buckets.OVERHEAD, List.of());
+    this.requestOverhead = timer(OVERHEAD, "Time the proxy adds: last request byte read to last byte written upstream (request), or an upstream read to its write to the client (response)", overheadBuckets, Tags.of("direction", "request"));
+    this.responseOverhead = timer(OVERHEAD, "Time the proxy adds: last request byte read to last byte written upstream (request), or an upstream read to its write to the client (response)", overheadBuckets, Tags.of("direction", "response"));
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** The meters of one label set; cheap to call repeatedly. */
+  public Series series(String model, String route, String target, Role role) {
+    return series.computeIfAbsent(new SeriesKey(model, route, target, role), this::newSeries);
+  }
+
+  public void inFlightIncrement(String target, Role role) {
+    inFlightCounter(target, role).incrementAndGet();
+  }
+
+  public void inFlightDecrement(String target, Role role) {
+    inFlightCounter(target, role).decrementAndGet();
+  }
+
+  public void recordResponseOverhead(long nanos) {
+    responseOverhead.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  @Override
+  public void onFinished(FinishedRequest r) {
+    Series s = series(r.model(), r.route().label(), r.target(), r.role());
+    recordSeconds(s.ttft, r.ttftSeconds());
+    recordSeconds(s.ttfb, r.ttfbSeconds());
+    recordSeconds(s.tpot, r.tpotSeconds());
+    recordSeconds(requestOverhead, r.requestOverheadSeconds());
+    Tags outcome = s.tags.and("outcome", r.outcome().label());
+    timer(DURATION, "End-to-end request latency: first request byte to the end of the response (or the break)", durationBuckets, outcome)
+        .record(r.endNanos() - r.startNanos(), TimeUnit.NANOSECONDS);
+    Counter.builder(REQUESTS)
+        .description("Finished requests by outcome and SLO verdict; goodput is the rate of slo=\"met\"")
+        .tags(outcome.and("slo", r.slo()))
+        .register(registry)
+        .increment();
+    if (r.meter() != null) {
+      countTokens(s.outputTokens, s.outputTokensPerRequest, r.meter().outputTokens());
+      countTokens(s.inputTokens, s.inputTokensPerRequest, r.meter().inputTokens());
+      countTokens(s.reasoningTokens, null, r.meter().reasoningTokens());
+      countTokens(s.cachedInputTokens, null, r.meter().cachedInputTokens());
+    }
+  }
+
+  private static void countTokens(Counter counter, DistributionSummary perRequest, long tokens) {
+    if (tokens < 0) {
+      return;
+    }
+    counter.increment(tokens);
+    if (perRequest != null) {
+      perRequest.record(tokens);
+    }
+  }
+
+  private static void recordSeconds(Timer timer, double seconds) {
+    if (!Double.isNaN(seconds)) {
+      timer.record(Math.max(0, Math.round(seconds * 1e9)), TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private AtomicLong inFlightCounter(String target, Role role) {
+    return inFlight.computeIfAbsent(target + '\u0000' + role.label(), k -> {
+      AtomicLong value = new AtomicLong();
+      Gauge.builder(IN_FLIGHT, value, AtomicLong::get)
+          .description("Requests started and not yet finished")
+          .tags("target", target, "role", role.label())
+          .register(registry);
+      return value;
+    });
+  }
+
+  private Series newSeries(SeriesKey k) {
+    Tags tags = Tags.of("model", k.model, "route", k.route, "target", k.target, "role", k.role.label());
+    return new Series(this, tags);
+  }
+
+  private Timer timer(String name, String help, Duration[] buckets, Tags tags) {
+    return Timer.builder(name)
+        .description(help)
+        .tags(tags)
+        .serviceLevelObjectives(buckets)
+        .minimumExpectedValue(buckets[0])
+        .maximumExpectedValue(buckets[buckets.length - 1])
+        .register(registry);
+  }
+
+  private DistributionSummary tokensSummary(Tags tags) {
+    return DistributionSummary.builder(REQUEST_TOKENS)
+        .description("Tokens per request (input: prompt, output: generated)")
+        .tags(tags)
+        .serviceLevelObjectives(Buckets.values(Buckets.TOKENS))
+        .register(registry);
+  }
+
+  private Counter tokensCounter(Tags tags, String type) {
+    return Counter.builder(TOKENS)
+        .description("Tokens processed, by type: input, output, reasoning (part of output), cached_input (part of input)")
+        .tags(tags.and("type", type))
+        .register(registry);
+  }
+
+  private record SeriesKey(String model, String route, String target, Role role) {}
+
+  /** The meters of one {model, route, target, role}. Its ITL timer is the meter's gap listener. */
+  public static final class Series implements TokenGapListener {
+    final Tags tags;
+    final Timer ttft;
+    final Timer ttfb;
+    final Timer tpot;
+    final Timer itl;
+    final Counter inputTokens;
+    final Counter outputTokens;
+    final Counter reasoningTokens;
+    final Counter cachedInputTokens;
+    final DistributionSummary inputTokensPerRequest;
+    final DistributionSummary outputTokensPerRequest;
+
+    private Series(TokentapMetrics m, Tags tags) {
+      this.tags = tags;
+      this.ttft = m.timer(TTFT, "Time to first token: first request byte to the first token-bearing event", m.ttftBuckets, tags);
+      this.ttfb = m.timer(TTFB, "Time to first byte: first request byte to the upstream response head", m.ttftBuckets, tags);
+      this.tpot = m.timer(TPOT, "Time per output token, one value per request: (last token - first token) / (output tokens - 1)", m.tpotBuckets, tags);
+      this.itl = m.timer(ITL, "Inter-token latency: every gap between consecutive token-bearing events", m.itlBuckets, tags);
+      this.inputTokens = m.tokensCounter(tags, "input");
+      this.outputTokens = m.tokensCounter(tags, "output");
+      this.reasoningTokens = m.tokensCounter(tags, "reasoning");
+      this.cachedInputTokens = m.tokensCounter(tags, "cached_input");
+      this.inputTokensPerRequest = m.tokensSummary(tags.and("type", "input"));
+      this.outputTokensPerRequest = m.tokensSummary(tags.and("type", "output"));
+    }
+
+    @Override
+    public void interTokenGap(long gapNanos) {
+      itl.record(gapNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+}

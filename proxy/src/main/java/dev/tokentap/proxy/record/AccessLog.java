@@ -1,0 +1,144 @@
+package dev.tokentap.proxy.record;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.tokentap.meter.MeterResult;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Writes one JSON line per finished request: timestamps, route, model, target, status, outcome,
+ * TTFT, TPOT, E2E, tokens, token source and bytes. Never prompt or completion text and never
+ * headers, so nothing a user typed or an API key can reach the log.
+ *
+ * <p>Event loops only enqueue; one daemon thread formats and writes. When the queue is full the
+ * line is dropped and counted ({@code tokentap_access_log_dropped_total}) instead of stalling the
+ * relay.
+ */
+public final class AccessLog implements RequestListener, AutoCloseable {
+  private static final JsonFactory JSON = new JsonFactory();
+  private static final FinishedRequest POISON = new FinishedRequest(null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, null, 0, 0, null);
+
+  private final BlockingQueue<FinishedRequest> queue;
+  private final OutputStream out;
+  private final boolean closeOut;
+  private final Counter dropped;
+  private final Thread writer;
+
+  public AccessLog(String destination, int queueSize, MeterRegistry registry) throws IOException {
+    this.queue = new ArrayBlockingQueue<>(queueSize);
+    switch (destination) {
+      case "stdout" -> {
+        out = System.out;
+        closeOut = false;
+      }
+      case "stderr" -> {
+        out = System.err;
+        closeOut = false;
+      }
+      default -> {
+        out = new FileOutputStream(destination, true);
+        closeOut = true;
+      }
+    }
+    this.dropped = Counter.builder("tokentap.access.log.dropped")
+        .description("Access-log lines dropped because the writer fell behind")
+        .register(registry);
+    this.writer = new Thread(this::drain, "tokentap-access-log");
+    writer.setDaemon(true);
+    writer.start();
+  }
+
+  @Override
+  public void onFinished(FinishedRequest request) {
+    if (!queue.offer(request)) {
+      dropped.increment();
+    }
+  }
+
+  private void drain() {
+    try {
+      while (true) {
+        FinishedRequest r = queue.take();
+        if (r == POISON) {
+          out.flush();
+          return;
+        }
+        write(r);
+        if (queue.isEmpty()) {
+          out.flush();
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private void write(FinishedRequest r) throws IOException {
+    JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8);
+    g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+    g.writeStartObject();
+    g.writeStringField("ts", Instant.ofEpochMilli(r.wallClockStartMillis()).toString());
+    g.writeStringField("role", r.role().label());
+    g.writeStringField("target", r.target());
+    g.writeStringField("route", r.route().label());
+    g.writeStringField("model", r.model());
+    g.writeStringField("method", r.method());
+    g.writeNumberField("status", r.status());
+    g.writeStringField("outcome", r.outcome().label());
+    g.writeStringField("slo", r.slo());
+    millis(g, "ttfb_ms", r.ttfbSeconds());
+    millis(g, "ttft_ms", r.ttftSeconds());
+    millis(g, "ttfo_ms", r.ttfoSeconds());
+    millis(g, "tpot_ms", r.tpotSeconds());
+    millis(g, "e2e_ms", r.e2eSeconds());
+    MeterResult m = r.meter();
+    if (m != null) {
+      g.writeNumberField("output_tokens", m.outputTokens());
+      if (m.inputTokens() >= 0) {
+        g.writeNumberField("input_tokens", m.inputTokens());
+      }
+      if (m.reasoningTokens() >= 0) {
+        g.writeNumberField("reasoning_tokens", m.reasoningTokens());
+      }
+      if (m.cachedInputTokens() >= 0) {
+        g.writeNumberField("cached_input_tokens", m.cachedInputTokens());
+      }
+      g.writeStringField("token_source", m.tokenSource().label());
+      g.writeNumberField("events", m.events());
+      g.writeNumberField("token_events", m.tokenEvents());
+    }
+    g.writeNumberField("request_bytes", r.requestBytes());
+    g.writeNumberField("response_bytes", r.responseBytes());
+    g.writeEndObject();
+    g.writeRaw('\n');
+    g.close();
+  }
+
+  private static void millis(JsonGenerator g, String field, double seconds) throws IOException {
+    if (!Double.isNaN(seconds)) {
+      g.writeNumberField(field, Math.round(seconds * 1e6) / 1e3);
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException, IOException {
+    // Lines already queued are written first; the writer stops at the marker.
+    queue.offer(POISON, 2, TimeUnit.SECONDS);
+    writer.join(TimeUnit.SECONDS.toMillis(2));
+    if (closeOut) {
+      out.close();
+    }
+  }
+}

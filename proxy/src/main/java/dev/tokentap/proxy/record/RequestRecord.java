@@ -1,0 +1,125 @@
+package dev.tokentap.proxy.record;
+
+import dev.tokentap.meter.MeterResult;
+import dev.tokentap.meter.Outcome;
+import dev.tokentap.meter.Route;
+import dev.tokentap.meter.StreamMeter;
+
+/**
+ * The state of one request while it is in flight, created when its first byte is read and finished
+ * exactly once by one lifecycle event: the response completed or broke ({@link #finish}), or there
+ * was no response to relay ({@link #finishWithoutResponse}). Confined to one thread (the event loop
+ * of the connection), so nothing here is synchronised.
+ */
+public final class RequestRecord {
+  private final RequestRecorder recorder;
+  private final Role role;
+  private final String target;
+  private final long startNanos;
+  private final long wallClockStartMillis;
+
+  private Route route = Route.OTHER;
+  private String model = "unknown";
+  private String method = "";
+  private long requestLastByteNanos = MeterResult.NEVER;
+  private long sentNanos = MeterResult.NEVER;
+  private long requestBytes;
+  private long responseBytes;
+  private StreamMeter meter;
+  private boolean finished;
+
+  RequestRecord(RequestRecorder recorder, Role role, String target, long startNanos, long wallClockStartMillis) {
+    this.recorder = recorder;
+    this.role = role;
+    this.target = target;
+    this.startNanos = startNanos;
+    this.wallClockStartMillis = wallClockStartMillis;
+  }
+
+  /** What was asked: the route decides the dialect; the model (as the client named it) is normalised here. */
+  public void describe(String method, Route route, String rawModel) {
+    this.method = method;
+    this.route = route;
+    this.model = recorder.modelLabel(rawModel);
+  }
+
+  /** The meter for this request's response, created on first use with the usage-injection flag. */
+  public StreamMeter meter(boolean usageInjected) {
+    if (meter == null) {
+      meter = new StreamMeter(route, usageInjected, recorder.series(model, route, target, role), recorder.maxInspectedResponseBody());
+    }
+    return meter;
+  }
+
+  public StreamMeter meterOrNull() {
+    return meter;
+  }
+
+  public void requestBodyRead(long nanos, long bytes) {
+    requestLastByteNanos = nanos;
+    requestBytes = bytes;
+  }
+
+  public void requestSent(long nanos) {
+    sentNanos = nanos;
+  }
+
+  public void responseBytes(long bytes) {
+    responseBytes += bytes;
+  }
+
+  public long startNanos() {
+    return startNanos;
+  }
+
+  public Route route() {
+    return route;
+  }
+
+  public String model() {
+    return model;
+  }
+
+  public boolean isFinished() {
+    return finished;
+  }
+
+  /**
+   * The response head was relayed and the response has ended: completed ({@code broken == null}) or
+   * broken with the given outcome. The meter decides the outcome.
+   */
+  public FinishedRequest finish(Outcome broken, long nanos) {
+    StreamMeter m = meter;
+    if (m == null) {
+      // Ended before any response head arrived: nothing was metered.
+      return done(0, broken == null ? Outcome.UPSTREAM_ABORT : broken, null, nanos);
+    }
+    if (broken == null) {
+      m.onComplete(nanos);
+    } else {
+      m.onBroken(broken, nanos);
+    }
+    MeterResult result = m.result();
+    return done(result.status(), result.outcome(), result, nanos);
+  }
+
+  /** No upstream response was relayed: tokentap answered {@code status} itself (0 when the client was gone). */
+  public FinishedRequest finishWithoutResponse(Outcome outcome, int status, long nanos) {
+    return done(status, outcome, null, nanos);
+  }
+
+  private FinishedRequest done(int status, Outcome outcome, MeterResult result, long endNanos) {
+    if (finished) {
+      throw new IllegalStateException("request already finished");
+    }
+    finished = true;
+    double ttft = result == null ? Double.NaN : result.ttftSeconds(startNanos).orElse(Double.NaN);
+    double tpot = result == null ? Double.NaN : result.tpotSeconds();
+    String slo = recorder.slos().judge(model, route.label(), outcome, ttft, tpot, (endNanos - startNanos) / 1e9);
+    FinishedRequest f =
+        new FinishedRequest(role, target, route, model, method, wallClockStartMillis, startNanos, requestLastByteNanos,
+            sentNanos, endNanos, status, outcome, slo, requestBytes, responseBytes, result);
+    recorder.finished(f);
+    return f;
+  }
+}

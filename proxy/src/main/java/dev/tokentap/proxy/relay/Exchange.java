@@ -1,0 +1,534 @@
+package dev.tokentap.proxy.relay;
+
+import dev.tokentap.meter.Outcome;
+import dev.tokentap.meter.Route;
+import dev.tokentap.meter.StreamMeter;
+import dev.tokentap.proxy.config.Settings;
+import dev.tokentap.proxy.record.RequestRecord;
+import dev.tokentap.proxy.record.Role;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request and its response, relayed between a client connection and an upstream connection,
+ * with the {@link RequestRecord} that times it. Everything runs on the client's event loop (the
+ * upstream connection comes from that loop's pool), so there is no locking.
+ *
+ * <pre>
+ *  client ─ request head/body ─▶ [inspect body, inject usage] ─▶ upstream (pooled connection)
+ *  client ◀─ head, each read flushed at once ◀─ [meter, usage filter] ◀─ upstream
+ *
+ *  backpressure: client not writable ─▶ upstream autoRead off; writable again ─▶ on
+ *                upstream not writable ─▶ client autoRead off (request uploads)
+ * </pre>
+ *
+ * <p>It ends exactly once, in {@link #end}: the response completed, either side broke, a timeout
+ * fired, or tokentap answered itself. A client abort closes the upstream connection (so the server
+ * stops generating) instead of returning it to the pool.
+ */
+final class Exchange {
+  private enum BodyMode { INSPECT, STREAM }
+
+  private final RelayContext relay;
+  private final ClientConnectionHandler connection;
+  private final ChannelHandlerContext client;
+  private final HttpRequest request;
+  private final RequestRecord record; // null for excluded paths: relayed, not recorded
+  private final Route route;
+  private final boolean clientKeepAlive;
+
+  private BodyMode mode;
+  private CompositeByteBuf inspected;
+  private final ArrayDeque<HttpObject> pendingToUpstream = new ArrayDeque<>();
+  private long requestBytes;
+  private boolean requestComplete;
+  private boolean usageInjected;
+
+  private Channel upstream;
+  private boolean connecting;
+  private ScheduledFuture<?> headTimeout;
+  private ScheduledFuture<?> idleTimeout;
+  private long lastUpstreamReadNanos;
+  private boolean responseHeadSent;
+  private boolean responseKeepAlive;
+  private boolean upstreamReusable;
+  private UsageEventFilter usageFilter;
+  private boolean ended;
+
+  Exchange(RelayContext relay, ClientConnectionHandler connection, ChannelHandlerContext client, HttpRequest request, long startNanos) {
+    this.relay = relay;
+    this.connection = connection;
+    this.client = client;
+    this.request = request;
+    String path = RouteResolver.pathOf(request.uri());
+    this.route = relay.routes.resolve(path);
+    this.record = relay.routes.excluded(path) ? null : relay.recorder.start(Role.PRIMARY, relay.settings.proxy().targetName(), startNanos);
+    this.clientKeepAlive = HttpUtil.isKeepAlive(request);
+    if (record != null) {
+      record.describe(request.method().name(), route, null);
+    }
+  }
+
+  boolean requestComplete() {
+    return requestComplete;
+  }
+
+  // ---------------------------------------------------------------- request side
+
+  void onRequestHead() {
+    long declared = HttpUtil.getContentLength(request, -1L);
+    boolean inspect =
+        record != null
+            && RouteResolver.inspectsBody(route)
+            && request.method().equals(HttpMethod.POST)
+            && declared <= relay.settings.proxy().maxInspectedRequestBody();
+    if (inspect) {
+      mode = BodyMode.INSPECT;
+      inspected = client.alloc().compositeBuffer(Integer.MAX_VALUE);
+    } else {
+      mode = BodyMode.STREAM;
+      pendingToUpstream.add(upstreamHead(null));
+      connect();
+    }
+  }
+
+  void onRequestContent(HttpContent content, long readNanos) {
+    requestBytes += content.content().readableBytes();
+    boolean last = content instanceof LastHttpContent;
+    if (ended) {
+      content.release();
+    } else if (mode == BodyMode.INSPECT) {
+      if (inspected.readableBytes() + content.content().readableBytes() > relay.settings.proxy().maxInspectedRequestBody()) {
+        // Too big to read whole: relay it as it comes, uninspected.
+        mode = BodyMode.STREAM;
+        pendingToUpstream.add(upstreamHead(null));
+        pendingToUpstream.add(new DefaultHttpContent(inspected));
+        inspected = null;
+        forwardRequestContent(content);
+        connect();
+      } else {
+        inspected.addComponent(true, content.content().retain());
+        if (last && !((LastHttpContent) content).trailingHeaders().isEmpty()) {
+          pendingTrailers = ((LastHttpContent) content).trailingHeaders().copy();
+        }
+        content.release();
+      }
+    } else {
+      forwardRequestContent(content);
+    }
+    if (last) {
+      requestComplete = true;
+      if (record != null) {
+        record.requestBodyRead(readNanos, requestBytes);
+      }
+      if (!ended && mode == BodyMode.INSPECT) {
+        sendInspected();
+      }
+    }
+  }
+
+  private io.netty.handler.codec.http.HttpHeaders pendingTrailers;
+
+  private void sendInspected() {
+    byte[] body = ByteBufUtil.getBytes(inspected);
+    RequestBodyInspector.Inspection inspection =
+        RequestBodyInspector.inspect(body, route, relay.settings.proxy().usageInjection());
+    record.describe(request.method().name(), route, inspection.model());
+    ByteBuf upstreamBody;
+    if (inspection.injectedBody() != null) {
+      usageInjected = true;
+      inspected.release();
+      upstreamBody = Unpooled.wrappedBuffer(inspection.injectedBody());
+    } else {
+      upstreamBody = inspected;
+    }
+    inspected = null;
+    HttpRequest head = upstreamHead(upstreamBody.readableBytes());
+    pendingToUpstream.add(head);
+    LastHttpContent last = new DefaultLastHttpContent(upstreamBody);
+    if (pendingTrailers != null) {
+      last.trailingHeaders().set(pendingTrailers);
+    }
+    pendingToUpstream.add(last);
+    connect();
+  }
+
+  private void forwardRequestContent(HttpContent content) {
+    if (upstream != null) {
+      writeToUpstream(content);
+      if (content instanceof LastHttpContent) {
+        upstream.flush();
+      }
+    } else {
+      pendingToUpstream.add(content);
+    }
+  }
+
+  /** The request as the upstream gets it: hop-by-hop headers removed, forwarding headers added. */
+  private HttpRequest upstreamHead(Integer fixedLength) {
+    Settings.Proxy settings = relay.settings.proxy();
+    String uri = settings.upstream().pathPrefix() + request.uri();
+    HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), uri, request.headers().copy());
+    var h = head.headers();
+    boolean chunked = HttpUtil.isTransferEncodingChunked(request);
+    HopByHopHeaders.strip(h);
+    h.remove(HttpHeaderNames.EXPECT); // answered here by HttpServerExpectContinueHandler
+    String clientHost = request.headers().get(HttpHeaderNames.HOST);
+    if (!settings.preserveHost() || clientHost == null) {
+      h.set(HttpHeaderNames.HOST, settings.upstream().authority());
+    }
+    if (settings.forwardedHeaders()) {
+      String ip = client.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "unknown";
+      String prior = h.get("x-forwarded-for");
+      h.set("x-forwarded-for", prior == null ? ip : prior + ", " + ip);
+      h.set("x-forwarded-proto", "http");
+      if (clientHost != null) {
+        h.set("x-forwarded-host", clientHost);
+      }
+      String node = ip.indexOf(':') >= 0 ? "\"[" + ip + "]\"" : ip;
+      String forwarded = "for=" + node + ";proto=http" + (clientHost != null ? ";host=\"" + clientHost.replace("\"", "") + "\"" : "");
+      String priorForwarded = h.get("forwarded");
+      h.set("forwarded", priorForwarded == null ? forwarded : priorForwarded + ", " + forwarded);
+    }
+    if (fixedLength != null) {
+      h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+      h.setInt(HttpHeaderNames.CONTENT_LENGTH, fixedLength);
+    } else if (chunked) {
+      HttpUtil.setTransferEncodingChunked(head, true);
+    }
+    return head;
+  }
+
+  private void connect() {
+    if (connecting || upstream != null) {
+      return;
+    }
+    connecting = true;
+    // Hold further request bytes until there is somewhere to put them.
+    client.channel().config().setAutoRead(false);
+    relay.pool(client.channel().eventLoop()).acquire().addListener(this::onUpstreamAcquired);
+  }
+
+  private void onUpstreamAcquired(Future<? super Channel> f) {
+    connecting = false;
+    if (!f.isSuccess()) {
+      client.channel().config().setAutoRead(true);
+      Throwable cause = f.cause();
+      if (cause instanceof UpstreamPool.PoolExhaustedException) {
+        respondItself(HttpResponseStatus.SERVICE_UNAVAILABLE, Outcome.REJECTED, "upstream_busy", "tokentap: " + cause.getMessage());
+      } else {
+        respondItself(HttpResponseStatus.BAD_GATEWAY, Outcome.ERROR, "upstream_unavailable",
+            "tokentap: cannot connect to upstream " + relay.settings.proxy().upstream() + ": " + describe(cause));
+      }
+      return;
+    }
+    Channel ch = (Channel) f.getNow();
+    if (ended) {
+      // The client left while we waited: the fresh connection is clean, give it back.
+      relay.pool(client.channel().eventLoop()).release(ch);
+      return;
+    }
+    upstream = ch;
+    UpstreamResponseHandler.of(ch).bind(this);
+    ch.config().setAutoRead(true);
+    client.channel().config().setAutoRead(true);
+    HttpObject msg;
+    while ((msg = pendingToUpstream.poll()) != null) {
+      writeToUpstream(msg);
+    }
+    upstream.flush();
+    if (!upstream.isWritable()) {
+      client.channel().config().setAutoRead(false);
+    }
+  }
+
+  private void writeToUpstream(HttpObject msg) {
+    if (msg instanceof LastHttpContent) {
+      upstream.write(msg).addListener((ChannelFutureListener) this::onRequestSent);
+    } else {
+      upstream.write(msg, upstream.voidPromise());
+    }
+  }
+
+  private void onRequestSent(io.netty.channel.ChannelFuture f) {
+    if (!f.isSuccess() || ended) {
+      return;
+    }
+    if (record != null) {
+      record.requestSent(System.nanoTime());
+    }
+    if (!responseHeadSent && headTimeout == null) {
+      long timeout = relay.settings.upstream().responseHeadTimeout().toNanos();
+      headTimeout = client.channel().eventLoop().schedule(this::onHeadTimeout, timeout, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  void upstreamWritabilityChanged(boolean writable) {
+    if (!ended && !requestComplete) {
+      client.channel().config().setAutoRead(writable);
+    }
+  }
+
+  // ---------------------------------------------------------------- response side
+
+  void onResponseHead(HttpResponse response, long readNanos) {
+    if (ended) {
+      return;
+    }
+    if (response.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL) {
+      // 1xx interim responses (other than the 100 handled locally) are not part of this relay.
+      return;
+    }
+    cancel(headTimeout);
+    lastUpstreamReadNanos = readNanos;
+    upstreamReusable = HttpUtil.isKeepAlive(response);
+    StreamMeter meter = record == null ? null : record.meter(usageInjected);
+    String contentType = response.headers().get(HttpHeaderNames.CONTENT_TYPE);
+    if (meter != null) {
+      meter.onResponseHead(response.status().code(), contentType, readNanos);
+    }
+    HttpResponse toClient = new DefaultHttpResponse(request.protocolVersion(), response.status(), response.headers().copy());
+    HopByHopHeaders.strip(toClient.headers());
+    boolean eventStream = contentType != null && contentType.regionMatches(true, 0, "text/event-stream", 0, 17);
+    if (usageInjected && eventStream && meter != null) {
+      usageFilter = new UsageEventFilter(meter, client.alloc());
+      toClient.headers().remove(HttpHeaderNames.CONTENT_LENGTH); // the body shrinks by the usage event
+    }
+    responseKeepAlive = clientKeepAlive;
+    boolean bodyless = request.method().equals(HttpMethod.HEAD) || response.status().code() == 204 || response.status().code() == 304;
+    if (!bodyless && !HttpUtil.isContentLengthSet(toClient)) {
+      if (request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+        HttpUtil.setTransferEncodingChunked(toClient, true);
+      } else {
+        responseKeepAlive = false; // HTTP/1.0: the body ends when the connection does
+      }
+    }
+    if (!responseKeepAlive) {
+      toClient.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (!request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+      toClient.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+    }
+    responseHeadSent = true;
+    client.writeAndFlush(toClient, client.voidPromise());
+    scheduleIdleTimeout(relay.settings.upstream().idleTimeout().toNanos());
+  }
+
+  void onResponseContent(HttpContent content, long readNanos) {
+    if (ended || !responseHeadSent) {
+      content.release();
+      return;
+    }
+    lastUpstreamReadNanos = readNanos;
+    ByteBuf bytes = content.content();
+    StreamMeter meter = record == null ? null : record.meterOrNull();
+    if (meter != null) {
+      meter.onBody(bytes, readNanos);
+      record.responseBytes(bytes.readableBytes());
+    }
+    ByteBuf out = usageFilter != null ? usageFilter.filter(bytes.retain()) : bytes.retain();
+    boolean last = content instanceof LastHttpContent;
+    HttpContent relayed;
+    if (last) {
+      if (usageFilter != null) {
+        out = Unpooled.wrappedBuffer(out, usageFilter.finish());
+        usageFilter = null;
+      }
+      LastHttpContent tail = new DefaultLastHttpContent(out);
+      tail.trailingHeaders().set(((LastHttpContent) content).trailingHeaders());
+      relayed = tail;
+    } else {
+      relayed = new DefaultHttpContent(out);
+    }
+    content.release();
+    client.writeAndFlush(relayed, client.voidPromise());
+    relay.recorder.metrics().recordResponseOverhead(System.nanoTime() - readNanos);
+    if (last) {
+      upstreamReusable &= requestComplete;
+      end(null, System.nanoTime(), false);
+    } else if (!client.channel().isWritable()) {
+      upstream.config().setAutoRead(false);
+    }
+  }
+
+  void clientWritabilityChanged(boolean writable) {
+    if (upstream != null && !ended) {
+      upstream.config().setAutoRead(writable);
+    }
+  }
+
+  // ---------------------------------------------------------------- endings
+
+  /** The upstream connection closed or failed before this exchange ended. */
+  void onUpstreamClosed(Throwable cause) {
+    if (ended) {
+      return;
+    }
+    upstreamReusable = false;
+    if (!responseHeadSent) {
+      respondItself(HttpResponseStatus.BAD_GATEWAY, Outcome.UPSTREAM_ABORT, "upstream_closed",
+          "tokentap: upstream " + relay.settings.proxy().upstream() + " closed the connection before responding"
+              + (cause == null ? "" : ": " + describe(cause)));
+    } else {
+      // Break the client's stream the way the server broke ours: no terminating chunk, no fake [DONE];
+      // a reset is passed on as a reset, a plain close as a plain close.
+      end(Outcome.UPSTREAM_ABORT, System.nanoTime(), cause instanceof java.io.IOException);
+    }
+  }
+
+  /** The client connection closed while this exchange was in flight. */
+  void onClientClosed() {
+    if (ended) {
+      return;
+    }
+    upstreamReusable = false;
+    end(Outcome.CLIENT_ABORT, System.nanoTime(), false);
+  }
+
+  private void onHeadTimeout() {
+    if (!ended && !responseHeadSent) {
+      upstreamReusable = false;
+      respondItself(HttpResponseStatus.GATEWAY_TIMEOUT, Outcome.TIMEOUT, "upstream_timeout",
+          "tokentap: upstream sent no response head within " + relay.settings.upstream().responseHeadTimeout().toMillis() + " ms");
+    }
+  }
+
+  private void scheduleIdleTimeout(long delayNanos) {
+    idleTimeout = client.channel().eventLoop().schedule(this::onIdleCheck, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void onIdleCheck() {
+    if (ended) {
+      return;
+    }
+    long limit = relay.settings.upstream().idleTimeout().toNanos();
+    long silent = System.nanoTime() - lastUpstreamReadNanos;
+    if (silent < limit) {
+      scheduleIdleTimeout(limit - silent);
+    } else {
+      upstreamReusable = false;
+      end(Outcome.TIMEOUT, System.nanoTime(), false);
+    }
+  }
+
+  /** Tokentap answers the client itself: there is no upstream response to relay. */
+  private void respondItself(HttpResponseStatus status, Outcome outcome, String type, String message) {
+    if (ended) {
+      return;
+    }
+    ended = true;
+    long now = System.nanoTime();
+    boolean clientOpen = client.channel().isActive();
+    if (record != null) {
+      record.finishWithoutResponse(outcome, clientOpen ? status.code() : 0, now);
+    }
+    releaseRequestState();
+    closeOrReleaseUpstream();
+    // Any unread request body would be taken for the next request: close unless it was read whole.
+    boolean keepAlive = clientKeepAlive && requestComplete;
+    if (clientOpen) {
+      var response = ErrorResponses.of(client.alloc(), status, type, message);
+      if (!keepAlive) {
+        response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      }
+      client.writeAndFlush(response, client.voidPromise());
+    }
+    connection.exchangeEnded(this, keepAlive);
+  }
+
+  /** The one place a relayed exchange ends: {@code broken == null} when the response completed. */
+  private void end(Outcome broken, long nanos, boolean resetClient) {
+    if (ended) {
+      return;
+    }
+    ended = true;
+    if (record != null) {
+      record.finish(broken, nanos);
+    }
+    releaseRequestState();
+    closeOrReleaseUpstream();
+    if (broken != null && client.channel().isActive()) {
+      // A response already under way cannot be turned into an error: cut it.
+      if (resetClient) {
+        client.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+      }
+      client.close();
+    }
+    connection.exchangeEnded(this, broken == null && responseKeepAlive);
+  }
+
+  private void closeOrReleaseUpstream() {
+    cancel(headTimeout);
+    cancel(idleTimeout);
+    if (usageFilter != null) {
+      usageFilter.discard();
+      usageFilter = null;
+    }
+    Channel ch = upstream;
+    upstream = null;
+    if (ch == null) {
+      return;
+    }
+    UpstreamResponseHandler.of(ch).unbind();
+    ch.config().setAutoRead(true);
+    if (upstreamReusable && ch.isActive()) {
+      relay.pool(client.channel().eventLoop()).release(ch);
+    } else {
+      ch.close();
+    }
+  }
+
+  private void releaseRequestState() {
+    if (inspected != null) {
+      inspected.release();
+      inspected = null;
+    }
+    HttpObject msg;
+    while ((msg = pendingToUpstream.poll()) != null) {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  private static void cancel(ScheduledFuture<?> f) {
+    if (f != null) {
+      f.cancel(false);
+    }
+  }
+
+  private static String describe(Throwable cause) {
+    if (cause instanceof ConnectException) {
+      return "connection refused or unreachable (" + cause.getMessage() + ")";
+    }
+    if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+      return "connect timed out (" + cause.getMessage() + ")";
+    }
+    return cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+  }
+}

@@ -1,0 +1,36 @@
+package dev.tokentap.proxy.relay;
+
+import dev.tokentap.proxy.config.Settings;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+
+/**
+ * The client-facing pipeline, top to bottom:
+ *
+ * <pre>
+ *   read-clock  stamps each read (t_start is the first byte of a request)
+ *   http        HTTP/1.1 framing, RFC 9112 (keep-alive, chunked and content-length bodies)
+ *   continue    answers Expect: 100-continue so uploads start at once
+ *   relay       one Exchange per request: upstream pool, meter, usage filter, timeouts
+ * </pre>
+ */
+final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
+  private final RelayContext relay;
+
+  ProxyChannelInitializer(RelayContext relay) {
+    this.relay = relay;
+  }
+
+  @Override
+  protected void initChannel(SocketChannel ch) {
+    Settings.Proxy s = relay.settings.proxy();
+    ChannelPipeline p = ch.pipeline();
+    p.addLast("read-clock", new ReadClock());
+    p.addLast("http", new HttpServerCodec(s.maxInitialLineLength(), s.maxHeaderSize(), 65536));
+    p.addLast("continue", new HttpServerExpectContinueHandler());
+    p.addLast("relay", new ClientConnectionHandler(relay));
+  }
+}

@@ -1,0 +1,33 @@
+package dev.tokentap.proxy.relay;
+
+import dev.tokentap.proxy.config.Settings;
+import dev.tokentap.proxy.record.RequestRecorder;
+import io.netty.channel.EventLoop;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** What every connection of one proxy listener shares: settings, the recorder, the pools per loop. */
+final class RelayContext {
+  final Settings settings;
+  final RequestRecorder recorder;
+  final RouteResolver routes;
+  private final ConcurrentHashMap<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
+
+  RelayContext(Settings settings, RequestRecorder recorder) {
+    this.settings = settings;
+    this.recorder = recorder;
+    this.routes = new RouteResolver(settings.metrics().excludePaths());
+  }
+
+  /** The pool of {@code loop}; only ever used from that loop. */
+  UpstreamPool pool(EventLoop loop) {
+    UpstreamPool pool = pools.get(loop);
+    if (pool == null) {
+      pool = pools.computeIfAbsent(loop, l -> new UpstreamPool(l, settings.proxy().upstream(), settings.proxy(), settings.upstream()));
+    }
+    return pool;
+  }
+
+  void closeIdleConnections() {
+    pools.forEach((loop, pool) -> loop.execute(pool::closeIdle));
+  }
+}

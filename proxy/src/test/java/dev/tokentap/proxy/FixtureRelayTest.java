@@ -1,0 +1,135 @@
+package dev.tokentap.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tokentap.meter.MeterResult;
+import dev.tokentap.meter.Route;
+import dev.tokentap.meter.StreamMeter;
+import dev.tokentap.meter.TokenGapListener;
+import dev.tokentap.proxy.record.FinishedRequest;
+import dev.tokentap.testkit.Fixtures;
+import dev.tokentap.testkit.ScriptedUpstream;
+import dev.tokentap.testkit.ScriptedUpstream.Script;
+import java.net.http.HttpResponse;
+import java.util.Random;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Every OpenAI chat/completions fixture, served by a scripted upstream that cuts it into pieces
+ * arriving as separate reads, relayed through a real proxy to a real HTTP client: the client gets
+ * the exact bytes, and the record matches what the meter finds in the whole fixture. Exhaustive
+ * every-offset splits run against the meter itself (in {@code dev.tokentap.meter}); here the splits
+ * are random, plus the two splits around the end of the first-token event, which pin TTFT to the
+ * read that completed that event.
+ */
+class FixtureRelayTest {
+  private static final String CLIENT_BODY =
+      "{\"model\":\"m\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+  static ScriptedUpstream upstream;
+  static ProxyHarness proxy;
+  static final AtomicReference<Script> next = new AtomicReference<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    upstream = new ScriptedUpstream(r -> next.get());
+    proxy = new ProxyHarness(upstream.baseUrl());
+  }
+
+  @AfterAll
+  static void stop() {
+    proxy.close();
+    upstream.close();
+  }
+
+  static Route routeOf(String fixture) {
+    return fixture.startsWith("openai-completions") ? Route.COMPLETIONS : Route.CHAT;
+  }
+
+  static String pathOf(String fixture) {
+    return routeOf(fixture) == Route.COMPLETIONS ? "/v1/completions" : "/v1/chat/completions";
+  }
+
+  /** What the meter finds when fed the whole fixture at once: the reference for every split. */
+  static MeterResult reference(String fixture, byte[] body) {
+    StreamMeter meter = new StreamMeter(routeOf(fixture), false, TokenGapListener.NONE, 1 << 20);
+    meter.onResponseHead(200, "text/event-stream", 0);
+    meter.onBody(body, 0, body.length, 1);
+    meter.onComplete(2);
+    return meter.result();
+  }
+
+  /** Offset just past the byte that completes the first token-bearing event. */
+  static int firstTokenEventEnd(String fixture, byte[] body) {
+    StreamMeter meter = new StreamMeter(routeOf(fixture), false, TokenGapListener.NONE, 1 << 20);
+    meter.onResponseHead(200, "text/event-stream", 0);
+    for (int i = 0; i < body.length; i++) {
+      meter.onBody(body, i, 1, i + 1);
+    }
+    meter.onComplete(body.length + 1);
+    return (int) meter.result().firstTokenNanos();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+    "openai-chat-usage.sse", "openai-chat-multi-choice.sse", "openai-chat-tool-calls.sse", "openai-chat-logprobs.sse",
+    "openai-chat-error-midstream.sse", "openai-completions.sse", "vllm-chat-continuous-usage.sse", "vllm-reasoning.sse",
+    "vllm-error-midstream.sse", "sglang-reasoning.sse", "tgi-chat-usage.sse", "llamacpp-chat.sse"
+  })
+  void relaysExactBytesAndMetersLikeTheWholeFixture(String fixture) throws Exception {
+    byte[] body = Fixtures.stream(fixture);
+    MeterResult expected = reference(fixture, body);
+    Random random = new Random(fixture.hashCode());
+    for (int round = 0; round < 6; round++) {
+      TreeSet<Integer> cuts = new TreeSet<>();
+      int n = 1 + random.nextInt(6);
+      while (cuts.size() < n) {
+        cuts.add(1 + random.nextInt(body.length - 1));
+      }
+      next.set(Script.sse(body, cuts.stream().mapToInt(Integer::intValue).toArray(), 300));
+      HttpResponse<byte[]> response = proxy.post(pathOf(fixture), CLIENT_BODY);
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).as("bytes the client received, cuts %s", cuts).isEqualTo(body);
+      FinishedRequest record = proxy.next();
+      MeterResult got = record.meter();
+      assertThat(got.events()).isEqualTo(expected.events());
+      assertThat(got.tokenEvents()).isEqualTo(expected.tokenEvents());
+      assertThat(got.choices()).isEqualTo(expected.choices());
+      assertThat(got.outputTokens()).isEqualTo(expected.outputTokens());
+      assertThat(got.tokenSource()).isEqualTo(expected.tokenSource());
+      assertThat(got.inputTokens()).isEqualTo(expected.inputTokens());
+      assertThat(got.errorEvent()).isEqualTo(expected.errorEvent());
+      assertThat(got.terminated()).isEqualTo(expected.terminated());
+      assertThat(record.outcome()).isEqualTo(expected.outcome());
+      assertThat(record.route()).isEqualTo(routeOf(fixture));
+      assertThat(record.model()).isEqualTo("m");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openai-chat-usage.sse", "openai-chat-tool-calls.sse", "vllm-reasoning.sse", "openai-completions.sse", "llamacpp-chat.sse"})
+  void firstTokenTimeIsTheReadThatCompletedTheFirstTokenEvent(String fixture) throws Exception {
+    byte[] body = Fixtures.stream(fixture);
+    int end = firstTokenEventEnd(fixture, body);
+    long pauseMicros = 60_000;
+
+    // Cut one byte before the event's end: the event completes in the second read, after the pause.
+    next.set(Script.sse(body, new int[] {end - 1}, pauseMicros));
+    assertThat(proxy.post(pathOf(fixture), CLIENT_BODY).body()).isEqualTo(body);
+    FinishedRequest late = proxy.next();
+    assertThat(late.ttftSeconds()).isGreaterThanOrEqualTo(0.060);
+    assertThat(late.ttfbSeconds()).isLessThan(0.060);
+
+    // Cut right after it: the first token arrived before the pause; the end came after it.
+    next.set(Script.sse(body, new int[] {end}, pauseMicros));
+    assertThat(proxy.post(pathOf(fixture), CLIENT_BODY).body()).isEqualTo(body);
+    FinishedRequest early = proxy.next();
+    assertThat(early.ttftSeconds()).isLessThan(0.060).isGreaterThanOrEqualTo(early.ttfbSeconds());
+    assertThat(early.e2eSeconds()).isGreaterThanOrEqualTo(0.060);
+  }
+}

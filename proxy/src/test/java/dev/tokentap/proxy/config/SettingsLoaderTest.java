@@ -1,0 +1,78 @@
+package dev.tokentap.proxy.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Config is read once and every bad value is reported with its key, one case per row. */
+class SettingsLoaderTest {
+
+  static Settings load(String hocon) {
+    return SettingsLoader.load(ConfigFactory.parseString(hocon).withFallback(ConfigFactory.defaultReference()).resolve());
+  }
+
+  @Test
+  void defaultsAreValidAndDocumented() {
+    Settings s = load("");
+    assertThat(s.proxy().listen()).isEqualTo(new HostAndPort("127.0.0.1", 8080));
+    assertThat(s.proxy().upstream().toString()).isEqualTo("http://127.0.0.1:8000");
+    assertThat(s.admin().listen().host()).as("admin binds to loopback by default").isEqualTo("127.0.0.1");
+    assertThat(s.proxy().usageInjection()).isTrue();
+    assertThat(s.upstream().idleTimeout()).isEqualTo(Duration.ofSeconds(120));
+    assertThat(s.slos()).singleElement().satisfies(r -> assertThat(r.ttft()).isEqualTo(Duration.ofSeconds(2)));
+  }
+
+  @Test
+  void overridesBeatTheFileWhichBeatsTheDefaults(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path file = dir.resolve("t.conf");
+    java.nio.file.Files.writeString(file, "tokentap.proxy { listen = \"0.0.0.0:9000\", upstream = \"http://vllm:8000/base/\" }\n");
+    Settings s = SettingsLoader.load(SettingsLoader.resolve(file.toFile(), Map.of("tokentap.proxy.listen", "127.0.0.1:7000")));
+    assertThat(s.proxy().listen().port()).isEqualTo(7000);
+    assertThat(s.proxy().upstream().host()).isEqualTo("vllm");
+    assertThat(s.proxy().upstream().pathPrefix()).isEqualTo("/base");
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+    "tokentap.proxy.listen = \"nowhere\"                 | tokentap.proxy.listen: \"nowhere\" (expected: host:port",
+    "tokentap.proxy.listen = \"127.0.0.1:99999\"         | tokentap.proxy.listen",
+    "tokentap.proxy.upstream = \"https://x:1\"           | tokentap.proxy.upstream: \"https://x:1\" (expected: a base URL",
+    "tokentap.proxy.upstream = \"not a url\"             | tokentap.proxy.upstream",
+    "tokentap.proxy.target-name = \"a b\"                | tokentap.proxy.target-name",
+    "tokentap.proxy.io-threads = -1                      | tokentap.proxy.io-threads: -1 (expected: an integer >= 0)",
+    "tokentap.proxy.io-threads = many                    | tokentap.proxy.io-threads",
+    "tokentap.proxy.usage-injection = maybe              | tokentap.proxy.usage-injection",
+    "tokentap.proxy.max-inspected-request-body = 12 lbs  | tokentap.proxy.max-inspected-request-body",
+    "tokentap.proxy.write-buffer-high-water-mark = 1KiB  | tokentap.proxy.write-buffer-high-water-mark",
+    "tokentap.upstream.connect-timeout = 0s              | tokentap.upstream.connect-timeout: 0s (expected: a duration > 0)",
+    "tokentap.upstream.idle-timeout = soon               | tokentap.upstream.idle-timeout",
+    "tokentap.upstream.max-connections-per-loop = 0      | tokentap.upstream.max-connections-per-loop",
+    "tokentap.admin.listen = \"\"                        | tokentap.admin.listen",
+    "tokentap.metrics.max-models = 0                     | tokentap.metrics.max-models",
+    "tokentap.slos = [{ ttft = fast }]                   | tokentap.slos[0].ttft",
+    "tokentap.slos = [{ route = chats, ttft = 1s }]      | tokentap.slos[0].route",
+    "tokentap.slos = [{ model = x }]                     | tokentap.slos[0]",
+    "tokentap.slos = [{ ttft = 1s, ttfb = 1s }]          | tokentap.slos[0].ttfb",
+    "tokentap.access-log.queue-size = 0                  | tokentap.access-log.queue-size",
+  })
+  void badValueNamesItsKey(String hocon, String expectedMessageStart) {
+    assertThatThrownBy(() -> load(hocon)).isInstanceOf(SettingsException.class).hasMessageContaining(expectedMessageStart.trim());
+  }
+
+  @Test
+  void wrongTypeAgainstReferenceNamesItsKey() {
+    assertThatThrownBy(() -> load("tokentap.upstream = 5")).isInstanceOf(SettingsException.class).hasMessageContaining("tokentap.upstream");
+  }
+
+  @Test
+  void missingConfigFileIsNamed() {
+    assertThatThrownBy(() -> SettingsLoader.resolve(new java.io.File("/no/such.conf"), Map.of()))
+        .isInstanceOf(SettingsException.class).hasMessageContaining("/no/such.conf");
+  }
+}
