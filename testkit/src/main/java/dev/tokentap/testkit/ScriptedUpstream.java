@@ -134,6 +134,19 @@ public final class ScriptedUpstream implements AutoCloseable {
   }
 
   private final class Responder extends SimpleChannelInboundHandler<FullHttpRequest> {
+    /** A response paused because the peer stopped reading (a well-behaved server respects writability). */
+    private Runnable resume;
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (ctx.channel().isWritable() && resume != null) {
+        Runnable r = resume;
+        resume = null;
+        r.run();
+      }
+      ctx.fireChannelWritabilityChanged();
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
       Received r = new Received(req.method().name(), req.uri(), req.headers().copy(), ByteBufUtil.getBytes(req.content()));
@@ -164,6 +177,8 @@ public final class ScriptedUpstream implements AutoCloseable {
       ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(s.pieces().get(i))));
       if (s.pauseMicros() > 0) {
         ctx.executor().schedule(() -> sendPiece(ctx, s, i + 1), s.pauseMicros(), TimeUnit.MICROSECONDS);
+      } else if (!ctx.channel().isWritable()) {
+        resume = () -> sendPiece(ctx, s, i + 1);
       } else {
         sendPiece(ctx, s, i + 1);
       }
