@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
   /** Exit status for configuration errors (a bad key or value), distinct from picocli's usage errors (2). */
   public static final int CONFIG_ERROR = 3;
+  /** Exit status when a listener cannot be opened or a file cannot be written. */
+  public static final int IO_ERROR = 4;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -31,6 +33,11 @@ public final class Main implements Runnable {
           if (e instanceof dev.tokentap.proxy.config.SettingsException || e instanceof IllegalArgumentException) {
             err.println("tokentap: configuration error: " + e.getMessage());
             return CONFIG_ERROR;
+          }
+          if (e instanceof java.io.IOException) {
+            // Typically a port already in use: say so plainly instead of a stack trace.
+            err.println("tokentap: " + e.getMessage());
+            return IO_ERROR;
           }
           throw e;
         });

@@ -62,6 +62,15 @@ class MainTest {
   }
 
   @Test
+  void portInUseIsReportedWithTheKey() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Run r = run("proxy", "--listen", "127.0.0.1:" + taken.getLocalPort(), "--admin", "127.0.0.1:0");
+      assertThat(r.status()).isEqualTo(Main.IO_ERROR);
+      assertThat(r.err()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort(), "tokentap.proxy.listen");
+    }
+  }
+
+  @Test
   void unknownOptionIsAUsageError() {
     Run r = run("proxy", "--lissen", "x");
     assertThat(r.status()).isEqualTo(2);

@@ -7,6 +7,7 @@ import dev.tokentap.proxy.metrics.SloPolicy;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
 import dev.tokentap.proxy.record.AccessLog;
 import dev.tokentap.proxy.record.RequestRecorder;
+import dev.tokentap.proxy.record.Role;
 import dev.tokentap.proxy.relay.ProxyServer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -62,6 +63,7 @@ public final class Tokentap implements AutoCloseable {
     }
 
     TokentapMetrics metrics = new TokentapMetrics(registry, settings.slos());
+    metrics.registerInFlight(settings.proxy().targetName(), Role.PRIMARY);
     RequestRecorder recorder =
         new RequestRecorder(metrics, new SloPolicy(settings.slos()), new ModelLabels(settings.metrics().maxModels()),
             settings.proxy().maxInspectedResponseBody());
@@ -77,9 +79,12 @@ public final class Tokentap implements AutoCloseable {
       proxy = ProxyServer.start(settings, recorder);
       new NettyEventExecutorMetrics(proxy.workers()).bindTo(registry);
       admin = AdminServer.start(settings.admin().listen(), registry, () -> self[0] != null && self[0].ready);
-    } catch (InterruptedException | RuntimeException e) {
+    } catch (InterruptedException | IOException | RuntimeException e) {
       if (proxy != null) {
         proxy.close();
+      }
+      if (accessLog != null) {
+        accessLog.close();
       }
       gc.close();
       throw e;

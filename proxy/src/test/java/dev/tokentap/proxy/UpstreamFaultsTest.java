@@ -30,7 +30,8 @@ class UpstreamFaultsTest {
   @BeforeAll
   static void start() throws Exception {
     emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()));
-    proxy = new ProxyHarness(emulator.baseUri().toString(), Map.of("tokentap.upstream.idle-timeout", "400ms"));
+    proxy = new ProxyHarness(emulator.baseUri().toString(),
+        Map.of("tokentap.upstream.idle-timeout", "400ms", "tokentap.upstream.response-head-timeout", "500ms"));
   }
 
   @AfterAll
@@ -120,6 +121,21 @@ class UpstreamFaultsTest {
     assertThat(record.meter().errorEvent()).isTrue();
     assertThat(record.meter().tokenEvents()).isEqualTo(3);
     assertThat(record.ttftSeconds()).isPositive();
+  }
+
+  @Test
+  void noResponseHeadInTimeGives504() throws Exception {
+    // A non-streaming answer is sent when generation ends; the stall holds it past the head timeout.
+    var response = proxy.http.send(java.net.http.HttpRequest.newBuilder(proxy.url("/v1/chat/completions"))
+        .header("x-emulator-fault", "stall-after=0:3s")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(STREAM.replace("\"stream\":true", "\"stream\":false"))).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).isEqualTo(504);
+    assertThat(response.body()).contains("\"type\":\"upstream_timeout\"", "no response head within 500 ms");
+    FinishedRequest record = proxy.next();
+    assertThat(record.outcome()).isEqualTo(Outcome.TIMEOUT);
+    assertThat(record.status()).isEqualTo(504);
+    assertThat(record.e2eSeconds()).isGreaterThanOrEqualTo(0.5).isLessThan(3);
   }
 
   @Test

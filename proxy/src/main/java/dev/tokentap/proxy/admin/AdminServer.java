@@ -41,7 +41,8 @@ public final class AdminServer implements AutoCloseable {
     this.listener = listener;
   }
 
-  public static AdminServer start(HostAndPort listen, PrometheusMeterRegistry registry, BooleanSupplier ready) throws InterruptedException {
+  public static AdminServer start(HostAndPort listen, PrometheusMeterRegistry registry, BooleanSupplier ready)
+      throws InterruptedException, java.io.IOException {
     EventLoopGroup group = Transports.newGroup(1, "tokentap-admin");
     try {
       Channel ch =
@@ -62,9 +63,12 @@ public final class AdminServer implements AutoCloseable {
               .sync()
               .channel();
       return new AdminServer(group, ch);
-    } catch (InterruptedException | RuntimeException e) {
+    } catch (Exception e) { // bind failures arrive as (undeclared) IOExceptions from sync()
       group.shutdownGracefully();
-      throw e;
+      if (e instanceof InterruptedException ie) {
+        throw ie;
+      }
+      throw new java.io.IOException("cannot listen on " + listen + " (tokentap.admin.listen): " + e.getMessage(), e);
     }
   }
 

@@ -25,6 +25,9 @@ public final class SloPolicy {
   }
 
   public String judge(String model, String route, Outcome outcome, double ttftSeconds, double tpotSeconds, double e2eSeconds) {
+    if ("other".equals(route)) {
+      return NONE; // not an inference request: no verdict, so it can never inflate goodput
+    }
     for (SloRule rule : rules) {
       if (rule.matches(model, route)) {
         boolean good =

@@ -80,6 +80,11 @@ public final class TokentapMetrics implements RequestListener {
     return series.computeIfAbsent(new SeriesKey(model, route, target, role), this::newSeries);
   }
 
+  /** Publishes the in-flight gauge of a target before its first request, so it is there on the first scrape. */
+  public void registerInFlight(String target, Role role) {
+    inFlightCounter(target, role);
+  }
+
   public void inFlightIncrement(String target, Role role) {
     inFlightCounter(target, role).incrementAndGet();
   }

@@ -3,7 +3,6 @@ package dev.tokentap.proxy.relay;
 import dev.tokentap.meter.Outcome;
 import dev.tokentap.meter.Route;
 import dev.tokentap.meter.StreamMeter;
-import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.record.RequestRecord;
 import dev.tokentap.proxy.record.Role;
 import io.netty.buffer.ByteBuf;
@@ -15,11 +14,10 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
@@ -27,13 +25,11 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.ConnectException;
-import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
@@ -67,6 +63,7 @@ final class Exchange {
 
   private BodyMode mode;
   private CompositeByteBuf inspected;
+  private HttpHeaders pendingTrailers;
   private final ArrayDeque<HttpObject> pendingToUpstream = new ArrayDeque<>();
   private long requestBytes;
   private boolean requestComplete;
@@ -155,8 +152,6 @@ final class Exchange {
     }
   }
 
-  private io.netty.handler.codec.http.HttpHeaders pendingTrailers;
-
   private void sendInspected() {
     byte[] body = ByteBufUtil.getBytes(inspected);
     RequestBodyInspector.Inspection inspection =
@@ -192,39 +187,8 @@ final class Exchange {
     }
   }
 
-  /** The request as the upstream gets it: hop-by-hop headers removed, forwarding headers added. */
   private HttpRequest upstreamHead(Integer fixedLength) {
-    Settings.Proxy settings = relay.settings.proxy();
-    String uri = settings.upstream().pathPrefix() + request.uri();
-    HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), uri, request.headers().copy());
-    var h = head.headers();
-    boolean chunked = HttpUtil.isTransferEncodingChunked(request);
-    HopByHopHeaders.strip(h);
-    h.remove(HttpHeaderNames.EXPECT); // answered here by HttpServerExpectContinueHandler
-    String clientHost = request.headers().get(HttpHeaderNames.HOST);
-    if (!settings.preserveHost() || clientHost == null) {
-      h.set(HttpHeaderNames.HOST, settings.upstream().authority());
-    }
-    if (settings.forwardedHeaders()) {
-      String ip = client.channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "unknown";
-      String prior = h.get("x-forwarded-for");
-      h.set("x-forwarded-for", prior == null ? ip : prior + ", " + ip);
-      h.set("x-forwarded-proto", "http");
-      if (clientHost != null) {
-        h.set("x-forwarded-host", clientHost);
-      }
-      String node = ip.indexOf(':') >= 0 ? "\"[" + ip + "]\"" : ip;
-      String forwarded = "for=" + node + ";proto=http" + (clientHost != null ? ";host=\"" + clientHost.replace("\"", "") + "\"" : "");
-      String priorForwarded = h.get("forwarded");
-      h.set("forwarded", priorForwarded == null ? forwarded : priorForwarded + ", " + forwarded);
-    }
-    if (fixedLength != null) {
-      h.remove(HttpHeaderNames.TRANSFER_ENCODING);
-      h.setInt(HttpHeaderNames.CONTENT_LENGTH, fixedLength);
-    } else if (chunked) {
-      HttpUtil.setTransferEncodingChunked(head, true);
-    }
-    return head;
+    return RelayedHeads.toUpstream(request, relay.settings.proxy(), client.channel().remoteAddress(), fixedLength);
   }
 
   private void connect() {
@@ -315,27 +279,13 @@ final class Exchange {
     if (meter != null) {
       meter.onResponseHead(response.status().code(), contentType, readNanos);
     }
-    HttpResponse toClient = new DefaultHttpResponse(request.protocolVersion(), response.status(), response.headers().copy());
-    HopByHopHeaders.strip(toClient.headers());
     boolean eventStream = contentType != null && contentType.regionMatches(true, 0, "text/event-stream", 0, 17);
-    if (usageInjected && eventStream && meter != null) {
+    boolean filtered = usageInjected && eventStream && meter != null;
+    if (filtered) {
       usageFilter = new UsageEventFilter(meter, client.alloc());
-      toClient.headers().remove(HttpHeaderNames.CONTENT_LENGTH); // the body shrinks by the usage event
     }
-    responseKeepAlive = clientKeepAlive;
-    boolean bodyless = request.method().equals(HttpMethod.HEAD) || response.status().code() == 204 || response.status().code() == 304;
-    if (!bodyless && !HttpUtil.isContentLengthSet(toClient)) {
-      if (request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
-        HttpUtil.setTransferEncodingChunked(toClient, true);
-      } else {
-        responseKeepAlive = false; // HTTP/1.0: the body ends when the connection does
-      }
-    }
-    if (!responseKeepAlive) {
-      toClient.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    } else if (!request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
-      toClient.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-    }
+    HttpResponse toClient = RelayedHeads.toClient(request, response, clientKeepAlive, filtered);
+    responseKeepAlive = HttpUtil.isKeepAlive(toClient);
     responseHeadSent = true;
     client.writeAndFlush(toClient, client.voidPromise());
     scheduleIdleTimeout(relay.settings.upstream().idleTimeout().toNanos());

@@ -26,7 +26,7 @@ public final class ProxyServer implements AutoCloseable {
     this.listener = listener;
   }
 
-  public static ProxyServer start(Settings settings, RequestRecorder recorder) throws InterruptedException {
+  public static ProxyServer start(Settings settings, RequestRecorder recorder) throws InterruptedException, java.io.IOException {
     RelayContext relay = new RelayContext(settings, recorder);
     Settings.Proxy s = settings.proxy();
     EventLoopGroup boss = Transports.newGroup(1, "tokentap-accept");
@@ -46,10 +46,13 @@ public final class ProxyServer implements AutoCloseable {
               .sync()
               .channel();
       return new ProxyServer(relay, boss, workers, listener);
-    } catch (InterruptedException | RuntimeException e) {
+    } catch (Exception e) { // bind failures arrive as (undeclared) IOExceptions from sync()
       boss.shutdownGracefully();
       workers.shutdownGracefully();
-      throw e;
+      if (e instanceof InterruptedException ie) {
+        throw ie;
+      }
+      throw new java.io.IOException("cannot listen on " + s.listen() + " (tokentap.proxy.listen): " + e.getMessage(), e);
     }
   }
 
