@@ -111,6 +111,34 @@ class FixtureRelayTest {
     }
   }
 
+  /**
+   * Every byte offset of every fixture is a split point of some request: request {@code o} cuts at
+   * {@code o, o + STRIDE, o + 2·STRIDE, …}, so {@code STRIDE} requests cover all offsets, each piece
+   * arriving as its own read after a short pause.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {
+    "openai-chat-usage.sse", "openai-chat-multi-choice.sse", "openai-chat-tool-calls.sse", "openai-chat-logprobs.sse",
+    "openai-chat-error-midstream.sse", "openai-completions.sse", "vllm-chat-continuous-usage.sse", "vllm-reasoning.sse",
+    "vllm-error-midstream.sse", "sglang-reasoning.sse", "tgi-chat-usage.sse", "llamacpp-chat.sse"
+  })
+  void everyByteOffsetIsASplitPointOfSomeRequest(String fixture) throws Exception {
+    final int stride = 61;
+    byte[] body = Fixtures.stream(fixture);
+    MeterResult expected = reference(fixture, body);
+    for (int offset = 1; offset <= stride; offset++) {
+      int[] cuts = java.util.stream.IntStream.iterate(offset, o -> o < body.length, o -> o + stride).toArray();
+      next.set(Script.sse(body, cuts, 50));
+      assertThat(proxy.post(pathOf(fixture), CLIENT_BODY).body()).as("cuts from %d every %d", offset, stride).isEqualTo(body);
+      FinishedRequest record = proxy.next();
+      assertThat(record.meter().events()).isEqualTo(expected.events());
+      assertThat(record.meter().tokenEvents()).isEqualTo(expected.tokenEvents());
+      assertThat(record.meter().outputTokens()).isEqualTo(expected.outputTokens());
+      assertThat(record.meter().tokenSource()).isEqualTo(expected.tokenSource());
+      assertThat(record.outcome()).isEqualTo(expected.outcome());
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"openai-chat-usage.sse", "openai-chat-tool-calls.sse", "vllm-reasoning.sse", "openai-completions.sse", "llamacpp-chat.sse"})
   void firstTokenTimeIsTheReadThatCompletedTheFirstTokenEvent(String fixture) throws Exception {

@@ -56,7 +56,11 @@ public final class ScriptedUpstream implements AutoCloseable {
   /** A request as the upstream received it. */
   public record Received(String method, String uri, HttpHeaders headers, byte[] body) {}
 
-  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  // Epoll where available: its timers have microsecond resolution, so pauses between pieces are short
+  // and real (NIO's selector rounds them up to milliseconds).
+  private static final boolean EPOLL = io.netty.channel.epoll.Epoll.isAvailable();
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(1, EPOLL ? io.netty.channel.epoll.EpollIoHandler.newFactory() : NioIoHandler.newFactory());
   private final Channel listener;
   private final LinkedBlockingQueue<Received> received = new LinkedBlockingQueue<>();
   private volatile Function<Received, Script> script;
@@ -66,7 +70,7 @@ public final class ScriptedUpstream implements AutoCloseable {
     this.listener =
         new ServerBootstrap()
             .group(group)
-            .channel(NioServerSocketChannel.class)
+            .channel(EPOLL ? io.netty.channel.epoll.EpollServerSocketChannel.class : NioServerSocketChannel.class)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
