@@ -2,6 +2,7 @@ package dev.tokentap.proxy.relay;
 
 import dev.tokentap.meter.Outcome;
 import dev.tokentap.proxy.record.Role;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -78,8 +79,9 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     clock.mark();
     if (!keepAlive) {
       releasePipelined();
-      ctx.channel().flush();
-      ctx.close();
+      // Close once everything written so far has left (an empty buffer passes the HTTP encoder
+      // untouched and completes after the writes before it), so a slow client still gets the end.
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       return;
     }
     while (current == null && !pipelined.isEmpty()) {

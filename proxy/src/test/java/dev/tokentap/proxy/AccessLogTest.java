@@ -1,0 +1,74 @@
+package dev.tokentap.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokentap.emulator.Emulator;
+import dev.tokentap.emulator.EmulatorSettings;
+import dev.tokentap.emulator.EngineProfile;
+import dev.tokentap.proxy.record.FinishedRequest;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** One JSON line per request with the record's numbers, and never the prompt, completion or key. */
+class AccessLogTest {
+  @Test
+  void writesOneLinePerRequestWithoutContent(@TempDir Path dir) throws Exception {
+    Path log = dir.resolve("access.log");
+    String secretPrompt = "my-secret-prompt-words";
+    try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()));
+        ProxyHarness proxy = new ProxyHarness(emulator.baseUri().toString(),
+            Map.of("tokentap.access-log.enabled", true, "tokentap.access-log.destination", log.toString()))) {
+      String completion = proxy.http.send(HttpRequest.newBuilder(proxy.url("/v1/chat/completions"))
+              .header("authorization", "Bearer sk-very-secret-key")
+              .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"logged\",\"stream\":true,\"max_tokens\":6,\"ignore_eos\":true,"
+                  + "\"messages\":[{\"role\":\"user\",\"content\":\"" + secretPrompt + "\"}]}")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      FinishedRequest record = proxy.next();
+
+      List<String> lines = awaitLines(log, 1);
+      assertThat(lines).hasSize(1);
+      JsonNode line = new ObjectMapper().readTree(lines.get(0));
+      assertThat(line.get("route").asText()).isEqualTo("chat");
+      assertThat(line.get("model").asText()).isEqualTo("logged");
+      assertThat(line.get("status").asInt()).isEqualTo(200);
+      assertThat(line.get("outcome").asText()).isEqualTo("ok");
+      assertThat(line.get("output_tokens").asLong()).isEqualTo(6).isEqualTo(record.outputTokens());
+      assertThat(line.get("token_source").asText()).isEqualTo("usage");
+      assertThat(line.get("ttft_ms").asDouble()).isEqualTo(Math.round(record.ttftSeconds() * 1e6) / 1e3);
+      assertThat(line.get("e2e_ms").asDouble()).isEqualTo(Math.round(record.e2eSeconds() * 1e6) / 1e3);
+      assertThat(line.has("ts")).isTrue();
+
+      String text = Files.readString(log);
+      assertThat(text).doesNotContain(secretPrompt, "sk-very-secret-key");
+      // Nor the generated text.
+      StringBuilder generated = new StringBuilder();
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"content\":\"([^\"]+)\"").matcher(completion);
+      while (m.find()) {
+        generated.append(m.group(1));
+      }
+      assertThat(generated.toString().split(" ")).hasSizeGreaterThan(3);
+      assertThat(text).doesNotContain(generated.toString().trim());
+    }
+  }
+
+  static List<String> awaitLines(Path file, int n) throws Exception {
+    for (int i = 0; i < 100; i++) {
+      if (Files.exists(file)) {
+        List<String> lines = Files.readAllLines(file);
+        if (lines.size() >= n) {
+          return lines;
+        }
+      }
+      Thread.sleep(20);
+    }
+    return Files.exists(file) ? Files.readAllLines(file) : List.of();
+  }
+}
