@@ -58,8 +58,10 @@ class EngineTimingTest {
               "{\"prompt\":\"pace\",\"max_tokens\":51,\"ignore_eos\":true,\"stream\":true}");
       EmulatedRequest r = finished.next(Duration.ofSeconds(2));
       double tpot = (r.lastTokenNanos() - r.firstTokenNanos()) / 50.0;
+      // Tokens are stamped when handed to the connection's event loop; one late first hand-off on a
+      // busy 2-core machine shortens the span, so the lower bound leaves 10% for that.
       assertThat(tpot)
-          .isBetween(Duration.ofMillis(2).toNanos() * 0.98, Duration.ofMillis(6).toNanos() * 1.0);
+          .isBetween(Duration.ofMillis(2).toNanos() * 0.9, Duration.ofMillis(6).toNanos() * 1.0);
     }
   }
 
