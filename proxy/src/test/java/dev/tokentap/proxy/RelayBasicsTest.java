@@ -110,6 +110,26 @@ class RelayBasicsTest {
   }
 
   @Test
+  void largeUploadStreamsThroughUninspected() throws Exception {
+    upstream.script(r -> json(200, "{\"bytes\":" + r.body().length + "}"));
+    byte[] piece = new byte[64 * 1024];
+    java.util.Arrays.fill(piece, (byte) 'u');
+    int pieces = 96; // 6 MiB: above the inspection limit's default too, on a route that is not inspected
+    try (RawHttpClient c = new RawHttpClient(port())) {
+      c.send("POST /v1/files HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", null);
+      for (int i = 0; i < pieces; i++) {
+        c.send(Integer.toHexString(piece.length) + "\r\n", piece);
+        c.send("\r\n", null);
+      }
+      c.send("0\r\n\r\n", null);
+      RawHttpClient.Response r = c.read();
+      assertThat(r.bodyText()).isEqualTo("{\"bytes\":" + (pieces * piece.length) + "}");
+    }
+    assertThat(upstream.takeRequest().body()).hasSize(pieces * piece.length);
+    assertThat(proxy.next().route()).isEqualTo(Route.OTHER);
+  }
+
+  @Test
   void keepAliveServesSeveralRequestsOnOneConnection() throws Exception {
     upstream.script(r -> json(200, "{\"n\":\"" + r.uri() + "\"}"));
     try (RawHttpClient c = new RawHttpClient(port())) {

@@ -178,10 +178,10 @@ final class Exchange {
 
   private void forwardRequestContent(HttpContent content) {
     if (upstream != null) {
+      // Flushed piece by piece: an upload streams through, and unflushed bytes would hold the
+      // upstream channel unwritable (and so the client's reads paused) for ever.
       writeToUpstream(content);
-      if (content instanceof LastHttpContent) {
-        upstream.flush();
-      }
+      upstream.flush();
     } else {
       pendingToUpstream.add(content);
     }
