@@ -60,6 +60,14 @@ interface ApiFraming {
   /** An error after the stream started, and what follows it (vLLM: {@code [DONE]}). */
   void appendStreamError(ResponseContext response, String message, StringBuilder out);
 
+  /**
+   * The body of an error response before any output (HTTP {@code status}). The OpenAI APIs use
+   * {@code openAiType} and {@code codeJson}; the other APIs map {@code status} to their own shape.
+   */
+  default String errorBody(int status, String openAiType, String codeJson, String message) {
+    return OpenAiJson.errorJson(message, openAiType, codeJson);
+  }
+
   /** The body of a non-streamed response. */
   String completeBody(
       ResponseContext response,
@@ -73,10 +81,48 @@ interface ApiFraming {
    * @param modelJson the model as a JSON string literal, quotes included (escaped once, used in
    *     every event)
    */
-  record ResponseContext(GenerationRequest request, String id, long created, String modelJson) {}
+  record ResponseContext(
+      GenerationRequest request, String id, long created, String modelJson, StreamState state) {
 
-  /** Token counts for a usage object. */
-  record Usage(int promptTokens, int completionTokens) {
+    ResponseContext(GenerationRequest request, String id, long created, String modelJson) {
+      this(request, id, created, modelJson, new StreamState());
+    }
+  }
+
+  /**
+   * What an API must remember between the events of one stream (the framings are shared
+   * singletons): the Responses API numbers every event and repeats the whole text at the end;
+   * Anthropic and Responses open their content block with the first chunk. Event loop only.
+   */
+  final class StreamState {
+    /** Next {@code sequence_number} (Responses API). */
+    int sequence;
+
+    /** Whether the content block / output item was opened. */
+    boolean opened;
+
+    /** The first choice's finish reason, once its last chunk went out. */
+    String finishReason;
+
+    /** Every streamed text so far (Responses API's {@code *.done} events repeat it). */
+    final StringBuilder text = new StringBuilder();
+  }
+
+  /**
+   * Token counts for a usage object, and when the tokens came ({@link System#nanoTime()}, -1 where
+   * unknown) for the APIs that report durations (Ollama).
+   */
+  record Usage(
+      int promptTokens,
+      int completionTokens,
+      long arrivalNanos,
+      long firstTokenNanos,
+      long lastTokenNanos) {
+
+    Usage(int promptTokens, int completionTokens) {
+      this(promptTokens, completionTokens, -1, -1, -1);
+    }
+
     int totalTokens() {
       return promptTokens + completionTokens;
     }

@@ -72,7 +72,7 @@ final class ChatCompletionFraming implements ApiFraming {
   }
 
   /** A message's text: a string, or the text parts of a content array; absent or null is "". */
-  private static String contentText(JsonNode content) {
+  static String contentText(JsonNode content) {
     if (content == null || content.isNull()) {
       return "";
     }

@@ -4,7 +4,9 @@ package dev.tokentap.emulator;
  * What the emulator did with one generation request, reported once when it finished (completed,
  * cancelled by the client, or ended by a fault). Times are {@link System#nanoTime()} readings.
  *
- * @param route {@code chat} or {@code completions} (DESIGN §4 route label values)
+ * @param route {@code chat}, {@code completions}, {@code responses}, {@code messages}, {@code
+ *     ollama_chat}, {@code ollama_generate} (DESIGN §4 route label values) or {@code embeddings}
+ *     (no output tokens: {@code stop} once answered, with no token times)
  * @param model the model the request named (or the served model when it named none)
  * @param stream whether the request asked for a stream
  * @param promptTokens estimated prompt tokens (rule in {@link PromptTokenEstimator})

@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Last in each connection's pipeline: routes whole requests to the generation endpoints, {@code
- * /v1/models}, {@code /health} and {@code /metrics}, and tells the running {@link
- * GenerationExchange} when its client goes away.
+ * /v1/embeddings}, {@code /v1/models}, Ollama's {@code /api/tags} and {@code /api/version}, {@code
+ * /health} and {@code /metrics}, and tells the running {@link GenerationExchange} or {@link
+ * EmbeddingExchange} when its client goes away.
  *
  * <pre>
  *   HttpServerCodec ─▶ HttpObjectAggregator (413 beyond max-request-body-size) ─▶ EmulatorHttpHandler
@@ -42,13 +43,17 @@ final class EmulatorHttpHandler extends ChannelInboundHandlerAdapter {
   private static final Map<String, ApiFraming> GENERATION_ROUTES =
       Map.of(
           "/v1/chat/completions", ChatCompletionFraming.INSTANCE,
-          "/v1/completions", CompletionFraming.INSTANCE);
+          "/v1/completions", CompletionFraming.INSTANCE,
+          "/v1/responses", ResponsesFraming.INSTANCE,
+          "/v1/messages", AnthropicMessagesFraming.INSTANCE,
+          "/api/chat", OllamaFraming.CHAT,
+          "/api/generate", OllamaFraming.GENERATE);
 
   private final EmulatorRuntime runtime;
   private final long startedEpochSeconds;
 
   private ChannelHandlerContext ctx;
-  private GenerationExchange current;
+  private ConnectionExchange current;
   private final ArrayDeque<FullHttpRequest> pipelined = new ArrayDeque<>();
 
   EmulatorHttpHandler(EmulatorRuntime runtime, long startedEpochSeconds) {
@@ -130,6 +135,13 @@ final class EmulatorHttpHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     switch (path) {
+      case "/v1/embeddings" -> {
+        if (method.equals(HttpMethod.POST)) {
+          embed(request, keepAlive, arrivalNanos);
+        } else {
+          methodNotAllowed(method, path, keepAlive);
+        }
+      }
       case "/health" -> {
         if (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)) {
           send(HttpResponseStatus.OK, null, "", keepAlive); // vLLM answers 200 with an empty body
@@ -159,6 +171,20 @@ final class EmulatorHttpHandler extends ChannelInboundHandlerAdapter {
           methodNotAllowed(method, path, keepAlive);
         }
       }
+      case "/api/tags", "/api/version" -> {
+        if (method.equals(HttpMethod.GET)) {
+          // Ollama clients list models (and check the version) before they generate.
+          String body =
+              path.equals("/api/tags")
+                  ? OllamaFraming.tagsJson(
+                      runtime.settings().servedModelName(), startedEpochSeconds)
+                  : OllamaFraming.VERSION_JSON;
+          send(
+              HttpResponseStatus.OK, HttpHeaderValues.APPLICATION_JSON.toString(), body, keepAlive);
+        } else {
+          methodNotAllowed(method, path, keepAlive);
+        }
+      }
       default ->
           sendError(
               HttpResponseStatus.NOT_FOUND,
@@ -175,11 +201,11 @@ final class EmulatorHttpHandler extends ChannelInboundHandlerAdapter {
     try {
       read = GenerationRequestReader.read(http, framing, runtime.settings());
     } catch (InvalidRequestException e) {
-      sendError(
+      // In the API's own error shape: its SDK raises a typed error only for that.
+      send(
           HttpResponseStatus.BAD_REQUEST,
-          "invalid_request_error",
-          "null",
-          e.getMessage(),
+          HttpHeaderValues.APPLICATION_JSON.toString(),
+          framing.errorBody(400, "invalid_request_error", "null", e.getMessage()),
           keepAlive);
       return;
     }
@@ -187,10 +213,18 @@ final class EmulatorHttpHandler extends ChannelInboundHandlerAdapter {
     FaultSpec fault = read.fault();
     runtime.metrics().requestAccepted();
     if (fault.kind() == FaultSpec.Kind.STATUS) {
-      rejectWithStatus(request, fault.status(), keepAlive, arrivalNanos);
+      rejectWithStatus(
+          request.route(),
+          request.model(),
+          request.stream(),
+          request.promptTokens(),
+          framing,
+          fault.status(),
+          keepAlive,
+          arrivalNanos);
       return;
     }
-    current =
+    GenerationExchange exchange =
         new GenerationExchange(
             ctx,
             runtime,
@@ -201,11 +235,62 @@ final class EmulatorHttpHandler extends ChannelInboundHandlerAdapter {
             keepAlive,
             arrivalNanos,
             this::exchangeDone);
-    current.start();
+    current = exchange;
+    exchange.start();
   }
 
+  /**
+   * {@code POST /v1/embeddings}. Of the faults only {@code status=} applies (the others count
+   * output tokens, of which an embedding has none).
+   */
+  private void embed(FullHttpRequest http, boolean keepAlive, long arrivalNanos) {
+    FaultSpec fault;
+    Embeddings.Request request;
+    try {
+      fault = GenerationRequestReader.fault(http, runtime.settings());
+      request = Embeddings.parse(GenerationRequestReader.readJson(http), runtime.settings());
+    } catch (InvalidRequestException e) {
+      sendError(
+          HttpResponseStatus.BAD_REQUEST,
+          "invalid_request_error",
+          "null",
+          e.getMessage(),
+          keepAlive);
+      return;
+    }
+    runtime.metrics().requestAccepted();
+    if (fault.kind() == FaultSpec.Kind.STATUS) {
+      rejectWithStatus(
+          Embeddings.ROUTE,
+          request.model(),
+          false,
+          request.promptTokens(),
+          null,
+          fault.status(),
+          keepAlive,
+          arrivalNanos);
+      return;
+    }
+    EmbeddingExchange exchange =
+        new EmbeddingExchange(ctx, runtime, request, keepAlive, arrivalNanos, this::exchangeDone);
+    current = exchange;
+    exchange.start();
+  }
+
+  /**
+   * Answers at once with a status fault's code.
+   *
+   * @param framing the API whose error shape to use; null for OpenAI's
+   */
   private void rejectWithStatus(
-      GenerationRequest request, int status, boolean keepAlive, long arrivalNanos) {
+      String route,
+      String model,
+      boolean stream,
+      int promptTokens,
+      ApiFraming framing,
+      int status,
+      boolean keepAlive,
+      long arrivalNanos) {
     String type =
         status == 429
             ? "rate_limit_error"
@@ -214,7 +299,11 @@ final class EmulatorHttpHandler extends ChannelInboundHandlerAdapter {
         response(
             HttpResponseStatus.valueOf(status),
             HttpHeaderValues.APPLICATION_JSON.toString(),
-            OpenAiJson.errorJson("emulated fault: HTTP " + status, type, Integer.toString(status)),
+            framing == null
+                ? OpenAiJson.errorJson(
+                    "emulated fault: HTTP " + status, type, Integer.toString(status))
+                : framing.errorBody(
+                    status, type, Integer.toString(status), "emulated fault: HTTP " + status),
             keepAlive);
     if (status == 429) {
       res.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
@@ -222,10 +311,10 @@ final class EmulatorHttpHandler extends ChannelInboundHandlerAdapter {
     write(res, keepAlive);
     runtime.finished(
         new EmulatedRequest(
-            request.route(),
-            request.model(),
-            request.stream(),
-            request.promptTokens(),
+            route,
+            model,
+            stream,
+            promptTokens,
             0,
             "status_" + status,
             arrivalNanos,

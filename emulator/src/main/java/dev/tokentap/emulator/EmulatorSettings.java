@@ -23,6 +23,7 @@ import com.typesafe.config.ConfigFactory;
  * @param ioThreads event-loop threads; 0 = one per CPU core
  * @param servedModelName the model {@code /v1/models} lists and requests without {@code model} get
  * @param maxRequestBodyBytes larger request bodies are answered with 413
+ * @param embeddingDimensions length of the vectors {@code /v1/embeddings} returns
  */
 public record EmulatorSettings(
     String host,
@@ -35,11 +36,14 @@ public record EmulatorSettings(
     String defaultFault,
     int ioThreads,
     String servedModelName,
-    int maxRequestBodyBytes) {
+    int maxRequestBodyBytes,
+    int embeddingDimensions) {
 
   static final String PREFIX = "tokentap.emulator.";
   static final String DEFAULT_MODEL = "tokentap-emulator-8b";
   static final int DEFAULT_MAX_REQUEST_BODY_BYTES = 8 * 1024 * 1024;
+  static final int DEFAULT_EMBEDDING_DIMENSIONS = 384;
+  static final int MAX_EMBEDDING_DIMENSIONS = 65_536;
 
   public EmulatorSettings {
     requireNonNull(host, "host");
@@ -52,6 +56,11 @@ public record EmulatorSettings(
     checkArgument(ioThreads >= 0, "ioThreads: %s (expected: >= 0)", ioThreads);
     checkArgument(
         maxRequestBodyBytes >= 1, "maxRequestBodyBytes: %s (expected: >= 1)", maxRequestBodyBytes);
+    checkArgument(
+        embeddingDimensions >= 1 && embeddingDimensions <= MAX_EMBEDDING_DIMENSIONS,
+        "embeddingDimensions: %s (expected: 1..%s)",
+        embeddingDimensions,
+        MAX_EMBEDDING_DIMENSIONS);
     if (defaultFault != null) {
       try {
         FaultSpec.parse(defaultFault);
@@ -61,7 +70,38 @@ public record EmulatorSettings(
     }
   }
 
-  /** Settings without a served model name or body limit: those take their defaults. */
+  /** Settings without embedding dimensions: those take their default. */
+  public EmulatorSettings(
+      String host,
+      int port,
+      EngineProfile profile,
+      long seed,
+      int tokensPerChunk,
+      int defaultMaxTokens,
+      double meanOutputTokens,
+      String defaultFault,
+      int ioThreads,
+      String servedModelName,
+      int maxRequestBodyBytes) {
+    this(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes,
+        DEFAULT_EMBEDDING_DIMENSIONS);
+  }
+
+  /**
+   * Settings without a served model name, body limit or embedding dimensions: those take their
+   * defaults.
+   */
   public EmulatorSettings(
       String host,
       int port,
@@ -83,7 +123,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         DEFAULT_MODEL,
-        DEFAULT_MAX_REQUEST_BODY_BYTES);
+        DEFAULT_MAX_REQUEST_BODY_BYTES,
+        DEFAULT_EMBEDDING_DIMENSIONS);
   }
 
   /** The defaults of {@code reference.conf} (with its environment overrides). */
@@ -134,7 +175,8 @@ public record EmulatorSettings(
           FaultSpec.parse(fault).isNone() ? null : fault,
           c.intAtLeast("io-threads", 0),
           c.nonBlank("served-model-name"),
-          (int) c.bytesBetween("max-request-body-size", 1, Integer.MAX_VALUE));
+          (int) c.bytesBetween("max-request-body-size", 1, Integer.MAX_VALUE),
+          c.intBetween("embedding-dimensions", 1, MAX_EMBEDDING_DIMENSIONS));
     } catch (ConfigException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
@@ -175,7 +217,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 
   public EmulatorSettings withPort(int port) {
@@ -190,7 +233,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 
   public EmulatorSettings withProfile(EngineProfile profile) {
@@ -205,7 +249,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 
   public EmulatorSettings withSeed(long seed) {
@@ -220,7 +265,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 
   public EmulatorSettings withTokensPerChunk(int tokensPerChunk) {
@@ -235,7 +281,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 
   public EmulatorSettings withDefaultMaxTokens(int defaultMaxTokens) {
@@ -250,7 +297,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 
   public EmulatorSettings withMeanOutputTokens(double meanOutputTokens) {
@@ -265,7 +313,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 
   /** {@code fault} in {@link FaultSpec} syntax; null or {@code "none"} for none. */
@@ -281,7 +330,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 
   public EmulatorSettings withIoThreads(int ioThreads) {
@@ -296,7 +346,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 
   public EmulatorSettings withServedModelName(String servedModelName) {
@@ -311,7 +362,8 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 
   public EmulatorSettings withMaxRequestBodyBytes(int maxRequestBodyBytes) {
@@ -326,6 +378,23 @@ public record EmulatorSettings(
         defaultFault,
         ioThreads,
         servedModelName,
-        maxRequestBodyBytes);
+        maxRequestBodyBytes,
+        embeddingDimensions);
+  }
+
+  public EmulatorSettings withEmbeddingDimensions(int embeddingDimensions) {
+    return new EmulatorSettings(
+        host,
+        port,
+        profile,
+        seed,
+        tokensPerChunk,
+        defaultMaxTokens,
+        meanOutputTokens,
+        defaultFault,
+        ioThreads,
+        servedModelName,
+        maxRequestBodyBytes,
+        embeddingDimensions);
   }
 }

@@ -20,6 +20,8 @@ import java.util.concurrent.locks.LockSupport;
  *       ──▶ Sequence.Listener (hops to the client channel's event loop, which writes)
  * </pre>
  *
+ * An embedding request is a sequence of output length 0: it only prefills, then reports its finish.
+ *
  * With nothing to do the thread parks until a submit or cancel unparks it (or a stalled sequence is
  * due), so an idle emulator costs nothing. A step's end is an absolute deadline; when the thread
  * wakes late the next step starts at the previous deadline (up to {@link #MAX_CATCH_UP_NANOS}
@@ -205,7 +207,8 @@ final class EngineLoop implements AutoCloseable {
       } else if (s.decodingThisStep) {
         produced = emitOneEach(s);
       }
-      if (produced > 0) {
+      // A prefill-only sequence (an embedding) reports its finish without output.
+      if (produced > 0 || s.isFinished()) {
         generated += produced;
         s.listener.onOutput(s.emittedSnapshot());
       }

@@ -12,10 +12,12 @@ import java.util.Locale;
  * <table>
  *   <caption>Syntax</caption>
  *   <tr><td>{@code none}</td><td>no fault (also the empty string)</td></tr>
- *   <tr><td>{@code status=CODE}</td><td>answer at once with HTTP CODE (400..599) and an OpenAI-style
- *       error body; 429 adds {@code Retry-After: 1}</td></tr>
- *   <tr><td>{@code error-after=N}</td><td>after N output tokens, a vLLM-style error event then
- *       {@code [DONE]} (non-streaming: HTTP 500)</td></tr>
+ *   <tr><td>{@code status=CODE}</td><td>answer at once with HTTP CODE (400..599) and an error body in
+ *       the API's shape (OpenAI, Anthropic, Ollama); 429 adds {@code Retry-After: 1}</td></tr>
+ *   <tr><td>{@code error-after=N}</td><td>after N output tokens, the API's mid-stream error: vLLM's
+ *       error event then {@code [DONE]}; Responses {@code error} then {@code response.failed};
+ *       Anthropic {@code event: error} ({@code overloaded_error}); an Ollama {@code {"error"}} line
+ *       (non-streaming: HTTP 500)</td></tr>
  *   <tr><td>{@code reset-after=N}</td><td>after N output tokens, close the connection with a TCP RST</td></tr>
  *   <tr><td>{@code close-after=N}</td><td>after N output tokens, close the connection cleanly but
  *       without the chunked terminator (a truncated stream)</td></tr>

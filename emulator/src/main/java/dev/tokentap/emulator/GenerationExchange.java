@@ -34,7 +34,7 @@ import java.util.concurrent.RejectedExecutionException;
  * deltas for a lagging HTTP consumer. Everything but {@link #onOutput} runs on the channel's event
  * loop.
  */
-final class GenerationExchange implements Sequence.Listener {
+final class GenerationExchange implements Sequence.Listener, ConnectionExchange {
 
   static final String ENGINE_FAILURE = "emulated engine failure";
 
@@ -155,7 +155,8 @@ final class GenerationExchange implements Sequence.Listener {
   }
 
   /** The client channel closed before the response was complete. */
-  void clientDisconnected(long nanos) {
+  @Override
+  public void clientDisconnected(long nanos) {
     if (finished) {
       return;
     }
@@ -164,7 +165,8 @@ final class GenerationExchange implements Sequence.Listener {
   }
 
   /** The channel drained below its low water mark: send the groups held back meanwhile. */
-  void channelWritable() {
+  @Override
+  public void channelWritable() {
     if (finished || !request.stream()) {
       return;
     }
@@ -235,7 +237,9 @@ final class GenerationExchange implements Sequence.Listener {
 
   /** Every choice finished: the stream's closing events, or the whole non-streamed body. */
   private void complete(StringBuilder out) {
-    ApiFraming.Usage usage = new ApiFraming.Usage(request.promptTokens(), tokensSent);
+    ApiFraming.Usage usage =
+        new ApiFraming.Usage(
+            request.promptTokens(), tokensSent, arrivalNanos, firstTokenNanos, lastTokenNanos);
     if (request.stream()) {
       framing.appendStreamEnd(response, usage, out);
       writeContent(out, true);
@@ -260,7 +264,7 @@ final class GenerationExchange implements Sequence.Listener {
         } else if (channel.isActive()) {
           writeFull(
               HttpResponseStatus.INTERNAL_SERVER_ERROR,
-              OpenAiJson.errorJson(ENGINE_FAILURE, "InternalServerError", "500"));
+              framing.errorBody(500, "InternalServerError", "500", ENGINE_FAILURE));
         }
         finish("error", -1);
       }

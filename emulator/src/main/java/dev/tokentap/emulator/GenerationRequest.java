@@ -3,7 +3,7 @@ package dev.tokentap.emulator;
 /**
  * A generation request reduced to what the emulator honours, whatever API it came through.
  *
- * @param route the API's route label ({@code chat}, {@code completions})
+ * @param route the API's route label ({@code chat}, {@code completions}, {@code responses}, ...)
  * @param model the requested model, or the served model when the request named none
  * @param promptText the prompt as one string (seeds the output)
  * @param promptTokens estimated by {@link PromptTokenEstimator}

@@ -25,7 +25,7 @@ final class GenerationRequestReader {
   record Read(GenerationRequest request, FaultSpec fault, int tokensPerChunk) {}
 
   static Read read(FullHttpRequest http, ApiFraming framing, EmulatorSettings settings) {
-    FaultSpec fault = fault(http.headers().get(FAULT_HEADER), settings.defaultFault());
+    FaultSpec fault = fault(http, settings);
     int tokensPerChunk =
         tokensPerChunk(http.headers().get(TOKENS_PER_CHUNK_HEADER), settings.tokensPerChunk());
     GenerationRequest request = framing.parse(readJson(http), settings);
@@ -33,8 +33,10 @@ final class GenerationRequestReader {
     return new Read(request, fault, tokensPerChunk);
   }
 
-  private static FaultSpec fault(String header, String configured) {
-    String spec = header != null ? header : configured;
+  /** The request's {@value #FAULT_HEADER}, or the configured fault when it has none. */
+  static FaultSpec fault(FullHttpRequest http, EmulatorSettings settings) {
+    String header = http.headers().get(FAULT_HEADER);
+    String spec = header != null ? header : settings.defaultFault();
     try {
       return FaultSpec.parse(spec);
     } catch (IllegalArgumentException e) {
@@ -59,7 +61,8 @@ final class GenerationRequestReader {
         TOKENS_PER_CHUNK_HEADER + ": " + header + " (expected: an integer >= 1)");
   }
 
-  private static JsonNode readJson(FullHttpRequest http) {
+  /** The body, which must be a JSON object. */
+  static JsonNode readJson(FullHttpRequest http) {
     JsonNode body;
     try (ByteBufInputStream in = new ByteBufInputStream(http.content())) {
       body = MAPPER.readTree(in);

@@ -35,14 +35,7 @@ final class OpenAiJson {
       maxTokens = optionalInt(body, "max_tokens", 1, Integer.MAX_VALUE);
     }
     Integer n = optionalInt(body, "n", 1, MAX_N);
-    JsonNode seedNode = body.get("seed");
-    Long seed = null;
-    if (seedNode != null && !seedNode.isNull()) {
-      if (!seedNode.isIntegralNumber() || !seedNode.canConvertToLong()) {
-        throw new InvalidRequestException("seed: " + seedNode + " (expected: an integer)");
-      }
-      seed = seedNode.longValue();
-    }
+    Long seed = optionalLong(body, "seed");
     boolean stream = optionalBoolean(body, "stream");
     boolean includeUsage = false;
     boolean continuousUsage = false;
@@ -92,6 +85,17 @@ final class OpenAiJson {
               + ")");
     }
     return v.intValue();
+  }
+
+  static Long optionalLong(JsonNode body, String field) {
+    JsonNode v = body.get(field);
+    if (v == null || v.isNull()) {
+      return null;
+    }
+    if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+      throw new InvalidRequestException(field + ": " + v + " (expected: an integer)");
+    }
+    return v.longValue();
   }
 
   static boolean optionalBoolean(JsonNode body, String field) {

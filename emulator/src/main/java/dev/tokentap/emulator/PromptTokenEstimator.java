@@ -6,8 +6,12 @@ package dev.tokentap.emulator;
  * <ul>
  *   <li>text: {@code ceil(codePoints / 4)} (about four characters per token for English);
  *   <li>chat: the sum over messages of {@code ceil(codePoints(content) / 4) + 4} (role and template
- *       framing per message), plus 2 (the assistant turn's header);
- *   <li>completions with token ids: their number;
+ *       framing per message), plus 2 (the assistant turn's header); the same for the Responses API, Anthropic Messages and
+ *       Ollama {@code /api/chat}, where {@code instructions} / {@code system} counts as one more
+ *       message and a string {@code input} as one user message;
+ *   <li>embeddings: the text rule per input, summed (a token-id array counts its length);
+ *   <li>completions with token ids: their number; Ollama {@code /api/generate}: the text rule over
+ *       {@code system} and {@code prompt} joined by a newline;
  *   <li>never less than 1.
  * </ul>
  *

@@ -4,6 +4,9 @@ package dev.tokentap.emulator;
  * One request inside the engine: its prompt to prefill and the output tokens of each of its {@code
  * n} choices. Created on an event loop, then owned by the engine thread; the only field another
  * thread touches is {@link #cancel() cancelled}.
+ *
+ * <p>A choice of target length 0 is prefill only (an embedding): it holds its seat until the step
+ * that completes the prompt's prefill, and finishes there without output.
  */
 final class Sequence {
 
@@ -34,6 +37,7 @@ final class Sequence {
   private int emittedTotal;
   private boolean stallSpent;
   private long resumeAtNanos;
+  private boolean prefilled;
 
   /**
    * @param stallAfterTokens total output tokens after which the sequence stalls once, or -1
@@ -86,7 +90,10 @@ final class Sequence {
     return resumeAtNanos;
   }
 
-  /** One token for every unfinished choice; returns how many were produced. */
+  /**
+   * One token for every unfinished choice; returns how many were produced. The first call (the step
+   * that completed prefill) also finishes the prefill-only choices.
+   */
   int emitOneEach() {
     int produced = 0;
     for (int c = 0; c < emitted.length; c++) {
@@ -96,8 +103,11 @@ final class Sequence {
         if (emitted[c] == targetLengths[c]) {
           unfinishedChoices--;
         }
+      } else if (targetLengths[c] == 0 && !prefilled) {
+        unfinishedChoices--;
       }
     }
+    prefilled = true;
     emittedTotal += produced;
     return produced;
   }

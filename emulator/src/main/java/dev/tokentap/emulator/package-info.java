@@ -1,5 +1,6 @@
 /**
- * An OpenAI-compatible inference server emulation with a continuous-batching timing model: the
+ * An OpenAI-compatible inference server emulation (also speaking the OpenAI Responses API,
+ * Anthropic Messages and Ollama's native NDJSON API) with a continuous-batching timing model: the
  * upstream of Tokentap's tests, demo and benchmarks.
  *
  * <p>Public API: {@link dev.tokentap.emulator.Emulator} (start, port, listeners, stats, close), its
@@ -9,8 +10,12 @@
  *
  * <pre>
  *  client ─▶ EmulatorHttpHandler ─▶ GenerationExchange ──submit──▶ EngineLoop (own thread, real-time steps)
- *                                      ▲   │ ApiFraming (chat / completions chunks)      │
+ *                                      ▲   │ ApiFraming (chat, completions, responses,   │
+ *                                      │   │   messages, ollama chunks)                  │
  *                                      └───┴──────────── tokens per step ◀───────────────┘ (via the event loop)
  * </pre>
+ *
+ * {@code /v1/embeddings} goes the same way through {@code EmbeddingExchange}: one prefill-only
+ * sequence per input, answered with seeded unit vectors once all have prefilled.
  */
 package dev.tokentap.emulator;

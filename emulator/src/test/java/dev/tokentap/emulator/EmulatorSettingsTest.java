@@ -28,6 +28,7 @@ class EmulatorSettingsTest {
     assertThat(s.ioThreads()).isZero();
     assertThat(s.servedModelName()).isEqualTo("tokentap-emulator-8b");
     assertThat(s.maxRequestBodyBytes()).isEqualTo(8 * 1024 * 1024);
+    assertThat(s.embeddingDimensions()).isEqualTo(384);
   }
 
   @Test
@@ -50,11 +51,12 @@ class EmulatorSettingsTest {
         EmulatorSettings.fromConfig(
             config(
                 "tokentap.emulator { port = 0, fault = \"stall-after=3:2s\", tokens-per-chunk = 4,"
-                    + " seed = -9 }"));
+                    + " seed = -9, embedding-dimensions = 1024 }"));
     assertThat(s.defaultFault()).isEqualTo("stall-after=3:2s");
     assertThat(s.tokensPerChunk()).isEqualTo(4);
     assertThat(s.seed()).isEqualTo(-9);
     assertThat(s.port()).isZero();
+    assertThat(s.embeddingDimensions()).isEqualTo(1024);
   }
 
   @ParameterizedTest(name = "{0}")
@@ -89,6 +91,12 @@ class EmulatorSettingsTest {
         "max-request-body-size = 0         | tokentap.emulator.max-request-body-size: 0 (expected:"
             + " 1..2147483647 bytes)",
         "port = abc                        | tokentap.emulator.port: abc (expected: an integer)",
+        "embedding-dimensions = 0          | tokentap.emulator.embedding-dimensions: 0 (expected:"
+            + " 1..65536)",
+        "embedding-dimensions = 70000      | tokentap.emulator.embedding-dimensions: 70000"
+            + " (expected: 1..65536)",
+        "embedding-dimensions = many       | tokentap.emulator.embedding-dimensions: many"
+            + " (expected: an integer)",
         "engine.base-step = soon           | tokentap.emulator.engine.base-step: soon (expected: a"
             + " duration such as 7ms)",
         "engine = 5                        | tokentap.emulator.engine: Wrong value type",
