@@ -3,8 +3,9 @@ package dev.tokentap.meter;
 import java.util.Arrays;
 
 /**
- * The token-bearing events of each choice index: first and last time, how many, and the gaps
- * between them, which go to the {@link TokenGapListener} as they happen (DESIGN.md §3, ITL).
+ * The token-bearing events of a response: when the first, the first visible (TTFO) and the last
+ * arrived, how many there were, and per choice index the same plus the gaps between them, which go
+ * to the {@link TokenGapListener} as they happen (DESIGN.md §3, ITL).
  *
  * <p>Gaps are taken per choice because with {@code n > 1} the server interleaves the choices'
  * chunks: the gap between choice 0's and choice 1's chunk is no one's inter-token latency.
@@ -21,8 +22,57 @@ final class ChoiceTimeline {
   private int[] count = new int[1];
   private int distinct;
 
+  private int tokenEvents;
+  private long firstTokenNanos = MeterResult.NEVER;
+  private long lastTokenNanos = MeterResult.NEVER;
+  private boolean sawOutput; // not firstOutputNanos == NEVER: -1 is a valid nanoTime reading
+  private long firstOutputNanos = MeterResult.NEVER;
+
   ChoiceTimeline(TokenGapListener gaps) {
     this.gaps = gaps;
+  }
+
+  /** One event completed at {@code nanos}; it counts if any of its choices carried a token. */
+  void event(EventFacts facts, long nanos) {
+    boolean token = false;
+    boolean visible = false;
+    for (int i = 0; i < facts.choiceCount; i++) {
+      byte flags = facts.choiceFlags[i];
+      if ((flags & EventFacts.TOKEN) != 0) {
+        token = true;
+        visible |= (flags & EventFacts.VISIBLE) != 0;
+        token(facts.choiceIndex[i], nanos);
+      }
+    }
+    if (!token) {
+      return;
+    }
+    if (tokenEvents == 0) {
+      firstTokenNanos = nanos;
+    }
+    tokenEvents++;
+    lastTokenNanos = nanos;
+    if (visible && !sawOutput) {
+      sawOutput = true;
+      firstOutputNanos = nanos;
+    }
+  }
+
+  int tokenEvents() {
+    return tokenEvents;
+  }
+
+  long firstTokenNanos() {
+    return firstTokenNanos;
+  }
+
+  /** The first event with visible (non-reasoning) output: TTFO. */
+  long firstOutputNanos() {
+    return firstOutputNanos;
+  }
+
+  long lastTokenNanos() {
+    return lastTokenNanos;
   }
 
   /** A token-bearing event of choice {@code index} completed at {@code nanos}. */

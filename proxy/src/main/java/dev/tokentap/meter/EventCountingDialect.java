@@ -1,8 +1,9 @@
 package dev.tokentap.meter;
 
 /**
- * The dialect for routes the meter cannot read yet: events are counted and timed as such, bodies
- * are not read, no token is recognised and no terminator is expected.
+ * The dialect for requests of no known API ({@link Api#UNKNOWN}, route {@code other}): events are
+ * counted, bodies are not read, no token is recognised and no terminator is expected; the record
+ * says {@code token_source=unparsed}.
  */
 final class EventCountingDialect implements Dialect {
   static final EventCountingDialect INSTANCE = new EventCountingDialect();

@@ -41,6 +41,15 @@ final class EventFacts {
   long cachedTokens;
   long reasoningTokens;
 
+  /** Output tokens this one event carries, per the server (Triton {@code num_output_tokens}). */
+  long eventTokens;
+
+  /**
+   * The server's running count of output tokens so far, outside usage (TGI's token {@code index},
+   * llama.cpp's {@code timings.predicted_n}).
+   */
+  long cumulativeOutputTokens;
+
   EventFacts() {
     reset();
   }
@@ -57,6 +66,8 @@ final class EventFacts {
     totalTokens = ABSENT;
     cachedTokens = ABSENT;
     reasoningTokens = ABSENT;
+    eventTokens = ABSENT;
+    cumulativeOutputTokens = ABSENT;
   }
 
   void addChoice(int index, byte flags) {

@@ -15,18 +15,23 @@ import java.util.OptionalDouble;
  *     not reasoning), {@code -1} if none
  * @param lastTokenNanos {@code t_last}, {@code -1} if none
  * @param endNanos {@code t_end}: the response completed or broke; {@code -1} while it runs
- * @param events SSE events dispatched, {@code [DONE]} and events after it included, comments and
- *     empty-data blocks excluded
+ * @param events SSE events (or NDJSON lines) dispatched, {@code [DONE]} and events after it
+ *     included, comments, blank lines and empty-data blocks excluded
  * @param tokenEvents token-bearing events
  * @param choices distinct choice indexes that carried tokens ({@code 0} when none did)
  * @param outputTokens N, counted as {@code tokenSource} says
  * @param tokenSource where N came from
  * @param inputTokens {@code prompt_tokens}, {@code -1} if unknown
- * @param cachedInputTokens {@code prompt_tokens_details.cached_tokens}, {@code -1} if unknown
- * @param reasoningTokens {@code completion_tokens_details.reasoning_tokens}, {@code -1} if unknown
- * @param errorEvent the body carried an error (an {@code error} key, or {@code finish_reason}
- *     {@code error}/{@code abort})
- * @param terminated the dialect's end-of-stream marker ({@code data: [DONE]}) arrived
+ * @param cachedInputTokens {@code prompt_tokens_details.cached_tokens} (Responses: {@code
+ *     input_tokens_details.cached_tokens}, Anthropic: {@code cache_read_input_tokens}), a part of
+ *     the input; {@code -1} if unknown
+ * @param reasoningTokens {@code completion_tokens_details.reasoning_tokens} (Responses: {@code
+ *     output_tokens_details.reasoning_tokens}), a part of the output; {@code -1} if unknown
+ * @param errorEvent the body carried an error (an {@code error} key or event, {@code
+ *     response.failed}, or {@code finish_reason} {@code error}/{@code abort})
+ * @param terminated the dialect's end-of-stream marker ({@code data: [DONE]}, {@code
+ *     message_stop}, {@code done:true}, …) arrived, or, where the end of the body is the marker
+ *     (Triton), the body ended cleanly
  * @param outcome how the request ended
  * @param tpotSeconds time per output token, {@code NaN} when it is undefined (N &lt; 2); see {@link
  *     StreamMeter} for n &gt; 1

@@ -20,6 +20,9 @@ import java.io.IOException;
  *   <li>Usage: {@code usage.prompt_tokens}, {@code completion_tokens}, {@code total_tokens}, {@code
  *       prompt_tokens_details.cached_tokens}, {@code completion_tokens_details .reasoning_tokens}
  *       or SGLang's {@code usage.reasoning_tokens}.
+ *   <li>llama.cpp: {@code timings.predicted_n} is a running output count (N when usage is
+ *       missing, tokens per chunk with {@code timings_per_token}); role-only chunks carrying {@code
+ *       prompt_progress} during prefill carry no token.
  *   <li>Error after the 200: a top-level {@code error} key of any non-null value, a top-level
  *       {@code "object":"error"} (older vLLM), an SSE {@code event: error}, or {@code
  *       finish_reason} {@code error} / {@code abort}.
@@ -122,8 +125,13 @@ final class OpenAiDialect implements Dialect {
           }
           parser.skipChildren();
           break;
+        case "timings":
+          // llama.cpp: on the last chunk, or on every chunk with timings_per_token; predicted_n is
+          // the running count of generated tokens.
+          facts.cumulativeOutputTokens = JsonReads.nestedCount(parser, value, "predicted_n");
+          break;
         case "object":
-          if (value == JsonToken.VALUE_STRING && textEquals(parser, "error")) {
+          if (value == JsonToken.VALUE_STRING && JsonReads.textEquals(parser, "error")) {
             facts.error = true;
           }
           parser.skipChildren();
@@ -169,13 +177,13 @@ final class OpenAiDialect implements Dialect {
           }
           break;
         case "text":
-          if (nonEmptyString(parser, value)) {
+          if (JsonReads.nonEmptyString(parser, value)) {
             flags |= TOKEN_AND_VISIBLE;
           }
           break;
         case "finish_reason":
           if (value == JsonToken.VALUE_STRING
-              && (textEquals(parser, "error") || textEquals(parser, "abort"))) {
+              && (JsonReads.textEquals(parser, "error") || JsonReads.textEquals(parser, "abort"))) {
             facts.error = true;
           }
           parser.skipChildren();
@@ -195,14 +203,14 @@ final class OpenAiDialect implements Dialect {
       switch (name) {
         case "content":
         case "refusal":
-          if (nonEmptyString(parser, value)) {
+          if (JsonReads.nonEmptyString(parser, value)) {
             flags |= TOKEN_AND_VISIBLE;
           }
           break;
         case "reasoning_content":
         case "reasoning":
           // vLLM renamed reasoning_content to reasoning (PR #27752); SGLang and llama.cpp keep it.
-          if (nonEmptyString(parser, value)) {
+          if (JsonReads.nonEmptyString(parser, value)) {
             flags |= EventFacts.TOKEN;
           }
           break;
@@ -254,7 +262,8 @@ final class OpenAiDialect implements Dialect {
     String name;
     while ((name = parser.nextFieldName()) != null) {
       JsonToken value = parser.nextToken();
-      if ((name.equals("name") || name.equals("arguments")) && nonEmptyString(parser, value)) {
+      if ((name.equals("name") || name.equals("arguments"))
+          && JsonReads.nonEmptyString(parser, value)) {
         flags = TOKEN_AND_VISIBLE;
       } else {
         parser.skipChildren();
@@ -269,25 +278,25 @@ final class OpenAiDialect implements Dialect {
       JsonToken value = parser.nextToken();
       switch (name) {
         case "prompt_tokens":
-          facts.promptTokens = count(parser, value);
+          facts.promptTokens = JsonReads.count(parser, value);
           break;
         case "completion_tokens":
-          facts.completionTokens = count(parser, value);
+          facts.completionTokens = JsonReads.count(parser, value);
           break;
         case "total_tokens":
-          facts.totalTokens = count(parser, value);
+          facts.totalTokens = JsonReads.count(parser, value);
           break;
         case "reasoning_tokens": // SGLang puts it directly in usage
-          facts.reasoningTokens = count(parser, value);
+          facts.reasoningTokens = JsonReads.count(parser, value);
           break;
         case "prompt_tokens_details":
-          long cached = nestedCount(parser, value, "cached_tokens");
+          long cached = JsonReads.nestedCount(parser, value, "cached_tokens");
           if (cached != EventFacts.ABSENT) {
             facts.cachedTokens = cached;
           }
           break;
         case "completion_tokens_details":
-          long reasoning = nestedCount(parser, value, "reasoning_tokens");
+          long reasoning = JsonReads.nestedCount(parser, value, "reasoning_tokens");
           if (reasoning != EventFacts.ABSENT) {
             facts.reasoningTokens = reasoning;
           }
@@ -296,60 +305,5 @@ final class OpenAiDialect implements Dialect {
           parser.skipChildren();
       }
     }
-  }
-
-  /** Reads {@code field} of the object {@code value} starts; ABSENT for null or no such field. */
-  private static long nestedCount(JsonParser parser, JsonToken value, String field)
-      throws IOException {
-    if (value != JsonToken.START_OBJECT) {
-      parser.skipChildren();
-      return EventFacts.ABSENT;
-    }
-    long result = EventFacts.ABSENT;
-    String name;
-    while ((name = parser.nextFieldName()) != null) {
-      JsonToken nested = parser.nextToken();
-      if (name.equals(field)) {
-        result = count(parser, nested);
-      } else {
-        parser.skipChildren();
-      }
-    }
-    return result;
-  }
-
-  private static long count(JsonParser parser, JsonToken value) throws IOException {
-    if (value == JsonToken.VALUE_NUMBER_INT) {
-      return Math.max(parser.getLongValue(), EventFacts.ABSENT);
-    }
-    if (value == JsonToken.VALUE_NUMBER_FLOAT) {
-      return Math.max((long) parser.getDoubleValue(), EventFacts.ABSENT);
-    }
-    parser.skipChildren();
-    return EventFacts.ABSENT;
-  }
-
-  private static boolean nonEmptyString(JsonParser parser, JsonToken value) throws IOException {
-    if (value != JsonToken.VALUE_STRING) {
-      parser.skipChildren();
-      return false;
-    }
-    return parser.getTextLength() > 0;
-  }
-
-  /** Compares the current string value without making a String of it. */
-  private static boolean textEquals(JsonParser parser, String expected) throws IOException {
-    int length = parser.getTextLength();
-    if (length != expected.length()) {
-      return false;
-    }
-    char[] chars = parser.getTextCharacters();
-    int offset = parser.getTextOffset();
-    for (int i = 0; i < length; i++) {
-      if (chars[offset + i] != expected.charAt(i)) {
-        return false;
-      }
-    }
-    return true;
   }
 }

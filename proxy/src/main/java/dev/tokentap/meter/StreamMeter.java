@@ -11,7 +11,8 @@ import io.netty.buffer.ByteBuf;
  * <pre>
  * onResponseHead ─▶ onBody × n ─▶ onComplete | onBroken ─▶ result()
  *                      │
- *                      ├─ text/event-stream: SseEventDecoder ─▶ Dialect ─▶ EventFacts
+ *                      ├─ text/event-stream:   SseEventDecoder ─┐
+ *                      ├─ application/x-ndjson: NdjsonLineDecoder ┴▶ Dialect ─▶ EventFacts
  *                      │                      ─▶ timing, ITL gaps, usage, drop ranges
  *                      ├─ application/json:  buffered (capped), read by the Dialect at the end
  *                      └─ anything else:     bytes counted
@@ -29,15 +30,19 @@ import io.netty.buffer.ByteBuf;
  *       firstOutputNanos} the first with visible output.
  *   <li>ITL: every gap between consecutive token-bearing events of the same choice index goes to
  *       the {@link TokenGapListener} at once.
- *   <li>N: the server's usage when sent (see {@link UsageTally}), else the number of token-bearing
- *       events.
+ *   <li>N: the server's count when sent (see {@link UsageTally}), else the number of
+ *       token-bearing events. Where the server says how many tokens an event carried, that goes to
+ *       {@link TokenGapListener#tokensPerEvent}.
  *   <li>TPOT: {@code (t_last − t_first) / (N − 1)} for N ≥ 2. With several choices (n &gt; 1) N is
  *       shared out as {@code k'_c = k_c × N / Σk} by each choice's token-bearing events {@code
  *       k_c}, each choice with {@code k'_c ≥ 2} gets {@code (t_last_c − t_first_c) / (k'_c − 1)},
  *       and TPOT is their mean.
  *   <li>Outcome: {@code error} if status ≥ 400 or an error event; else the {@code onBroken}
- *       outcome; else {@code upstream_abort} if an SSE stream ended without its terminator; else
- *       {@code ok}. Events after the terminator are counted but not timed.
+ *       outcome; else {@code upstream_abort} if a stream ended without its terminator; else
+ *       {@code ok}. Events after the terminator are counted but not timed. Where the body's end
+ *       is the terminator (Triton), a clean end terminates the stream.
+ *   <li>A route with no dialect ({@link Api#UNKNOWN}) is relayed and timed, N is {@link
+ *       TokenSource#UNPARSED}.
  * </ul>
  *
  * <p><b>Usage injection.</b> With {@code usageInjected}, the relay added {@code
@@ -60,7 +65,9 @@ public final class StreamMeter {
   private final boolean usageInjected;
   private final Dialect dialect;
   private final SseEventDecoder decoder;
+  private final NdjsonLineDecoder lines;
   private final EventFacts facts = new EventFacts();
+  private final TokenGapListener gaps;
   private final ChoiceTimeline timeline;
   private final UsageTally usage = new UsageTally();
   private final DropRanges drops = new DropRanges();
@@ -75,11 +82,6 @@ public final class StreamMeter {
   private long nowNanos;
 
   private int events;
-  private int tokenEvents;
-  private long firstTokenNanos = MeterResult.NEVER;
-  private long lastTokenNanos = MeterResult.NEVER;
-  private boolean sawOutput;
-  private long firstOutputNanos = MeterResult.NEVER;
   private boolean errorEvent;
   private boolean terminated;
   private boolean unparsed;
@@ -92,8 +94,14 @@ public final class StreamMeter {
   private long endNanos = MeterResult.NEVER;
   private MeterResult result;
 
+  /** A meter reading {@code route}'s usual format ({@link Api#defaultFor}). */
+  public StreamMeter(
+      Route route, boolean usageInjected, TokenGapListener gaps, int maxBufferedBodyBytes) {
+    this(Api.defaultFor(requireNonNull(route, "route")), usageInjected, gaps, maxBufferedBodyBytes);
+  }
+
   /**
-   * @param route the API operation, which picks the dialect
+   * @param api the response format, which picks the dialect
    * @param usageInjected the relay added {@code stream_options.include_usage}; the usage-only chunk
    *     is reported for removal
    * @param gaps receives every inter-token gap as it happens
@@ -102,8 +110,8 @@ public final class StreamMeter {
    *     or {@value #MIN_EVENT_BYTES}, whichever is larger.
    */
   public StreamMeter(
-      Route route, boolean usageInjected, TokenGapListener gaps, int maxBufferedBodyBytes) {
-    requireNonNull(route, "route");
+      Api api, boolean usageInjected, TokenGapListener gaps, int maxBufferedBodyBytes) {
+    requireNonNull(api, "api");
     requireNonNull(gaps, "gaps");
     if (maxBufferedBodyBytes < 0) {
       throw new IllegalArgumentException(
@@ -111,16 +119,19 @@ public final class StreamMeter {
     }
     this.usageInjected = usageInjected;
     this.json = new JsonBodyBuffer(maxBufferedBodyBytes);
-    this.dialect = Dialect.forRoute(route);
+    this.dialect = Dialect.forApi(api);
+    this.gaps = gaps;
     this.timeline = new ChoiceTimeline(gaps);
-    this.decoder =
-        new SseEventDecoder(new DecodedEvents(), Math.max(maxBufferedBodyBytes, MIN_EVENT_BYTES));
+    DecodedEvents events = new DecodedEvents();
+    int maxEventBytes = Math.max(maxBufferedBodyBytes, MIN_EVENT_BYTES);
+    this.decoder = new SseEventDecoder(events, maxEventBytes);
+    this.lines = new NdjsonLineDecoder(events, maxEventBytes);
   }
 
   /**
    * Status line and headers arrived. {@code text/event-stream} is read as SSE, {@code
-   * application/json} (and {@code +json}) is buffered and read at the end, anything else is only
-   * counted.
+   * application/x-ndjson} as NDJSON lines, {@code application/json} (and {@code +json}) is
+   * buffered and read at the end, anything else is only counted.
    */
   public void onResponseHead(int status, String contentType, long nanos) {
     this.status = status;
@@ -168,6 +179,9 @@ public final class StreamMeter {
       switch (body) {
         case SSE:
           decoder.feed(bytes, offset, length);
+          break;
+        case NDJSON:
+          lines.feed(bytes, offset, length);
           break;
         case JSON:
           json.append(bytes, offset, length);
@@ -235,6 +249,8 @@ public final class StreamMeter {
     try {
       if (body == BodyKind.SSE) {
         decoder.finish();
+      } else if (body == BodyKind.NDJSON) {
+        lines.finish(brokenOutcome == null);
       } else if (body == BodyKind.JSON) {
         readJsonBody();
       }
@@ -243,6 +259,9 @@ public final class StreamMeter {
     }
     ended = true;
     broken = brokenOutcome;
+    if (brokenOutcome == null && body.streaming() && !dialect.expectsTerminator()) {
+      terminated = dialect.countsTokens(); // the end of the body is this dialect's terminator
+    }
     endNanos = nanos;
     dialect.release();
     result = buildResult();
@@ -251,18 +270,14 @@ public final class StreamMeter {
   private void onEvent(byte[] type, int typeLength, byte[] data, int length, long start, long end) {
     events++;
     if (terminated) {
-      return; // after [DONE] nothing is timed (wire-formats.md §13.6)
+      return; // after the terminator nothing is timed (wire-formats.md §13.6)
     }
-    if (decoder.eventTruncated()) {
+    if (body == BodyKind.SSE ? decoder.eventTruncated() : lines.eventTruncated()) {
       unparsed = true;
       return;
     }
     facts.reset();
     dialect.readEvent(type, typeLength, data, length, facts);
-    if (facts.terminator) {
-      terminated = true;
-      return;
-    }
     if (!facts.parsed) {
       unparsed = true;
       return;
@@ -270,38 +285,26 @@ public final class StreamMeter {
     if (facts.error) {
       errorEvent = true;
     }
-    if (facts.usagePresent) {
-      usage.acceptEvent(facts);
-      if (usageInjected && facts.usageOnly()) {
-        drops.add(start, end);
-        lastDropEnd = end;
-      }
+    // A terminator may carry the last usage or text (Responses, Ollama, TGI): read it, then stop.
+    long eventTokens = usage.acceptCounts(facts);
+    if (usageInjected && facts.usageOnly()) {
+      drops.add(start, end);
+      lastDropEnd = end;
     }
-    recordTokens();
+    timeline.event(facts, nowNanos);
+    if (eventTokens > 0) {
+      reportTokensPerEvent(eventTokens);
+    }
+    if (facts.terminator) {
+      terminated = true;
+    }
   }
 
-  private void recordTokens() {
-    boolean token = false;
-    boolean visible = false;
-    for (int i = 0; i < facts.choiceCount; i++) {
-      byte flags = facts.choiceFlags[i];
-      if ((flags & EventFacts.TOKEN) != 0) {
-        token = true;
-        visible |= (flags & EventFacts.VISIBLE) != 0;
-        timeline.token(facts.choiceIndex[i], nowNanos);
-      }
-    }
-    if (!token) {
-      return;
-    }
-    if (tokenEvents == 0) {
-      firstTokenNanos = nowNanos;
-    }
-    tokenEvents++;
-    lastTokenNanos = nowNanos;
-    if (visible && !sawOutput) {
-      sawOutput = true;
-      firstOutputNanos = nowNanos;
+  private void reportTokensPerEvent(long tokens) {
+    try {
+      gaps.tokensPerEvent(tokens);
+    } catch (RuntimeException e) {
+      // A failing metrics sink must not corrupt the record nor reach the relay.
     }
   }
 
@@ -324,51 +327,34 @@ public final class StreamMeter {
   }
 
   private MeterResult buildResult() {
-    long outputTokens;
-    TokenSource source;
-    switch (body) {
-      case SSE:
-        if (!dialect.countsTokens()) {
-          outputTokens = 0;
-          source = TokenSource.NONE;
-        } else if (usage.hasOutputCount()) {
-          outputTokens = usage.outputTokens();
-          source = TokenSource.USAGE;
-        } else if (events > 0) {
-          outputTokens = tokenEvents;
-          source = TokenSource.EVENTS;
-        } else {
-          outputTokens = 0;
-          source = TokenSource.NONE;
-        }
-        break;
-      case JSON:
-        if (usage.hasOutputCount()) {
-          outputTokens = usage.outputTokens();
-          source = TokenSource.USAGE;
-        } else {
-          outputTokens = 0;
-          source =
-              status >= 400 || !dialect.countsTokens() ? TokenSource.NONE : TokenSource.UNPARSED;
-        }
-        break;
-      default:
-        outputTokens = 0;
-        source = TokenSource.NONE;
+    long outputTokens = 0;
+    TokenSource source = TokenSource.NONE;
+    if (!dialect.countsTokens()) {
+      source = TokenSource.UNPARSED; // no dialect: relayed and timed, never read
+    } else if (!dialect.generatesOutput()) {
+      source = TokenSource.NONE; // embeddings: N is 0 by definition
+    } else if (usage.hasOutputCount() && body != BodyKind.OPAQUE) {
+      outputTokens = usage.outputTokens();
+      source = TokenSource.USAGE;
+    } else if (body.streaming() && events > 0) {
+      outputTokens = timeline.tokenEvents();
+      source = TokenSource.EVENTS;
+    } else if (body == BodyKind.JSON && status < 400) {
+      source = TokenSource.UNPARSED; // a successful body without the usage it should have
     }
     if (unparsed && body != BodyKind.OPAQUE) {
       source = TokenSource.UNPARSED; // the count may be off; the record must say so
     }
-    boolean streaming = body == BodyKind.SSE;
+    boolean streaming = body.streaming();
     return new MeterResult(
         status,
         headNanos,
-        streaming ? firstTokenNanos : MeterResult.NEVER,
-        streaming ? firstOutputNanos : MeterResult.NEVER,
-        streaming ? lastTokenNanos : MeterResult.NEVER,
+        streaming ? timeline.firstTokenNanos() : MeterResult.NEVER,
+        streaming ? timeline.firstOutputNanos() : MeterResult.NEVER,
+        streaming ? timeline.lastTokenNanos() : MeterResult.NEVER,
         endNanos,
         events,
-        tokenEvents,
+        timeline.tokenEvents(),
         timeline.choices(),
         outputTokens,
         source,
@@ -378,7 +364,7 @@ public final class StreamMeter {
         errorEvent,
         terminated,
         outcome(),
-        streaming && dialect.countsTokens() ? timeline.tpotSeconds(outputTokens) : Double.NaN,
+        streaming && dialect.generatesOutput() ? timeline.tpotSeconds(outputTokens) : Double.NaN,
         bodyBytes);
   }
 
@@ -389,7 +375,7 @@ public final class StreamMeter {
     if (broken != null) {
       return broken;
     }
-    if (body == BodyKind.SSE && dialect.expectsTerminator() && !terminated) {
+    if (body.streaming() && dialect.expectsTerminator() && !terminated) {
       return Outcome.UPSTREAM_ABORT; // the stream ended cut short
     }
     return Outcome.OK;

@@ -77,7 +77,12 @@ final class Feeder {
 
   /** Head, pieces, then onComplete at the time after the last piece. */
   static MeterResult feed(StreamMeter meter, byte[] body, int[] cuts) {
-    meter.onResponseHead(200, "text/event-stream; charset=utf-8", HEAD_NANOS);
+    return feed(meter, "text/event-stream; charset=utf-8", body, cuts);
+  }
+
+  /** The same, for a body of the given {@code Content-Type}. */
+  static MeterResult feed(StreamMeter meter, String contentType, byte[] body, int[] cuts) {
+    meter.onResponseHead(200, contentType, HEAD_NANOS);
     for (int k = 0; k + 1 < cuts.length; k++) {
       meter.onBody(body, cuts[k], cuts[k + 1] - cuts[k], nanosOfPiece(k));
     }

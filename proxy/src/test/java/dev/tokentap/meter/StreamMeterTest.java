@@ -361,15 +361,15 @@ class StreamMeterTest {
   }
 
   @Test
-  void routesWithoutADialectCountEventsOnly() {
+  void routesWithoutADialectCountEventsOnlyAndSayUnparsed() {
     byte[] body = Fixtures.stream("openai-responses.sse");
     MeterResult result =
         Feeder.feed(
-            Feeder.meter(Route.RESPONSES, false, TokenGapListener.NONE),
+            Feeder.meter(Route.OTHER, false, TokenGapListener.NONE),
             body,
             Feeder.whole(body.length));
     assertThat(result.events()).isEqualTo(19);
-    assertThat(result.tokenSource()).isEqualTo(TokenSource.NONE);
+    assertThat(result.tokenSource()).isEqualTo(TokenSource.UNPARSED);
     assertThat(result.outcome()).isEqualTo(Outcome.OK);
     assertThat(result.firstTokenNanos()).isEqualTo(MeterResult.NEVER);
   }

@@ -3,6 +3,8 @@ package dev.tokentap.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tokentap.meter.MeterResult;
+import dev.tokentap.meter.Outcome;
+import dev.tokentap.meter.TokenSource;
 import dev.tokentap.meter.Route;
 import dev.tokentap.meter.StreamMeter;
 import dev.tokentap.meter.TokenGapListener;
@@ -17,6 +19,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -159,5 +162,73 @@ class FixtureRelayTest {
     FinishedRequest early = proxy.next();
     assertThat(early.ttftSeconds()).isLessThan(0.060).isGreaterThanOrEqualTo(early.ttfbSeconds());
     assertThat(early.e2eSeconds()).isGreaterThanOrEqualTo(0.060);
+  }
+
+  /**
+   * The other dialects' fixtures on their standard paths, with their content types (NDJSON for
+   * Ollama), cut into random reads: the client gets the exact bytes, the upstream the exact request,
+   * and the record has the route, the model (from the path for Triton), and the README's counts.
+   */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+    // fixture                  | path                                  | content type         | route     | model      | events | token events | N  | source | input | outcome
+    "openai-responses.sse       | /v1/responses                         | text/event-stream    | RESPONSES | m          | 19     | 11           | 15 | USAGE  | 114   | OK",
+    "openai-responses-error.sse | /v1/responses                         | text/event-stream    | RESPONSES | m          | 4      | 0            | 0  | EVENTS | -1    | ERROR",
+    "anthropic-messages.sse     | /v1/messages                          | text/event-stream    | MESSAGES  | m          | 10     | 4            | 10 | USAGE  | 135   | OK",
+    "anthropic-messages-error.sse | /v1/messages                        | text/event-stream    | MESSAGES  | m          | 6      | 2            | 2  | EVENTS | 135   | ERROR",
+    "ollama-chat.ndjson         | /api/chat                             | application/x-ndjson | CHAT      | m          | 11     | 10           | 11 | USAGE  | 16    | OK",
+    "tgi-generate-stream.sse    | /generate_stream                      | text/event-stream    | GENERATE  | unknown    | 10     | 10           | 10 | USAGE  | 3     | OK",
+    "triton-generate-stream.sse | /v2/models/vllm_model/generate_stream | text/event-stream    | GENERATE  | vllm_model | 11     | 11           | 11 | EVENTS | -1    | OK",
+  })
+  void otherDialectsRelayExactBytesAndRecordTheFixtureCounts(
+      String fixture, String path, String contentType, Route route, String model, int events, int tokenEvents,
+      long n, TokenSource source, long input, Outcome outcome) throws Exception {
+    byte[] body = Fixtures.stream(fixture);
+    // TGI and Triton requests name no model; the others do.
+    String request = route == Route.GENERATE
+        ? "{\"inputs\":\"hi\",\"text_input\":\"hi\",\"parameters\":{\"stream\":true}}"
+        : "{\"model\":\"m\",\"stream\":true,\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    Random random = new Random(fixture.hashCode());
+    for (int round = 0; round < 4; round++) {
+      int[] cuts = random.ints(1 + random.nextInt(6), 1, body.length).distinct().sorted().toArray();
+      next.set(new Script(200, contentType, ScriptedUpstream.split(body, cuts), 300, ScriptedUpstream.Ending.COMPLETE));
+      upstream.clearRequests();
+      HttpResponse<byte[]> response = proxy.post(path, request);
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.headers().firstValue("content-type")).hasValue(contentType);
+      assertThat(response.body()).as("bytes the client received, cuts %s", java.util.Arrays.toString(cuts)).isEqualTo(body);
+      assertThat(new String(upstream.takeRequest().body(), java.nio.charset.StandardCharsets.UTF_8))
+          .as("no usage injection outside the OpenAI format").isEqualTo(request);
+      FinishedRequest record = proxy.next();
+      MeterResult got = record.meter();
+      assertThat(record.route()).isEqualTo(route);
+      assertThat(record.model()).isEqualTo(model);
+      assertThat(got.events()).isEqualTo(events);
+      assertThat(got.tokenEvents()).isEqualTo(tokenEvents);
+      assertThat(got.outputTokens()).isEqualTo(n);
+      assertThat(got.tokenSource()).isEqualTo(source);
+      assertThat(got.inputTokens()).isEqualTo(input);
+      assertThat(record.outcome()).isEqualTo(outcome);
+      if (tokenEvents > 0) {
+        assertThat(record.ttftSeconds()).isGreaterThanOrEqualTo(record.ttfbSeconds());
+        assertThat(record.ttfoSeconds()).isEqualTo(record.ttftSeconds());
+      }
+    }
+  }
+
+  /** A path no rule maps is relayed untouched and recorded as route other, token source unparsed. */
+  @org.junit.jupiter.api.Test
+  void anUnknownPathIsRelayedUntouchedAndRecordedUnparsed() throws Exception {
+    byte[] body = Fixtures.stream("openai-chat-usage.sse");
+    next.set(Script.sse(body, new int[] {100, 900}, 300));
+    upstream.clearRequests();
+    HttpResponse<byte[]> response = proxy.post("/custom/chat", CLIENT_BODY.replace(",\"stream_options\":{\"include_usage\":true}", ""));
+    assertThat(response.body()).isEqualTo(body);
+    assertThat(new String(upstream.takeRequest().body(), java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("stream_options");
+    FinishedRequest record = proxy.next();
+    assertThat(record.route()).isEqualTo(Route.OTHER);
+    assertThat(record.tokenSource()).isEqualTo(TokenSource.UNPARSED);
+    assertThat(record.meter().events()).isEqualTo(34);
+    assertThat(record.outcome()).isEqualTo(Outcome.OK);
   }
 }

@@ -84,7 +84,7 @@ class MetricsEndpointTest {
   @Test
   void everyMetricOfTheDesignIsExposedWithItsLabels() {
     List<String> common = List.of("model", "route", "target", "role");
-    for (String histogram : List.of("tokentap_time_to_first_token_seconds", "tokentap_time_to_first_byte_seconds",
+    for (String histogram : List.of("tokentap_time_to_first_token_seconds", "tokentap_time_to_first_output_token_seconds", "tokentap_time_to_first_byte_seconds",
         "tokentap_time_per_output_token_seconds", "tokentap_inter_token_latency_seconds")) {
       assertThat(samples(histogram + "_bucket")).as(histogram).isNotEmpty()
           .allSatisfy(s -> assertThat(s.labels().keySet()).containsAll(common).contains("le"));

@@ -36,7 +36,11 @@ public record Settings(
 
   public record Admin(HostAndPort listen) {}
 
-  public record Metrics(int maxModels, List<String> excludePaths) {}
+  /**
+   * @param routes path to route label and response format, first match wins; paths no rule matches
+   *     are route {@code other}, read by no dialect
+   */
+  public record Metrics(int maxModels, List<String> excludePaths, List<RouteRule> routes) {}
 
   public record AccessLog(boolean enabled, String destination, int queueSize) {}
 }

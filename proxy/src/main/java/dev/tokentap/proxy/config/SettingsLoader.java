@@ -7,7 +7,10 @@ import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigValue;
 import java.io.File;
 import java.time.Duration;
+import dev.tokentap.meter.Api;
+import dev.tokentap.meter.Route;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -90,7 +93,8 @@ public final class SettingsLoader {
     Settings.Metrics metrics =
         new Settings.Metrics(
             r.intAtLeast("tokentap.metrics.max-models", 1),
-            List.copyOf(config.getStringList("tokentap.metrics.exclude-paths")));
+            List.copyOf(config.getStringList("tokentap.metrics.exclude-paths")),
+            r.routes("tokentap.metrics.routes"));
     List<SloRule> slos = r.slos("tokentap.slos");
     Settings.AccessLog accessLog =
         new Settings.AccessLog(
@@ -236,6 +240,65 @@ public final class SettingsLoader {
         rules.add(new SloRule(model, route, ttft, tpot, e2e));
       }
       return List.copyOf(rules);
+    }
+
+    List<RouteRule> routes(String key) {
+      List<? extends Config> list;
+      try {
+        list = config.getConfigList(key);
+      } catch (ConfigException.WrongType e) {
+        throw bad(key, raw(key), "a list of { path or path-prefix, route, api } objects");
+      }
+      List<String> routeNames = Arrays.stream(Route.values()).map(Route::label).toList();
+      List<String> apiNames = Arrays.stream(Api.values()).map(Api::configName).toList();
+      List<RouteRule> rules = new ArrayList<>();
+      for (int i = 0; i < list.size(); i++) {
+        Config c = list.get(i);
+        String at = key + "[" + i + "]";
+        for (String field : c.root().keySet()) {
+          if (!Set.of("path", "path-prefix", "route", "api").contains(field)) {
+            throw bad(at + "." + field, c.getValue(field).unwrapped(), "one of path, path-prefix, route, api");
+          }
+        }
+        if (c.hasPath("path") == c.hasPath("path-prefix")) {
+          throw bad(at, c.root().render(), "exactly one of path, path-prefix");
+        }
+        boolean prefix = c.hasPath("path-prefix");
+        String field = prefix ? "path-prefix" : "path";
+        String path = routeString(c, at, field);
+        if (!path.startsWith("/") || path.indexOf('?') >= 0) {
+          throw bad(at + "." + field, "\"" + path + "\"", "a path starting with / and without a query");
+        }
+        if (!prefix && path.indexOf("{model}") != path.lastIndexOf("{model}")) {
+          throw bad(at + ".path", "\"" + path + "\"", "at most one {model} segment");
+        }
+        String route = routeString(c, at, "route");
+        if (!routeNames.contains(route)) {
+          throw bad(at + ".route", "\"" + route + "\"", "one of " + String.join(", ", routeNames));
+        }
+        String api = routeString(c, at, "api");
+        if (Api.ofConfigName(api) == null) {
+          throw bad(at + ".api", "\"" + api + "\"", "one of " + String.join(", ", apiNames));
+        }
+        Route r = Arrays.stream(Route.values()).filter(v -> v.label().equals(route)).findFirst().orElseThrow();
+        rules.add(new RouteRule(path, prefix, r, Api.ofConfigName(api)));
+      }
+      return List.copyOf(rules);
+    }
+
+    private SettingsException routeFieldMissing(String at, String field) {
+      return bad(at + "." + field, "missing", "a string");
+    }
+
+    private String routeString(Config c, String at, String field) {
+      if (!c.hasPath(field)) {
+        throw routeFieldMissing(at, field);
+      }
+      try {
+        return c.getString(field);
+      } catch (ConfigException.WrongType e) {
+        throw bad(at + "." + field, c.getValue(field).unwrapped(), "a string");
+      }
     }
 
     private Duration sloThreshold(Config c, String at, String field) {

@@ -44,6 +44,12 @@ public final class Buckets {
     50000, 65536, 100000, 200000, 262144, 500000, 1000000, 1048576, 4194304, 16777216, 67108864
   };
 
+  /**
+   * Tokens one stream event carried: 1 is plain decoding; a spread above it shows speculative
+   * decoding (EAGLE/MTP accept a few tokens per step), stream intervals or merged deltas under load.
+   */
+  static final double[] TOKENS_PER_EVENT = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 64, 128, 256};
+
   /** Proxy overhead: microseconds are the expected range; milliseconds are a problem worth seeing. */
   static final double[] OVERHEAD = {
     0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,

@@ -29,6 +29,8 @@ public final class TokentapMetrics implements RequestListener {
 
   // tokentap_time_to_first_token_seconds{model,route,target,role}
   static final String TTFT = "tokentap.time.to.first.token";
+  // tokentap_time_to_first_output_token_seconds{model,route,target,role}
+  static final String TTFO = "tokentap.time.to.first.output.token";
   // tokentap_time_to_first_byte_seconds{model,route,target,role}
   static final String TTFB = "tokentap.time.to.first.byte";
   // tokentap_time_per_output_token_seconds{model,route,target,role}
@@ -43,6 +45,8 @@ public final class TokentapMetrics implements RequestListener {
   static final String TOKENS = "tokentap.tokens";
   // tokentap_request_tokens{model,route,target,role,type}
   static final String REQUEST_TOKENS = "tokentap.request.tokens";
+  // tokentap_tokens_per_event{model,route,target,role}
+  static final String TOKENS_PER_EVENT = "tokentap.tokens.per.event";
   // tokentap_requests_in_flight{target,role}
   static final String IN_FLIGHT = "tokentap.requests.in.flight";
   // tokentap_proxy_overhead_seconds{direction}
@@ -101,6 +105,7 @@ public final class TokentapMetrics implements RequestListener {
   public void onFinished(FinishedRequest r) {
     Series s = series(r.model(), r.route().label(), r.target(), r.role());
     recordSeconds(s.ttft, r.ttftSeconds());
+    recordSeconds(s.ttfo, r.ttfoSeconds());
     recordSeconds(s.ttfb, r.ttfbSeconds());
     recordSeconds(s.tpot, r.tpotSeconds());
     recordSeconds(requestOverhead, r.requestOverheadSeconds());
@@ -183,6 +188,7 @@ public final class TokentapMetrics implements RequestListener {
   public static final class Series implements TokenGapListener {
     final Tags tags;
     final Timer ttft;
+    final Timer ttfo;
     final Timer ttfb;
     final Timer tpot;
     final Timer itl;
@@ -192,10 +198,12 @@ public final class TokentapMetrics implements RequestListener {
     final Counter cachedInputTokens;
     final DistributionSummary inputTokensPerRequest;
     final DistributionSummary outputTokensPerRequest;
+    final DistributionSummary tokensPerEvent;
 
     private Series(TokentapMetrics m, Tags tags) {
       this.tags = tags;
       this.ttft = m.timer(TTFT, "Time to first token: first request byte to the first token-bearing event", m.ttftBuckets, tags);
+      this.ttfo = m.timer(TTFO, "Time to first output token: first request byte to the first event with visible (non-reasoning) output", m.ttftBuckets, tags);
       this.ttfb = m.timer(TTFB, "Time to first byte: first request byte to the upstream response head", m.ttftBuckets, tags);
       this.tpot = m.timer(TPOT, "Time per output token, one value per request: (last token - first token) / (output tokens - 1)", m.tpotBuckets, tags);
       this.itl = m.timer(ITL, "Inter-token latency: every gap between consecutive token-bearing events", m.itlBuckets, tags);
@@ -205,11 +213,21 @@ public final class TokentapMetrics implements RequestListener {
       this.cachedInputTokens = m.tokensCounter(tags, "cached_input");
       this.inputTokensPerRequest = m.tokensSummary(tags.and("type", "input"));
       this.outputTokensPerRequest = m.tokensSummary(tags.and("type", "output"));
+      this.tokensPerEvent = DistributionSummary.builder(TOKENS_PER_EVENT)
+          .description("Output tokens one stream event carried, where the server says (vLLM continuous usage, llama.cpp per-token timings, Triton num_output_tokens); above 1: speculative decoding or batched streaming")
+          .tags(tags)
+          .serviceLevelObjectives(Buckets.values(Buckets.TOKENS_PER_EVENT))
+          .register(m.registry);
     }
 
     @Override
     public void interTokenGap(long gapNanos) {
       itl.record(gapNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void tokensPerEvent(long tokens) {
+      tokensPerEvent.record(tokens);
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.tokentap.proxy.record;
 
+import dev.tokentap.meter.Api;
 import dev.tokentap.meter.MeterResult;
 import dev.tokentap.meter.Outcome;
 import dev.tokentap.meter.Route;
@@ -19,6 +20,7 @@ public final class RequestRecord {
   private final long wallClockStartMillis;
 
   private Route route = Route.OTHER;
+  private Api api = Api.UNKNOWN;
   private String model = "unknown";
   private String method = "";
   private long requestLastByteNanos = MeterResult.NEVER;
@@ -36,17 +38,26 @@ public final class RequestRecord {
     this.wallClockStartMillis = wallClockStartMillis;
   }
 
-  /** What was asked: the route decides the dialect; the model (as the client named it) is normalised here. */
+  /** What was asked, with {@code route}'s usual response format. */
   public void describe(String method, Route route, String rawModel) {
+    describe(method, route, Api.defaultFor(route), rawModel);
+  }
+
+  /**
+   * What was asked: the route is the label, the api decides the dialect; the model (as the client
+   * named it) is normalised here.
+   */
+  public void describe(String method, Route route, Api api, String rawModel) {
     this.method = method;
     this.route = route;
+    this.api = api;
     this.model = recorder.modelLabel(rawModel);
   }
 
   /** The meter for this request's response, created on first use with the usage-injection flag. */
   public StreamMeter meter(boolean usageInjected) {
     if (meter == null) {
-      meter = new StreamMeter(route, usageInjected, recorder.series(model, route, target, role), recorder.maxInspectedResponseBody());
+      meter = new StreamMeter(api, usageInjected, recorder.series(model, route, target, role), recorder.maxInspectedResponseBody());
     }
     return meter;
   }

@@ -59,6 +59,7 @@ final class Exchange {
   private final HttpRequest request;
   private final RequestRecord record; // null for excluded paths: relayed, not recorded
   private final Route route;
+  private final RouteResolver.Resolution resolution;
   private final boolean clientKeepAlive;
 
   private BodyMode mode;
@@ -86,11 +87,12 @@ final class Exchange {
     this.client = client;
     this.request = request;
     String path = RouteResolver.pathOf(request.uri());
-    this.route = relay.routes.resolve(path);
+    this.resolution = relay.routes.resolve(path);
+    this.route = resolution.route();
     this.record = relay.routes.excluded(path) ? null : relay.recorder.start(Role.PRIMARY, relay.settings.proxy().targetName(), startNanos);
     this.clientKeepAlive = HttpUtil.isKeepAlive(request);
     if (record != null) {
-      record.describe(request.method().name(), route, null);
+      record.describe(request.method().name(), route, resolution.api(), resolution.pathModel());
     }
   }
 
@@ -104,7 +106,7 @@ final class Exchange {
     long declared = HttpUtil.getContentLength(request, -1L);
     boolean inspect =
         record != null
-            && RouteResolver.inspectsBody(route)
+            && RouteResolver.inspectsBody(resolution)
             && request.method().equals(HttpMethod.POST)
             && declared <= relay.settings.proxy().maxInspectedRequestBody();
     if (inspect) {
@@ -155,8 +157,10 @@ final class Exchange {
   private void sendInspected() {
     byte[] body = ByteBufUtil.getBytes(inspected);
     RequestBodyInspector.Inspection inspection =
-        RequestBodyInspector.inspect(body, route, relay.settings.proxy().usageInjection());
-    record.describe(request.method().name(), route, inspection.model());
+        RequestBodyInspector.inspect(body, resolution.api(), relay.settings.proxy().usageInjection());
+    // Triton names the model in the path, not the body: the body's name wins where there is one.
+    String model = inspection.model() != null ? inspection.model() : resolution.pathModel();
+    record.describe(request.method().name(), route, resolution.api(), model);
     ByteBuf upstreamBody;
     if (inspection.injectedBody() != null) {
       usageInjected = true;

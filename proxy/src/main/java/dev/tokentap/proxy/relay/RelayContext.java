@@ -15,7 +15,7 @@ final class RelayContext {
   RelayContext(Settings settings, RequestRecorder recorder) {
     this.settings = settings;
     this.recorder = recorder;
-    this.routes = new RouteResolver(settings.metrics().excludePaths());
+    this.routes = new RouteResolver(settings.metrics().excludePaths(), settings.metrics().routes());
   }
 
   /** The pool of {@code loop}; only ever used from that loop. */

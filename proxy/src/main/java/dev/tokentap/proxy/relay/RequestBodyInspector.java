@@ -3,12 +3,12 @@ package dev.tokentap.proxy.relay;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import dev.tokentap.meter.Route;
+import dev.tokentap.meter.Api;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reads what the relay needs from an OpenAI-style JSON request body (the {@code model}, whether it
+ * Reads what the relay needs from a JSON request body (the {@code model}, whether it
  * streams, whether it asked for usage) and, for usage injection (DESIGN §3), returns the body with
  * {@code stream_options.include_usage} set to true by a minimal edit: the bytes are spliced at the
  * positions the parser reports, so every other byte the client sent reaches the server unchanged
@@ -24,7 +24,12 @@ final class RequestBodyInspector {
 
   private RequestBodyInspector() {}
 
-  static Inspection inspect(byte[] body, Route route, boolean injectUsage) {
+  /**
+   * @param api the request's format: usage is injected only into OpenAI-style requests ({@code
+   *     stream_options} is an OpenAI option; Ollama's {@code /api/chat} shares the chat route but not
+   *     the option)
+   */
+  static Inspection inspect(byte[] body, Api api, boolean injectUsage) {
     String model = null;
     boolean stream = false;
     Boolean includeUsage = null;
@@ -78,7 +83,7 @@ final class RequestBodyInspector {
     }
     boolean asked = Boolean.TRUE.equals(includeUsage);
     byte[] injected = null;
-    boolean injectable = route == Route.CHAT || route == Route.COMPLETIONS;
+    boolean injectable = api == Api.OPENAI;
     if (injectUsage && injectable && stream && !asked) {
       if (!streamOptionsPresent) {
         injected = splice(body, topLevelOpen + 1, topLevelOpen + 1, "\"stream_options\":{\"include_usage\":true}" + (isEmptyObject(body, topLevelOpen) ? "" : ","));

@@ -60,6 +60,18 @@ class SettingsLoaderTest {
     "tokentap.slos = [{ model = x }]                     | tokentap.slos[0]",
     "tokentap.slos = [{ ttft = 1s, ttfb = 1s }]          | tokentap.slos[0].ttfb",
     "tokentap.access-log.queue-size = 0                  | tokentap.access-log.queue-size",
+    "tokentap.metrics.routes = 5                                                     | tokentap.metrics.routes",
+    "tokentap.metrics.routes = [{ route = chat, api = openai }]                      | tokentap.metrics.routes[0]: {",
+    "tokentap.metrics.routes = [{ path = \"/a\", path-prefix = \"/b\", route = chat, api = openai }] | (expected: exactly one of path, path-prefix)",
+    "tokentap.metrics.routes = [{ path = \"a\", route = chat, api = openai }]      | tokentap.metrics.routes[0].path: \"a\" (expected: a path starting with /",
+    "tokentap.metrics.routes = [{ path-prefix = \"/a?x\", route = chat, api = openai }] | tokentap.metrics.routes[0].path-prefix",
+    "tokentap.metrics.routes = [{ path = \"/{model}/{model}\", route = chat, api = openai }] | tokentap.metrics.routes[0].path: \"/{model}/{model}\" (expected: at most one {model}",
+    "tokentap.metrics.routes = [{ path = \"/a\", route = chats, api = openai }]    | tokentap.metrics.routes[0].route: \"chats\" (expected: one of chat, completions",
+    "tokentap.metrics.routes = [{ path = \"/a\", route = chat, api = gemini }]     | tokentap.metrics.routes[0].api: \"gemini\" (expected: one of openai, openai-responses",
+    "tokentap.metrics.routes = [{ path = \"/a\", api = openai }]                   | tokentap.metrics.routes[0].route: missing",
+    "tokentap.metrics.routes = [{ path = \"/a\", route = chat }]                   | tokentap.metrics.routes[0].api: missing",
+    "tokentap.metrics.routes = [{ path = \"/a\", route = chat, api = openai, dialect = x }] | tokentap.metrics.routes[0].dialect",
+    "tokentap.metrics.routes = [{ path = [1], route = chat, api = openai }]          | tokentap.metrics.routes[0].path",
   })
   void badValueNamesItsKey(String hocon, String expectedMessageStart) {
     assertThatThrownBy(() -> load(hocon)).isInstanceOf(SettingsException.class).hasMessageContaining(expectedMessageStart.trim());
@@ -68,6 +80,13 @@ class SettingsLoaderTest {
   @Test
   void wrongTypeAgainstReferenceNamesItsKey() {
     assertThatThrownBy(() -> load("tokentap.upstream = 5")).isInstanceOf(SettingsException.class).hasMessageContaining("tokentap.upstream");
+  }
+
+  @Test
+  void theShippedExampleLoadsAndItsGatewayRuleComesBeforeTheDefaultRoutes() {
+    Settings s = SettingsLoader.load(SettingsLoader.resolve(new java.io.File("../config/tokentap.conf"), Map.of()));
+    assertThat(s.metrics().routes().get(0).path()).isEqualTo("/openai/deployments/{model}/chat/completions");
+    assertThat(s.metrics().routes()).hasSize(load("").metrics().routes().size() + 2);
   }
 
   @Test

@@ -1,0 +1,130 @@
+package dev.tokentap.meter;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+
+/**
+ * OpenAI Responses API ({@code /v1/responses}), as OpenAI, vLLM and llama.cpp serve it
+ * (research/wire-formats.md §6, §13; openai/openai-openapi {@code ResponseStreamEvent}).
+ *
+ * <ul>
+ *   <li>Events: {@code event: <type>} plus a JSON object whose {@code type} repeats it (vLLM sorts
+ *       keys, so {@code type} may come last: the whole object is read before deciding).
+ *   <li>Token-bearing: any {@code *.delta} event with a non-empty string {@code delta}: output
+ *       text, refusal, function-call and custom-tool arguments, audio transcript, code. Reasoning
+ *       ({@code response.reasoning_text.delta}, {@code response.reasoning_summary_text.delta}) is
+ *       not visible output. {@code response.created}, {@code in_progress}, {@code *.added}, {@code
+ *       *.done} carry none.
+ *   <li>Terminator: {@code response.completed}, {@code response.incomplete} or {@code
+ *       response.failed}; there is no {@code [DONE]}.
+ *   <li>Usage: {@code response.usage} of the terminal event ({@code input_tokens}, {@code
+ *       output_tokens}, {@code input_tokens_details.cached_tokens}, {@code
+ *       output_tokens_details.reasoning_tokens}).
+ *   <li>Error after the 200: {@code event: error} (payload nested in {@code error}, or flat as the
+ *       OpenAPI schema has it), {@code response.failed}, and {@code response.incomplete} (§13.8).
+ * </ul>
+ *
+ * A non-streaming body is a Response object: its {@code usage}, {@code status} and {@code error}.
+ */
+final class ResponsesDialect extends JsonObjectDialect {
+
+  @Override
+  void readObject(JsonParser parser, byte[] type, int typeLength, boolean body, EventFacts facts)
+      throws IOException {
+    String jsonType = null;
+    boolean delta = false;
+    String name;
+    while ((name = parser.nextFieldName()) != null) {
+      JsonToken value = parser.nextToken();
+      switch (name) {
+        case "type" -> jsonType = JsonReads.stringOrNull(parser, value);
+        case "delta" -> delta = JsonReads.nonEmptyString(parser, value);
+        case "response" -> {
+          if (value == JsonToken.START_OBJECT) {
+            readResponse(parser, facts);
+          } else {
+            parser.skipChildren();
+          }
+        }
+        case "usage" -> readUsageOrSkip(parser, value, facts); // a non-streaming Response
+        case "status" -> {
+          if (body && value == JsonToken.VALUE_STRING && JsonReads.textEquals(parser, "failed")) {
+            facts.error = true;
+          }
+          parser.skipChildren();
+        }
+        case "error" -> {
+          facts.error |= value != JsonToken.VALUE_NULL;
+          parser.skipChildren();
+        }
+        default -> parser.skipChildren();
+      }
+    }
+    if (body) {
+      return;
+    }
+    String eventType = typeOf(jsonType, type, typeLength);
+    if (eventType == null) {
+      return;
+    }
+    switch (eventType) {
+      case "response.completed" -> facts.terminator = true;
+      case "response.incomplete", "response.failed" -> {
+        facts.terminator = true;
+        facts.error = true;
+      }
+      case "error" -> facts.error = true;
+      default -> {
+        if (delta && eventType.endsWith(".delta")) {
+          addOutput(facts, isReasoning(eventType) ? EventFacts.TOKEN : TOKEN_AND_VISIBLE);
+        }
+      }
+    }
+  }
+
+  @Override
+  public boolean expectsTerminator() {
+    return true;
+  }
+
+  private static boolean isReasoning(String eventType) {
+    return eventType.startsWith("response.reasoning");
+  }
+
+  /** The {@code response} object of a lifecycle event: only its usage matters here. */
+  private static void readResponse(JsonParser parser, EventFacts facts) throws IOException {
+    String name;
+    while ((name = parser.nextFieldName()) != null) {
+      JsonToken value = parser.nextToken();
+      if (name.equals("usage")) {
+        readUsageOrSkip(parser, value, facts);
+      } else {
+        parser.skipChildren();
+      }
+    }
+  }
+
+  private static void readUsageOrSkip(JsonParser parser, JsonToken value, EventFacts facts)
+      throws IOException {
+    if (value != JsonToken.START_OBJECT) {
+      parser.skipChildren();
+      return;
+    }
+    facts.usagePresent = true;
+    String name;
+    while ((name = parser.nextFieldName()) != null) {
+      JsonToken field = parser.nextToken();
+      switch (name) {
+        case "input_tokens" -> facts.promptTokens = JsonReads.count(parser, field);
+        case "output_tokens" -> facts.completionTokens = JsonReads.count(parser, field);
+        case "total_tokens" -> facts.totalTokens = JsonReads.count(parser, field);
+        case "input_tokens_details" ->
+            facts.cachedTokens = JsonReads.nestedCount(parser, field, "cached_tokens");
+        case "output_tokens_details" ->
+            facts.reasoningTokens = JsonReads.nestedCount(parser, field, "reasoning_tokens");
+        default -> parser.skipChildren();
+      }
+    }
+  }
+}
