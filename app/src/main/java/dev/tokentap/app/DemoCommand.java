@@ -62,6 +62,8 @@ final class DemoCommand implements Callable<Integer> {
       overrides.put("tokentap.proxy.upstream", emulator.baseUri().toString());
       // The demo prints a summary instead of an access-log line per request.
       overrides.put("tokentap.access-log.enabled", false);
+      // Requests still streaming when the demo ends get a few seconds to finish, not the default 30.
+      overrides.put("tokentap.proxy.shutdown-grace-period", "5s");
       Settings settings = SettingsLoader.load(SettingsLoader.resolve(null, overrides));
       try (Tokentap tokentap = Tokentap.start(settings)) {
         DemoSummary summary = new DemoSummary(tokentap);

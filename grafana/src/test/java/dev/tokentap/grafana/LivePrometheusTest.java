@@ -82,6 +82,7 @@ class LivePrometheusTest {
     overrides.put("tokentap.admin.listen", "127.0.0.1:0");
     overrides.put("tokentap.proxy.io-threads", 2);
     overrides.put("tokentap.access-log.enabled", false);
+    overrides.put("tokentap.proxy.shutdown-grace-period", "2s");
     try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()))) {
       overrides.put("tokentap.proxy.upstream", emulator.baseUri().toString());
       Tokentap tokentap = Tokentap.start(SettingsLoader.load(SettingsLoader.resolve(null, overrides)));

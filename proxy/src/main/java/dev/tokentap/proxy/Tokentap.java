@@ -36,9 +36,12 @@ public final class Tokentap implements AutoCloseable {
   private final ProxyServer proxy;
   private final AdminServer admin;
   private final JvmGcMetrics gcMetrics;
+  private final java.time.Duration shutdownGracePeriod;
   private volatile boolean ready;
 
-  private Tokentap(PrometheusMeterRegistry registry, RequestRecorder recorder, AccessLog accessLog, ProxyServer proxy, AdminServer admin, JvmGcMetrics gc) {
+  private Tokentap(PrometheusMeterRegistry registry, RequestRecorder recorder, AccessLog accessLog, ProxyServer proxy, AdminServer admin, JvmGcMetrics gc,
+      java.time.Duration shutdownGracePeriod) {
+    this.shutdownGracePeriod = shutdownGracePeriod;
     this.registry = registry;
     this.recorder = recorder;
     this.accessLog = accessLog;
@@ -89,7 +92,7 @@ public final class Tokentap implements AutoCloseable {
       gc.close();
       throw e;
     }
-    Tokentap t = new Tokentap(registry, recorder, accessLog, proxy, admin, gc);
+    Tokentap t = new Tokentap(registry, recorder, accessLog, proxy, admin, gc, settings.proxy().shutdownGracePeriod());
     self[0] = t;
     t.ready = true;
     return t;
@@ -115,9 +118,19 @@ public final class Tokentap implements AutoCloseable {
     return ready;
   }
 
+  /**
+   * Shuts down gracefully: readiness turns false first (so load balancers stop sending), the
+   * listener stops accepting, requests in flight finish within {@code shutdown-grace-period}, then
+   * everything closes.
+   */
   @Override
   public void close() {
     ready = false;
+    try {
+      proxy.drain(shutdownGracePeriod);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     proxy.close();
     admin.close();
     gcMetrics.close();

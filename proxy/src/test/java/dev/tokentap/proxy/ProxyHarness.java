@@ -30,6 +30,7 @@ final class ProxyHarness implements AutoCloseable {
     overrides.put("tokentap.proxy.upstream", upstream);
     overrides.put("tokentap.proxy.io-threads", 2);
     overrides.put("tokentap.access-log.enabled", false);
+    overrides.put("tokentap.proxy.shutdown-grace-period", "1s");
     overrides.putAll(extra);
     tokentap = Tokentap.start(SettingsLoader.load(SettingsLoader.resolve(null, overrides)));
     tokentap.recorder().addListener(finished::add);

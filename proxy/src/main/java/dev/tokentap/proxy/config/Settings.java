@@ -24,7 +24,8 @@ public record Settings(
       boolean forwardedHeaders,
       boolean preserveHost,
       int writeBufferLowWaterMark,
-      int writeBufferHighWaterMark) {}
+      int writeBufferHighWaterMark,
+      Duration shutdownGracePeriod) {}
 
   public record Upstream(
       Duration connectTimeout,

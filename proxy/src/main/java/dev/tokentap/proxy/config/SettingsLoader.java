@@ -75,7 +75,8 @@ public final class SettingsLoader {
             r.bool("tokentap.proxy.forwarded-headers"),
             r.bool("tokentap.proxy.preserve-host"),
             r.size("tokentap.proxy.write-buffer-low-water-mark", 1),
-            r.size("tokentap.proxy.write-buffer-high-water-mark", 1));
+            r.size("tokentap.proxy.write-buffer-high-water-mark", 1),
+            r.positiveDuration("tokentap.proxy.shutdown-grace-period"));
     if (proxy.writeBufferHighWaterMark() < proxy.writeBufferLowWaterMark()) {
       throw new SettingsException(
           "tokentap.proxy.write-buffer-high-water-mark: " + proxy.writeBufferHighWaterMark()

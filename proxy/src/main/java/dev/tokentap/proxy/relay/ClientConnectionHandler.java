@@ -70,6 +70,13 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** At shutdown: a connection between requests is closed now; one in a request closes after it. */
+  void closeIfIdle() {
+    if (current == null && pipelined.isEmpty()) {
+      ctx.close();
+    }
+  }
+
   /** Called by the exchange when it has ended; the connection goes on with the next request or closes. */
   void exchangeEnded(Exchange exchange, boolean keepAlive) {
     if (current != exchange) {
@@ -77,7 +84,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     current = null;
     clock.mark();
-    if (!keepAlive) {
+    if (!keepAlive || relay.draining()) { // draining: a response begun before the shutdown still ends the connection
       releasePipelined();
       // Close once everything written so far has left (an empty buffer passes the HTTP encoder
       // untouched and completes after the writes before it), so a slow client still gets the end.

@@ -288,7 +288,7 @@ final class Exchange {
     if (filtered) {
       usageFilter = new UsageEventFilter(meter, client.alloc());
     }
-    HttpResponse toClient = RelayedHeads.toClient(request, response, clientKeepAlive, filtered);
+    HttpResponse toClient = RelayedHeads.toClient(request, response, clientKeepAlive && !relay.draining(), filtered);
     responseKeepAlive = HttpUtil.isKeepAlive(toClient);
     responseHeadSent = true;
     client.writeAndFlush(toClient, client.voidPromise());

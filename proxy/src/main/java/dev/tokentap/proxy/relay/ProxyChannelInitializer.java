@@ -3,6 +3,7 @@ package dev.tokentap.proxy.relay;
 import dev.tokentap.proxy.config.Settings;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
@@ -19,14 +20,17 @@ import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
  */
 final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
   private final RelayContext relay;
+  private final ChannelGroup clients;
 
-  ProxyChannelInitializer(RelayContext relay) {
+  ProxyChannelInitializer(RelayContext relay, ChannelGroup clients) {
     this.relay = relay;
+    this.clients = clients;
   }
 
   @Override
   protected void initChannel(SocketChannel ch) {
     Settings.Proxy s = relay.settings.proxy();
+    clients.add(ch); // for draining at shutdown; the group forgets closed channels by itself
     ChannelPipeline p = ch.pipeline();
     p.addLast("read-clock", new ReadClock());
     p.addLast("http", new HttpServerCodec(s.maxInitialLineLength(), s.maxHeaderSize(), 65536));

@@ -7,7 +7,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 
 /**
  * The client-facing listener and the event loops that serve both its connections and their
@@ -18,12 +22,14 @@ public final class ProxyServer implements AutoCloseable {
   private final EventLoopGroup boss;
   private final EventLoopGroup workers;
   private final Channel listener;
+  private final ChannelGroup clients;
 
-  private ProxyServer(RelayContext relay, EventLoopGroup boss, EventLoopGroup workers, Channel listener) {
+  private ProxyServer(RelayContext relay, EventLoopGroup boss, EventLoopGroup workers, Channel listener, ChannelGroup clients) {
     this.relay = relay;
     this.boss = boss;
     this.workers = workers;
     this.listener = listener;
+    this.clients = clients;
   }
 
   public static ProxyServer start(Settings settings, RequestRecorder recorder) throws InterruptedException, java.io.IOException {
@@ -31,6 +37,7 @@ public final class ProxyServer implements AutoCloseable {
     Settings.Proxy s = settings.proxy();
     EventLoopGroup boss = Transports.newGroup(1, "tokentap-accept");
     EventLoopGroup workers = Transports.newGroup(s.ioThreads(), "tokentap-io");
+    ChannelGroup clients = new DefaultChannelGroup("tokentap-clients", GlobalEventExecutor.INSTANCE);
     try {
       Channel listener =
           new ServerBootstrap()
@@ -41,11 +48,11 @@ public final class ProxyServer implements AutoCloseable {
               .childOption(ChannelOption.TCP_NODELAY, true)
               .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                   new WriteBufferWaterMark(s.writeBufferLowWaterMark(), s.writeBufferHighWaterMark()))
-              .childHandler(new ProxyChannelInitializer(relay))
+              .childHandler(new ProxyChannelInitializer(relay, clients))
               .bind(s.listen().host(), s.listen().port())
               .sync()
               .channel();
-      return new ProxyServer(relay, boss, workers, listener);
+      return new ProxyServer(relay, boss, workers, listener, clients);
     } catch (Exception e) { // bind failures arrive as (undeclared) IOExceptions from sync()
       boss.shutdownGracefully();
       workers.shutdownGracefully();
@@ -64,10 +71,31 @@ public final class ProxyServer implements AutoCloseable {
     return workers;
   }
 
-  /** Stops accepting; connections in flight are cut when the loops shut down. */
+  /**
+   * Graceful part of a shutdown: stops accepting new connections, closes connections that are
+   * between requests, and lets requests in flight finish (their responses say Connection: close)
+   * for up to {@code grace}. Returns when every client connection has closed or the time is up.
+   */
+  public void drain(Duration grace) throws InterruptedException {
+    relay.startDraining();
+    listener.close().syncUninterruptibly();
+    for (Channel ch : clients) {
+      ClientConnectionHandler handler = ch.pipeline().get(ClientConnectionHandler.class);
+      if (handler != null) {
+        ch.eventLoop().execute(handler::closeIfIdle);
+      }
+    }
+    long deadline = System.nanoTime() + grace.toNanos();
+    while (!clients.isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+  }
+
+  /** Stops accepting; connections still open (after {@link #drain}, the stragglers) are cut. */
   @Override
   public void close() {
     listener.close().syncUninterruptibly();
+    clients.close().awaitUninterruptibly(2, java.util.concurrent.TimeUnit.SECONDS);
     relay.closeIdleConnections();
     boss.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS);
     workers.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();

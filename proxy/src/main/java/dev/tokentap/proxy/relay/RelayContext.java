@@ -11,6 +11,8 @@ final class RelayContext {
   final RequestRecorder recorder;
   final RouteResolver routes;
   private final ConcurrentHashMap<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
+  /** Set once at shutdown: responses then close their connections instead of keeping them. */
+  private volatile boolean draining;
 
   RelayContext(Settings settings, RequestRecorder recorder) {
     this.settings = settings;
@@ -25,6 +27,14 @@ final class RelayContext {
       pool = pools.computeIfAbsent(loop, l -> new UpstreamPool(l, settings.proxy().upstream(), settings.proxy(), settings.upstream()));
     }
     return pool;
+  }
+
+  void startDraining() {
+    draining = true;
+  }
+
+  boolean draining() {
+    return draining;
   }
 
   void closeIdleConnections() {
