@@ -5,7 +5,10 @@ import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.SettingsLoader;
 import dev.tokentap.proxy.relay.Transports;
 import java.io.File;
+import dev.tokentap.proxy.tap.RequestTapFactory;
+import dev.tokentap.shadow.ShadowEngine;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -27,14 +30,24 @@ final class ProxyCommand implements Callable<Integer> {
   @Option(names = "--config", description = "HOCON file; keys as in reference.conf")
   File config;
 
+  @Option(names = "--shadow", paramLabel = "NAME=URL[,KEY=VALUE...]",
+      description = "mirror traffic to a staging server, e.g. staging=http://10.0.0.7:8000,factor=2.5; KEY is any key of"
+          + " tokentap.shadow.defaults (factor, spread-window, model, sample-by, ...). Repeatable; replaces tokentap.shadow.targets")
+  List<String> shadow;
+
   @Override
   public Integer call() throws Exception {
     Map<String, Object> overrides = new HashMap<>();
     put(overrides, "tokentap.proxy.listen", listen);
     put(overrides, "tokentap.proxy.upstream", upstream);
     put(overrides, "tokentap.admin.listen", admin);
+    if (shadow != null && !shadow.isEmpty()) {
+      overrides.put("tokentap.shadow.targets", shadow.stream().map(ProxyCommand::shadowTarget).toList());
+    }
     Settings settings = SettingsLoader.load(SettingsLoader.resolve(config, overrides));
-    Tokentap tokentap = Tokentap.start(settings);
+    List<RequestTapFactory> taps =
+        settings.shadow().targets().isEmpty() ? List.of() : List.of(ShadowEngine.factory(settings.shadow().targets()));
+    Tokentap tokentap = Tokentap.start(settings, taps);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       tokentap.close();
@@ -50,6 +63,27 @@ final class ProxyCommand implements Callable<Integer> {
     if (value != null) {
       overrides.put(key, value);
     }
+  }
+
+  /** {@code name=url,key=value,...} as one {@code tokentap.shadow.targets} entry. */
+  static Map<String, Object> shadowTarget(String spec) {
+    Map<String, Object> target = new java.util.LinkedHashMap<>();
+    String[] parts = spec.split(",");
+    for (int i = 0; i < parts.length; i++) {
+      int eq = parts[i].indexOf('=');
+      if (eq <= 0) {
+        throw new dev.tokentap.proxy.config.SettingsException("--shadow " + spec + ": \"" + parts[i] + "\" (expected: NAME=URL first, then KEY=VALUE pairs)");
+      }
+      String key = parts[i].substring(0, eq).trim();
+      String value = parts[i].substring(eq + 1).trim();
+      if (i == 0) {
+        target.put("name", key);
+        target.put("upstream", value);
+      } else {
+        target.put(key, value);
+      }
+    }
+    return target;
   }
 
   static String hostPort(java.net.InetSocketAddress a) {

@@ -1,5 +1,6 @@
 package dev.tokentap.proxy;
 
+import dev.tokentap.proxy.admin.AdminEndpoint;
 import dev.tokentap.proxy.admin.AdminServer;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.metrics.ModelLabels;
@@ -24,6 +25,10 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import dev.tokentap.proxy.tap.RequestTap;
+import dev.tokentap.proxy.tap.RequestTapFactory;
 
 /**
  * A running proxy: the client listener, the admin listener, the metrics registry and the access
@@ -36,11 +41,13 @@ public final class Tokentap implements AutoCloseable {
   private final ProxyServer proxy;
   private final AdminServer admin;
   private final JvmGcMetrics gcMetrics;
+  private final List<RequestTap> taps;
   private final java.time.Duration shutdownGracePeriod;
   private volatile boolean ready;
 
   private Tokentap(PrometheusMeterRegistry registry, RequestRecorder recorder, AccessLog accessLog, ProxyServer proxy, AdminServer admin, JvmGcMetrics gc,
-      java.time.Duration shutdownGracePeriod) {
+      java.time.Duration shutdownGracePeriod, List<RequestTap> taps) {
+    this.taps = taps;
     this.shutdownGracePeriod = shutdownGracePeriod;
     this.registry = registry;
     this.recorder = recorder;
@@ -51,6 +58,14 @@ public final class Tokentap implements AutoCloseable {
   }
 
   public static Tokentap start(Settings settings) throws InterruptedException, IOException {
+    return start(settings, List.of());
+  }
+
+  /**
+   * A proxy that also hands each inspected request to the taps the factories start (the shadow
+   * engine); they measure with this proxy's recorder and are closed after it stops relaying.
+   */
+  public static Tokentap start(Settings settings, List<RequestTapFactory> tapFactories) throws InterruptedException, IOException {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new JvmMemoryMetrics().bindTo(registry);
     JvmGcMetrics gc = new JvmGcMetrics();
@@ -78,21 +93,38 @@ public final class Tokentap implements AutoCloseable {
     ProxyServer proxy = null;
     AdminServer admin = null;
     Tokentap[] self = new Tokentap[1];
+    List<RequestTap> taps = new ArrayList<>();
     try {
-      proxy = ProxyServer.start(settings, recorder);
+      for (RequestTapFactory factory : tapFactories) {
+        try {
+          taps.add(factory.start(recorder));
+        } catch (InterruptedException | IOException | RuntimeException e) {
+          throw e;
+        } catch (Exception e) {
+          throw new IllegalStateException("cannot start a request tap: " + e.getMessage(), e);
+        }
+      }
+      proxy = ProxyServer.start(settings, recorder, taps);
       new NettyEventExecutorMetrics(proxy.workers()).bindTo(registry);
-      admin = AdminServer.start(settings.admin().listen(), registry, () -> self[0] != null && self[0].ready);
+      List<AdminEndpoint> endpoints = new ArrayList<>();
+      for (RequestTap tap : taps) {
+        if (tap instanceof AdminEndpoint endpoint) {
+          endpoints.add(endpoint);
+        }
+      }
+      admin = AdminServer.start(settings.admin().listen(), registry, () -> self[0] != null && self[0].ready, endpoints, settings.admin().token());
     } catch (InterruptedException | IOException | RuntimeException e) {
       if (proxy != null) {
         proxy.close();
       }
+      taps.forEach(RequestTap::close);
       if (accessLog != null) {
         accessLog.close();
       }
       gc.close();
       throw e;
     }
-    Tokentap t = new Tokentap(registry, recorder, accessLog, proxy, admin, gc, settings.proxy().shutdownGracePeriod());
+    Tokentap t = new Tokentap(registry, recorder, accessLog, proxy, admin, gc, settings.proxy().shutdownGracePeriod(), List.copyOf(taps));
     self[0] = t;
     t.ready = true;
     return t;
@@ -132,6 +164,13 @@ public final class Tokentap implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     proxy.close();
+    for (RequestTap tap : taps) {
+      try {
+        tap.close();
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(Tokentap.class).warn("closing a request tap failed", e);
+      }
+    }
     admin.close();
     gcMetrics.close();
     if (accessLog != null) {

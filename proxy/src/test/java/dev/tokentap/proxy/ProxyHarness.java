@@ -24,6 +24,10 @@ final class ProxyHarness implements AutoCloseable {
   }
 
   ProxyHarness(String upstream, Map<String, Object> extra) throws Exception {
+    this(upstream, extra, java.util.List.of());
+  }
+
+  ProxyHarness(String upstream, Map<String, Object> extra, java.util.List<dev.tokentap.proxy.tap.RequestTapFactory> taps) throws Exception {
     Map<String, Object> overrides = new HashMap<>();
     overrides.put("tokentap.proxy.listen", "127.0.0.1:0");
     overrides.put("tokentap.admin.listen", "127.0.0.1:0");
@@ -32,7 +36,7 @@ final class ProxyHarness implements AutoCloseable {
     overrides.put("tokentap.access-log.enabled", false);
     overrides.put("tokentap.proxy.shutdown-grace-period", "1s");
     overrides.putAll(extra);
-    tokentap = Tokentap.start(SettingsLoader.load(SettingsLoader.resolve(null, overrides)));
+    tokentap = Tokentap.start(SettingsLoader.load(SettingsLoader.resolve(null, overrides)), taps);
     tokentap.recorder().addListener(finished::add);
   }
 

@@ -43,6 +43,15 @@ public final class AdminServer implements AutoCloseable {
 
   public static AdminServer start(HostAndPort listen, PrometheusMeterRegistry registry, BooleanSupplier ready)
       throws InterruptedException, java.io.IOException {
+    return start(listen, registry, ready, java.util.List.of(), null);
+  }
+
+  /**
+   * With control {@code endpoints}, reachable from loopback addresses, or from anywhere with {@code
+   * Authorization: Bearer <token>} when {@code token} is not null.
+   */
+  public static AdminServer start(HostAndPort listen, PrometheusMeterRegistry registry, BooleanSupplier ready,
+      java.util.List<AdminEndpoint> endpoints, String token) throws InterruptedException, java.io.IOException {
     EventLoopGroup group = Transports.newGroup(1, "tokentap-admin");
     try {
       Channel ch =
@@ -56,7 +65,7 @@ public final class AdminServer implements AutoCloseable {
                       c.pipeline()
                           .addLast(new HttpServerCodec())
                           .addLast(new HttpObjectAggregator(8192))
-                          .addLast(new Endpoints(registry, ready));
+                          .addLast(new Endpoints(registry, ready, endpoints, token));
                     }
                   })
               .bind(listen.host(), listen.port())
@@ -85,18 +94,36 @@ public final class AdminServer implements AutoCloseable {
   private static final class Endpoints extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final PrometheusMeterRegistry registry;
     private final BooleanSupplier ready;
+    private final java.util.List<AdminEndpoint> endpoints;
+    private final String token;
 
-    Endpoints(PrometheusMeterRegistry registry, BooleanSupplier ready) {
+    Endpoints(PrometheusMeterRegistry registry, BooleanSupplier ready, java.util.List<AdminEndpoint> endpoints, String token) {
       this.registry = registry;
       this.ready = ready;
+      this.endpoints = java.util.List.copyOf(endpoints);
+      this.token = token;
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-      String path = req.uri().split("\\?", 2)[0];
+      String[] pathAndQuery = req.uri().split("\\?", 2);
+      String path = pathAndQuery[0];
       boolean getOrHead = req.method().equals(HttpMethod.GET) || req.method().equals(HttpMethod.HEAD);
+      AdminEndpoint endpoint = endpoints.stream().filter(e -> e.path().equals(path)).findFirst().orElse(null);
       FullHttpResponse res;
-      if (!getOrHead) {
+      if (endpoint != null) {
+        if (!AdminAccess.allowed(ctx.channel().remoteAddress(), req.headers().get(HttpHeaderNames.AUTHORIZATION), token)) {
+          res = text(ctx, HttpResponseStatus.FORBIDDEN, "text/plain", "forbidden: loopback only, or Authorization: Bearer <tokentap.admin.token>\n");
+        } else {
+          AdminEndpoint.Response r;
+          try {
+            r = endpoint.handle(req.method().name(), pathAndQuery.length > 1 ? pathAndQuery[1] : "", io.netty.buffer.ByteBufUtil.getBytes(req.content()));
+          } catch (RuntimeException e) {
+            r = new AdminEndpoint.Response(500, "text/plain", "error: " + e.getMessage() + "\n");
+          }
+          res = text(ctx, HttpResponseStatus.valueOf(r.status()), r.contentType(), r.body());
+        }
+      } else if (!getOrHead) {
         res = text(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "only GET\n");
       } else {
         res = switch (path) {

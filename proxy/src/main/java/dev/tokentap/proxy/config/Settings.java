@@ -9,7 +9,7 @@ import java.util.List;
  * own: defaults live in {@code reference.conf}.
  */
 public record Settings(
-    Proxy proxy, Upstream upstream, Admin admin, Metrics metrics, List<SloRule> slos, AccessLog accessLog) {
+    Proxy proxy, Upstream upstream, Admin admin, Metrics metrics, List<SloRule> slos, AccessLog accessLog, Shadow shadow) {
 
   public record Proxy(
       HostAndPort listen,
@@ -35,7 +35,8 @@ public record Settings(
       int maxPendingAcquiresPerLoop,
       Duration pooledConnectionIdleTimeout) {}
 
-  public record Admin(HostAndPort listen) {}
+  /** @param token bearer token for the control endpoints from non-loopback peers; null: loopback only */
+  public record Admin(HostAndPort listen, String token) {}
 
   /**
    * @param routes path to route label and response format, first match wins; paths no rule matches
@@ -44,4 +45,7 @@ public record Settings(
   public record Metrics(int maxModels, List<String> excludePaths, List<RouteRule> routes) {}
 
   public record AccessLog(boolean enabled, String destination, int queueSize) {}
+
+  /** Staging targets mirrored to; empty when shadow traffic is off. */
+  public record Shadow(List<ShadowTarget> targets) {}
 }

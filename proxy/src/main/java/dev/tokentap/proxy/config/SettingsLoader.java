@@ -51,6 +51,11 @@ public final class SettingsLoader {
   }
 
   public static Settings load(Config config) {
+    return load(config, System::getenv);
+  }
+
+  /** As {@link #load(Config)}, reading the environment variables config names through {@code env}. */
+  public static Settings load(Config config, java.util.function.Function<String, String> env) {
     try {
       config.checkValid(ConfigFactory.defaultReference(), "tokentap");
     } catch (ConfigException.ValidationFailed e) {
@@ -90,7 +95,8 @@ public final class SettingsLoader {
             r.intAtLeast("tokentap.upstream.max-connections-per-loop", 1),
             r.intAtLeast("tokentap.upstream.max-pending-acquires-per-loop", 0),
             r.positiveDuration("tokentap.upstream.pooled-connection-idle-timeout"));
-    Settings.Admin admin = new Settings.Admin(r.address("tokentap.admin.listen"));
+    String adminToken = r.string("tokentap.admin.token");
+    Settings.Admin admin = new Settings.Admin(r.address("tokentap.admin.listen"), adminToken.isBlank() ? null : adminToken);
     Settings.Metrics metrics =
         new Settings.Metrics(
             r.intAtLeast("tokentap.metrics.max-models", 1),
@@ -102,19 +108,66 @@ public final class SettingsLoader {
             r.bool("tokentap.access-log.enabled"),
             r.nonEmpty("tokentap.access-log.destination"),
             r.intAtLeast("tokentap.access-log.queue-size", 1));
-    return new Settings(proxy, upstream, admin, metrics, slos, accessLog);
+    Settings.Shadow shadow = new Settings.Shadow(ShadowTargetsReader.read(config, env));
+    return new Settings(proxy, upstream, admin, metrics, slos, accessLog, shadow);
   }
 
   /** Reads single values, turning every failure into a message that names the key. */
-  private static final class Reader {
+  static final class Reader {
     private final Config config;
+    private final String prefix;
 
     Reader(Config config) {
-      this.config = config;
+      this(config, "");
     }
 
-    private SettingsException bad(String key, Object value, String expected) {
-      return new SettingsException(key + ": " + value + " (expected: " + expected + ")");
+    /** Reads keys relative to {@code config}, naming them in messages with {@code prefix} in front. */
+    Reader(Config config, String prefix) {
+      this.config = config;
+      this.prefix = prefix;
+    }
+
+    Config config() {
+      return config;
+    }
+
+    SettingsException bad(String key, Object value, String expected) {
+      return new SettingsException(prefix + key + ": " + value + " (expected: " + expected + ")");
+    }
+
+    double doubleAtLeast(String key, double min) {
+      double value;
+      try {
+        value = config.getDouble(key);
+      } catch (ConfigException.WrongType e) {
+        throw bad(key, raw(key), "a number >= " + min);
+      }
+      if (!(value >= min) || Double.isInfinite(value)) {
+        throw bad(key, raw(key), "a number >= " + min);
+      }
+      return value;
+    }
+
+    List<String> stringList(String key) {
+      try {
+        return List.copyOf(config.getStringList(key));
+      } catch (ConfigException.WrongType e) {
+        throw bad(key, raw(key), "a list of strings");
+      }
+    }
+
+    /** A duration >= 0. */
+    Duration duration(String key) {
+      Duration value;
+      try {
+        value = config.getDuration(key);
+      } catch (ConfigException.BadValue | ConfigException.WrongType e) {
+        throw bad(key, raw(key), "a duration such as 250ms or 30s");
+      }
+      if (value.isNegative()) {
+        throw bad(key, raw(key), "a duration >= 0");
+      }
+      return value;
     }
 
     private String raw(String key) {

@@ -49,6 +49,8 @@ public final class TokentapMetrics implements RequestListener {
   static final String TOKENS_PER_EVENT = "tokentap.tokens.per.event";
   // tokentap_requests_in_flight{target,role}
   static final String IN_FLIGHT = "tokentap.requests.in.flight";
+  // tokentap_shadow_copies_total{target,result}
+  static final String SHADOW_COPIES = "tokentap.shadow.copies";
   // tokentap_proxy_overhead_seconds{direction}
   static final String OVERHEAD = "tokentap.proxy.overhead";
 
@@ -95,6 +97,17 @@ public final class TokentapMetrics implements RequestListener {
 
   public void inFlightDecrement(String target, Role role) {
     inFlightCounter(target, role).decrementAndGet();
+  }
+
+  /**
+   * The fate of shadow copies for {@code target}: sent, dropped_queue_full, dropped_bulkhead,
+   * dropped_circuit_open, dropped_rate_limit, skipped_body_too_large or failed (DESIGN §4).
+   */
+  public Counter shadowCopies(String target, String result) {
+    return Counter.builder(SHADOW_COPIES)
+        .description("Shadow copies by fate: sent (staging's response read to the end), dropped before sending (queue full, bulkhead, circuit open, rate limit, body too large) or failed")
+        .tags("target", target, "result", result)
+        .register(registry);
   }
 
   public void recordResponseOverhead(long nanos) {

@@ -5,6 +5,8 @@ import dev.tokentap.meter.Route;
 import dev.tokentap.meter.StreamMeter;
 import dev.tokentap.proxy.record.RequestRecord;
 import dev.tokentap.proxy.record.Role;
+import dev.tokentap.proxy.tap.RequestTap;
+import dev.tokentap.proxy.tap.TappedRequest;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
@@ -109,6 +111,9 @@ final class Exchange {
             && RouteResolver.inspectsBody(resolution)
             && request.method().equals(HttpMethod.POST)
             && declared <= relay.settings.proxy().maxInspectedRequestBody();
+    if (!inspect && record != null && RouteResolver.inspectsBody(resolution) && request.method().equals(HttpMethod.POST)) {
+      tapTooLarge(declared);
+    }
     if (inspect) {
       mode = BodyMode.INSPECT;
       inspected = client.alloc().compositeBuffer(Integer.MAX_VALUE);
@@ -127,6 +132,7 @@ final class Exchange {
     } else if (mode == BodyMode.INSPECT) {
       if (inspected.readableBytes() + content.content().readableBytes() > relay.settings.proxy().maxInspectedRequestBody()) {
         // Too big to read whole: relay it as it comes, uninspected.
+        tapTooLarge(inspected.readableBytes() + (long) content.content().readableBytes());
         mode = BodyMode.STREAM;
         pendingToUpstream.add(upstreamHead(null));
         pendingToUpstream.add(new DefaultHttpContent(inspected));
@@ -161,6 +167,10 @@ final class Exchange {
     // Triton names the model in the path, not the body: the body's name wins where there is one.
     String model = inspection.model() != null ? inspection.model() : resolution.pathModel();
     record.describe(request.method().name(), route, resolution.api(), model);
+    if (!relay.taps.isEmpty()) {
+      byte[] sent = inspection.injectedBody() != null ? inspection.injectedBody() : body;
+      tap(model, sent, inspection.injectedBody() != null, sent.length);
+    }
     ByteBuf upstreamBody;
     if (inspection.injectedBody() != null) {
       usageInjected = true;
@@ -178,6 +188,32 @@ final class Exchange {
     }
     pendingToUpstream.add(last);
     connect();
+  }
+
+  private void tapTooLarge(long length) {
+    if (!relay.taps.isEmpty()) {
+      tap(resolution.pathModel(), null, false, length);
+    }
+  }
+
+  /** Hands a copy of the request to every tap; a tap's failure never reaches the relay. */
+  private void tap(String model, byte[] body, boolean injected, long length) {
+    HttpHeaders copy = request.headers().copy();
+    HopByHopHeaders.strip(copy);
+    TappedRequest tapped =
+        new TappedRequest(request.method().name(), request.uri(), route, resolution.api(), model, java.util.List.copyOf(copy.entries()),
+            body, injected, length, record.startNanos());
+    for (RequestTap t : relay.taps) {
+      try {
+        if (body == null) {
+          t.onRequestTooLarge(tapped);
+        } else {
+          t.onRequest(tapped);
+        }
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(Exchange.class).warn("request tap failed", e);
+      }
+    }
   }
 
   private void forwardRequestContent(HttpContent content) {

@@ -33,7 +33,13 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   public static ProxyServer start(Settings settings, RequestRecorder recorder) throws InterruptedException, java.io.IOException {
-    RelayContext relay = new RelayContext(settings, recorder);
+    return start(settings, recorder, java.util.List.of());
+  }
+
+  /** A listener whose inspected requests are also handed to {@code taps}. */
+  public static ProxyServer start(Settings settings, RequestRecorder recorder, java.util.List<dev.tokentap.proxy.tap.RequestTap> taps)
+      throws InterruptedException, java.io.IOException {
+    RelayContext relay = new RelayContext(settings, recorder, taps);
     Settings.Proxy s = settings.proxy();
     EventLoopGroup boss = Transports.newGroup(1, "tokentap-accept");
     EventLoopGroup workers = Transports.newGroup(s.ioThreads(), "tokentap-io");

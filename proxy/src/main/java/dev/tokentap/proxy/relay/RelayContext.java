@@ -3,6 +3,8 @@ package dev.tokentap.proxy.relay;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.record.RequestRecorder;
 import io.netty.channel.EventLoop;
+import dev.tokentap.proxy.tap.RequestTap;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** What every connection of one proxy listener shares: settings, the recorder, the pools per loop. */
@@ -10,12 +12,15 @@ final class RelayContext {
   final Settings settings;
   final RequestRecorder recorder;
   final RouteResolver routes;
+  /** Given a copy of each inspected request (the shadow engine); empty when none is installed. */
+  final List<RequestTap> taps;
   private final ConcurrentHashMap<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
   /** Set once at shutdown: responses then close their connections instead of keeping them. */
   private volatile boolean draining;
 
-  RelayContext(Settings settings, RequestRecorder recorder) {
+  RelayContext(Settings settings, RequestRecorder recorder, List<RequestTap> taps) {
     this.settings = settings;
+    this.taps = List.copyOf(taps);
     this.recorder = recorder;
     this.routes = new RouteResolver(settings.metrics().excludePaths(), settings.metrics().routes());
   }

@@ -38,6 +38,28 @@ class SettingsLoaderTest {
     assertThat(s.proxy().upstream().pathPrefix()).isEqualTo("/base");
   }
 
+  @Test
+  void shadowTargetsTakeTheDefaultsForWhatTheyLeaveOut() {
+    Settings s =
+        SettingsLoader.load(
+            ConfigFactory.parseString(
+                    "tokentap.shadow.targets = [{ name = staging, upstream = \"http://s:9000\", factor = 2.5, sample-by = \"json:user\","
+                        + " authorization-env = STAGING_KEY, set-headers { x-env = staging } }]")
+                .withFallback(ConfigFactory.defaultReference())
+                .resolve(),
+            name -> name.equals("STAGING_KEY") ? "sk-staging" : null);
+    assertThat(load("").shadow().targets()).isEmpty();
+    ShadowTarget t = s.shadow().targets().get(0);
+    assertThat(t.factor()).isEqualTo(2.5);
+    assertThat(t.sampleBy()).isEqualTo(new ShadowTarget.SampleKey(false, "user"));
+    assertThat(t.authorizationToken()).isEqualTo("sk-staging");
+    assertThat(t.removeHeaders()).containsExactly("authorization");
+    assertThat(t.setHeaders()).containsEntry("x-env", "staging");
+    assertThat(t.cacheBusting()).isEqualTo(ShadowTarget.CacheBusting.NONE);
+    assertThat(t.spreadWindow()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(t.model()).isNull();
+  }
+
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
     "tokentap.proxy.listen = \"nowhere\"                 | tokentap.proxy.listen: \"nowhere\" (expected: host:port",
@@ -72,6 +94,28 @@ class SettingsLoaderTest {
     "tokentap.metrics.routes = [{ path = \"/a\", route = chat }]                   | tokentap.metrics.routes[0].api: missing",
     "tokentap.metrics.routes = [{ path = \"/a\", route = chat, api = openai, dialect = x }] | tokentap.metrics.routes[0].dialect",
     "tokentap.metrics.routes = [{ path = [1], route = chat, api = openai }]          | tokentap.metrics.routes[0].path",
+    "tokentap.shadow.targets = 5                                                     | tokentap.shadow.targets: Wrong value type",
+    "tokentap.shadow.targets = [{ upstream = \"http://s:1\" }]                       | tokentap.shadow.targets[0].name: \"\" (expected: a non-empty string)",
+    "tokentap.shadow.targets = [{ name = s }]                                        | tokentap.shadow.targets[0].upstream",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"https://s:1\" }]            | tokentap.shadow.targets[0].upstream: \"https://s:1\" (expected: a base URL",
+    "tokentap.shadow.targets = [{ name = \"a b\", upstream = \"http://s:1\" }]       | tokentap.shadow.targets[0].name",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", factor = -1 }] | tokentap.shadow.targets[0].factor: -1 (expected: a number >= 0",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", factor = lots }] | tokentap.shadow.targets[0].factor",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", spread-window = -1s }] | tokentap.shadow.targets[0].spread-window: -1s (expected: a duration >= 0)",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", sample-by = user }] | tokentap.shadow.targets[0].sample-by: \"user\" (expected: \"\", header:NAME or json:FIELD)",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", routes = [chats] }] | tokentap.shadow.targets[0].routes: \"chats\"",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", cache-busting = salt }] | tokentap.shadow.targets[0].cache-busting: \"salt\" (expected: none, nonce or cache-salt)",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", authorization-env = TOKENTAP_TEST_UNSET_VARIABLE }] | tokentap.shadow.targets[0].authorization-env",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", max-body = huge }] | tokentap.shadow.targets[0].max-body",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", queue-size = 0 }] | tokentap.shadow.targets[0].queue-size: 0 (expected: an integer >= 1)",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", max-concurrent-streams = 0 }] | tokentap.shadow.targets[0].max-concurrent-streams",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", max-rate = -2 }] | tokentap.shadow.targets[0].max-rate",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", circuit-breaker.failure-rate-threshold = 0 }] | tokentap.shadow.targets[0].circuit-breaker.failure-rate-threshold",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", circuit-breaker.open-duration = 0s }] | tokentap.shadow.targets[0].circuit-breaker.open-duration",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", first-byte-timeout = 0s }] | tokentap.shadow.targets[0].first-byte-timeout: 0s (expected: a duration > 0)",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", io-threads = 0 }] | tokentap.shadow.targets[0].io-threads",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", speed = 2 }] | tokentap.shadow.targets[0].speed: 2 (expected: one of",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\" }, { name = s, upstream = \"http://t:1\" }] | tokentap.shadow.targets[1].name: \"s\" (expected: a name no other target has)",
   })
   void badValueNamesItsKey(String hocon, String expectedMessageStart) {
     assertThatThrownBy(() -> load(hocon)).isInstanceOf(SettingsException.class).hasMessageContaining(expectedMessageStart.trim());

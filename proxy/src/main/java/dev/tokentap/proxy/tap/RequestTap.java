@@ -1,0 +1,22 @@
+package dev.tokentap.proxy.tap;
+
+/**
+ * Sees every request whose body the proxy read whole (metered routes, POST, up to {@code
+ * max-inspected-request-body}), after the body was inspected and before it is relayed; and learns of
+ * the requests it could not see whole. The shadow engine is one.
+ *
+ * <p>Called on a client event loop: an implementation must return at once, never block and never
+ * throw (the relay catches and logs anything thrown, but a tap that throws is a bug). Anything slow
+ * goes to the tap's own bounded queue and threads.
+ */
+public interface RequestTap extends AutoCloseable {
+
+  void onRequest(TappedRequest request);
+
+  /** A request on a route the tap could have seen whose body was too large to read whole. */
+  default void onRequestTooLarge(TappedRequest headOnly) {}
+
+  /** Stops the tap's own threads; called after the proxy stopped relaying. */
+  @Override
+  default void close() {}
+}

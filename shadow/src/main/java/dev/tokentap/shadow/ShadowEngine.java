@@ -1,0 +1,165 @@
+package dev.tokentap.shadow;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokentap.proxy.admin.AdminEndpoint;
+import dev.tokentap.proxy.config.ShadowTarget;
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import dev.tokentap.proxy.record.RequestRecorder;
+import dev.tokentap.proxy.tap.RequestTap;
+import dev.tokentap.proxy.tap.RequestTapFactory;
+import dev.tokentap.proxy.tap.TappedRequest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Mirrors and amplifies live traffic to staging targets: the proxy hands it each inspected request
+ * (a {@link RequestTap}) and each {@link StagingTarget} plans, queues and sends its own copies on
+ * its own event loops. Nothing here blocks or throws into the relay.
+ */
+public final class ShadowEngine implements RequestTap, AdminEndpoint {
+  private static final Logger LOG = LoggerFactory.getLogger(ShadowEngine.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final List<StagingTarget> targets;
+
+  private ShadowEngine(List<StagingTarget> targets) {
+    this.targets = List.copyOf(targets);
+  }
+
+  /** Starts the targets' event loops; null {@code seed} for unseeded randomness. */
+  public static ShadowEngine start(List<ShadowTarget> settings, RequestRecorder recorder, Long seed) {
+    List<StagingTarget> targets = new ArrayList<>();
+    for (ShadowTarget t : settings) {
+      Random random = seed == null ? new Random() : new Random(seed + targets.size());
+      targets.add(new StagingTarget(t, recorder, random));
+      LOG.info("shadow target {}: {} at factor {}", t.name(), t.upstream(), t.factor());
+    }
+    return new ShadowEngine(targets);
+  }
+
+  /** For {@code Tokentap.start}: an engine for {@code settings} measured with the proxy's recorder. */
+  public static RequestTapFactory factory(List<ShadowTarget> settings) {
+    return recorder -> start(settings, recorder, null);
+  }
+
+  @Override
+  public void onRequest(TappedRequest request) {
+    for (StagingTarget t : targets) {
+      try {
+        t.offer(request);
+      } catch (RuntimeException e) {
+        LOG.warn("shadow target {} could not take a copy", t.name(), e);
+      }
+    }
+  }
+
+  @Override
+  public void onRequestTooLarge(TappedRequest request) {
+    for (StagingTarget t : targets) {
+      try {
+        t.offerTooLarge(request);
+      } catch (RuntimeException e) {
+        LOG.warn("shadow target {} could not count a copy", t.name(), e);
+      }
+    }
+  }
+
+  /** The current factor of the named target, or NaN when there is none. */
+  public double factor(String target) {
+    return targets.stream().filter(t -> t.name().equals(target)).mapToDouble(StagingTarget::factor).findFirst().orElse(Double.NaN);
+  }
+
+  /** Changes a target's factor at run time; false when there is no such target. */
+  public boolean factor(String target, double factor) {
+    if (!(factor >= 0) || Double.isInfinite(factor)) {
+      throw new IllegalArgumentException("factor: " + factor + " (expected: a number >= 0)");
+    }
+    for (StagingTarget t : targets) {
+      if (t.name().equals(target)) {
+        LOG.info("shadow target {}: factor {} -> {}", target, t.factor(), factor);
+        t.factor(factor);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The circuit breaker state of the named target (CLOSED, OPEN, HALF_OPEN...), or null. */
+  public String breakerState(String target) {
+    return targets.stream().filter(t -> t.name().equals(target)).map(t -> t.breakerState().name()).findFirst().orElse(null);
+  }
+
+  @Override
+  public String path() {
+    return "/admin/shadow";
+  }
+
+  /**
+   * {@code GET /admin/shadow}: each target's factor and breaker state. {@code PUT
+   * /admin/shadow?target=NAME&factor=K} (or a JSON body {@code {"target": NAME, "factor": K}}):
+   * changes a factor, effective from the next production request.
+   */
+  @Override
+  public Response handle(String method, String query, byte[] body) {
+    if (method.equals("GET") || method.equals("HEAD")) {
+      return Response.json(200, state());
+    }
+    if (!method.equals("PUT") && !method.equals("POST")) {
+      return Response.json(405, "{\"error\":\"GET or PUT\"}");
+    }
+    Map<String, String> params = new HashMap<>();
+    for (String pair : query.split("&")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0) {
+        params.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+      }
+    }
+    if (body.length > 0) {
+      try {
+        JSON.readTree(body).fields().forEachRemaining(e -> params.put(e.getKey(), e.getValue().asText()));
+      } catch (IOException e) {
+        return Response.json(400, "{\"error\":\"body: not JSON\"}");
+      }
+    }
+    String target = params.get("target");
+    double factor;
+    try {
+      factor = Double.parseDouble(params.getOrDefault("factor", ""));
+    } catch (NumberFormatException e) {
+      factor = Double.NaN;
+    }
+    if (target == null || !(factor >= 0) || Double.isInfinite(factor)) {
+      return Response.json(400, "{\"error\":\"expected target=NAME and factor=K with K >= 0\"}");
+    }
+    if (!factor(target, factor)) {
+      return Response.json(404, "{\"error\":\"no shadow target " + target.replaceAll("[^A-Za-z0-9_.:-]", "?") + "\"}");
+    }
+    return Response.json(200, state());
+  }
+
+  private String state() {
+    ObjectNode root = JSON.createObjectNode();
+    ArrayNode list = root.putArray("targets");
+    for (StagingTarget t : targets) {
+      list.addObject().put("name", t.name()).put("upstream", t.settings().upstream().toString()).put("factor", t.factor())
+          .put("circuit_breaker", t.breakerState().name());
+    }
+    return root.toString() + "\n";
+  }
+
+  @Override
+  public void close() {
+    for (StagingTarget t : targets) {
+      t.close();
+    }
+  }
+}

@@ -1,0 +1,256 @@
+package dev.tokentap.shadow;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokentap.proxy.config.ShadowTarget;
+import dev.tokentap.proxy.record.RequestRecorder;
+import dev.tokentap.proxy.record.Role;
+import dev.tokentap.proxy.relay.Transports;
+import dev.tokentap.proxy.tap.TappedRequest;
+import io.github.resilience4j.bulkhead.Bulkhead;
+import io.github.resilience4j.bulkhead.BulkheadConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.github.resilience4j.ratelimiter.RateLimiter;
+import io.github.resilience4j.ratelimiter.RateLimiterConfig;
+import io.micrometer.core.instrument.Counter;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.random.RandomGenerator;
+
+/**
+ * Everything one staging target owns, never shared with production or another target: its event
+ * loops and connection pools, a bounded queue of copies waiting to leave, and a Resilience4j
+ * rate limiter, circuit breaker and bulkhead named after it. None of them ever waits: a copy that
+ * cannot go at once is dropped and counted.
+ *
+ * <pre>
+ *  client loop: offer ─ filter ─ sample (k copies) ─ body ≤ max-body? ─ queue slot? ─┐
+ *  target loop: after the copy's delay ─ rate limiter ─ breaker ─ bulkhead ─ StagingExchange
+ *               every copy ends in exactly one result of tokentap_shadow_copies_total
+ * </pre>
+ */
+final class StagingTarget implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final ShadowTarget settings;
+  private final RequestRecorder recorder;
+  private final ShadowRequestRewriter rewriter;
+  private final CopyPlanner planner;
+  private final RandomGenerator random; // java.util.Random: safe to share between client loops
+  private final EventLoopGroup group;
+  // One pool per target loop, used only from that loop (StagingPool has no lock).
+  private final Map<EventLoop, StagingPool> pools = new ConcurrentHashMap<>();
+  private final AtomicInteger queued = new AtomicInteger();
+  private final RateLimiter rateLimiter; // null: no limit
+  private final CircuitBreaker breaker;
+  private final Bulkhead bulkhead;
+  private final Map<CopyResult, Counter> counters = new EnumMap<>(CopyResult.class);
+
+  StagingTarget(ShadowTarget settings, RequestRecorder recorder, RandomGenerator random) {
+    this.settings = settings;
+    this.recorder = recorder;
+    this.rewriter = new ShadowRequestRewriter(settings);
+    this.planner = new CopyPlanner(settings.factor(), settings.spreadWindow().toNanos());
+    this.random = random;
+    String name = settings.name();
+    this.bulkhead =
+        Bulkhead.of("shadow-" + name, BulkheadConfig.custom().maxConcurrentCalls(settings.maxConcurrentStreams()).maxWaitDuration(Duration.ZERO).build());
+    ShadowTarget.Breaker b = settings.circuitBreaker();
+    this.breaker =
+        CircuitBreaker.of("shadow-" + name,
+            CircuitBreakerConfig.custom()
+                .failureRateThreshold(b.failureRateThreshold())
+                .slidingWindowSize(b.slidingWindow())
+                .minimumNumberOfCalls(b.minimumCalls())
+                .waitDurationInOpenState(b.openDuration())
+                .permittedNumberOfCallsInHalfOpenState(Math.max(1, Math.min(b.minimumCalls(), 5)))
+                .build());
+    this.rateLimiter = settings.maxRate() > 0 ? rateLimiter("shadow-" + name, settings.maxRate()) : null;
+    for (CopyResult r : CopyResult.values()) {
+      counters.put(r, recorder.metrics().shadowCopies(name, r.label));
+    }
+    recorder.metrics().registerInFlight(name, Role.SHADOW);
+    this.group = Transports.newGroup(settings.ioThreads(), "tokentap-shadow-" + name);
+  }
+
+  private static RateLimiter rateLimiter(String name, double perSecond) {
+    // Whole permits per refresh period: ceil(rate) permits every ceil(rate)/rate seconds.
+    int permits = (int) Math.ceil(perSecond);
+    long periodNanos = Math.max(1, Math.round(permits / perSecond * 1e9));
+    return RateLimiter.of(name,
+        RateLimiterConfig.custom().limitForPeriod(permits).limitRefreshPeriod(Duration.ofNanos(periodNanos)).timeoutDuration(Duration.ZERO).build());
+  }
+
+  // ---------------------------------------------------------------- on a client event loop
+
+  /** Plans this request's copies and queues them; returns at once, never blocks. */
+  void offer(TappedRequest r) {
+    if (!matches(r)) {
+      return;
+    }
+    int copies = planner.copies(samplingNumber(r));
+    if (copies == 0) {
+      return;
+    }
+    if (r.body() == null || r.body().length > settings.maxBody()) {
+      counters.get(CopyResult.SKIPPED_BODY_TOO_LARGE).increment(copies);
+      return;
+    }
+    for (int copy = 1; copy <= copies; copy++) {
+      if (queued.incrementAndGet() > settings.queueSize()) {
+        queued.decrementAndGet();
+        counters.get(CopyResult.DROPPED_QUEUE_FULL).increment();
+        continue;
+      }
+      long delay = planner.delayNanos(copy, random);
+      EventLoop loop = group.next();
+      int c = copy;
+      int n = copies;
+      try {
+        if (delay == 0) {
+          loop.execute(() -> dispatch(loop, r, c, n));
+        } else {
+          loop.schedule(() -> dispatch(loop, r, c, n), delay, TimeUnit.NANOSECONDS);
+        }
+      } catch (RejectedExecutionException e) {
+        queued.decrementAndGet(); // shutting down
+        counters.get(CopyResult.FAILED).increment();
+      }
+    }
+  }
+
+  /** A request too large for the proxy to read whole: its copies are counted, never sent. */
+  void offerTooLarge(TappedRequest r) {
+    if (matches(r)) {
+      int copies = planner.copies(random.nextDouble());
+      if (copies > 0) {
+        counters.get(CopyResult.SKIPPED_BODY_TOO_LARGE).increment(copies);
+      }
+    }
+  }
+
+  private boolean matches(TappedRequest r) {
+    boolean route = settings.routes().contains("*") || settings.routes().contains(r.route().label());
+    boolean model = settings.models().contains("*") || (r.model() != null && settings.models().contains(r.model()));
+    return route && model;
+  }
+
+  private double samplingNumber(TappedRequest r) {
+    ShadowTarget.SampleKey key = settings.sampleBy();
+    if (key != null) {
+      String value = key.header() ? header(r, key.name()) : jsonField(r.body(), key.name());
+      if (value != null) {
+        return CopyPlanner.unitOf(value);
+      }
+    }
+    return random.nextDouble();
+  }
+
+  private static String header(TappedRequest r, String name) {
+    for (Map.Entry<String, String> e : r.headers()) {
+      if (e.getKey().equalsIgnoreCase(name)) {
+        return e.getValue();
+      }
+    }
+    return null;
+  }
+
+  private static String jsonField(byte[] body, String field) {
+    if (body == null) {
+      return null;
+    }
+    try {
+      JsonNode v = JSON.readTree(body).get(field);
+      return v == null || v.isNull() ? null : v.isTextual() ? v.asText() : v.toString();
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  // ---------------------------------------------------------------- on a target event loop
+
+  private void dispatch(EventLoop loop, TappedRequest r, int copy, int copies) {
+    queued.decrementAndGet();
+    if (rateLimiter != null && !rateLimiter.acquirePermission()) {
+      counters.get(CopyResult.DROPPED_RATE_LIMIT).increment();
+      return;
+    }
+    if (!breaker.tryAcquirePermission()) {
+      counters.get(CopyResult.DROPPED_CIRCUIT_OPEN).increment();
+      return;
+    }
+    if (!bulkhead.tryAcquirePermission()) {
+      breaker.releasePermission();
+      counters.get(CopyResult.DROPPED_BULKHEAD).increment();
+      return;
+    }
+    try {
+      new StagingExchange(this, loop, r, copy, copies).start();
+    } catch (RuntimeException e) {
+      copyEnded(CopyResult.FAILED, true, 0, e);
+    }
+  }
+
+  /** Exactly once per copy that passed the guards. */
+  void copyEnded(CopyResult result, boolean stagingFailed, long durationNanos, Throwable cause) {
+    bulkhead.onComplete();
+    if (stagingFailed) {
+      breaker.onError(durationNanos, TimeUnit.NANOSECONDS, cause != null ? cause : new IOException("staging failed"));
+    } else {
+      breaker.onSuccess(durationNanos, TimeUnit.NANOSECONDS);
+    }
+    counters.get(result).increment();
+  }
+
+  StagingPool pool(EventLoop loop) {
+    StagingPool pool = pools.get(loop);
+    if (pool == null) {
+      pool = pools.computeIfAbsent(loop, l -> new StagingPool(l, settings));
+    }
+    return pool;
+  }
+
+  RequestRecorder recorder() {
+    return recorder;
+  }
+
+  ShadowRequestRewriter rewriter() {
+    return rewriter;
+  }
+
+  ShadowTarget settings() {
+    return settings;
+  }
+
+  String name() {
+    return settings.name();
+  }
+
+  double factor() {
+    return planner.factor();
+  }
+
+  /** Takes effect for the next production request. */
+  void factor(double factor) {
+    planner.factor(factor);
+  }
+
+  CircuitBreaker.State breakerState() {
+    return breaker.getState();
+  }
+
+  @Override
+  public void close() {
+    pools.forEach((loop, pool) -> loop.execute(pool::closeIdle));
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+}
