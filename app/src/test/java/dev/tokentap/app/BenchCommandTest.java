@@ -1,0 +1,123 @@
+package dev.tokentap.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokentap.emulator.Emulator;
+import dev.tokentap.emulator.EmulatorSettings;
+import dev.tokentap.emulator.EngineProfile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code tokentap bench} end to end against the fast emulator, in-process through {@link Main#run}. */
+class BenchCommandTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static Emulator emulator;
+
+  @BeforeAll
+  static void startEmulator() throws Exception {
+    emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()));
+  }
+
+  @AfterAll
+  static void stopEmulator() {
+    emulator.close();
+  }
+
+  private static String target() {
+    return emulator.baseUri().toString();
+  }
+
+  @Test
+  void closedLoopRunPrintsATableAndWritesJson(@TempDir Path dir) throws Exception {
+    MainTest.Run r = MainTest.run("bench", "--target", target() + "/v1", "--workload", "synthetic:input=64,output=uniform:4:16",
+        "--load", "concurrency:3", "--requests", "30", "--warmup", "3", "--slo", "ttft=5s,tpot=1s,e2e=20s",
+        "--out", dir.toString());
+    assertThat(r.status()).as(r.err()).isZero();
+    assertThat(r.out()).contains("tokentap bench", "Request throughput (req/s):", "TTFT", "TPOT", "ITL", "E2E", "SLO attainment:");
+    JsonNode json = JSON.readTree(dir.resolve("result.json").toFile());
+    assertThat(json.path("num_prompts").asInt()).isEqualTo(30);
+    assertThat(json.path("completed").asInt()).isEqualTo(30);
+    assertThat(json.path("failed").asInt()).isZero();
+    assertThat(json.path("max_concurrency").asInt()).isEqualTo(3);
+    assertThat(json.path("request_throughput").asDouble()).isPositive();
+    assertThat(json.path("slo_attainment").asDouble()).isEqualTo(1.0);
+    assertThat(json.path("request_goodput").asDouble()).isEqualTo(json.path("request_throughput").asDouble());
+    assertThat(json.has("p99_ttft_ms") && json.has("mean_tpot_ms") && json.has("median_itl_ms") && json.has("p90_e2el_ms")).isTrue();
+    assertThat(Files.readAllLines(dir.resolve("requests.jsonl"))).hasSize(30);
+  }
+
+  @Test
+  void openLoopWithACeilingAndTheModelFromTheServer(@TempDir Path dir) throws Exception {
+    MainTest.Run r = MainTest.run("bench", "--target", target(), "--workload", "synthetic:input=32,output=8",
+        "--load", "poisson:100", "--max-concurrency", "4", "--requests", "40", "--out", dir.toString());
+    assertThat(r.status()).as(r.err()).isZero();
+    JsonNode json = JSON.readTree(dir.resolve("result.json").toFile());
+    assertThat(json.path("arrivals").asText()).isEqualTo("poisson");
+    assertThat(json.path("request_rate").asDouble()).isEqualTo(100);
+    assertThat(json.path("max_in_flight").asInt()).isLessThanOrEqualTo(4);
+    assertThat(json.path("completed").asInt()).isEqualTo(40);
+    assertThat(json.has("p99_schedule_lag_ms")).isTrue();
+    assertThat(json.has("request_goodput")).isFalse();
+  }
+
+  @Test
+  void sweepThatNeverFailsDoublesUpToTheStepBudget(@TempDir Path dir) throws Exception {
+    MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--workload", "synthetic:input=16,output=2",
+        "--load", "concurrency:1", "--requests", "8", "--slo", "e2e=60s", "--sweep", "--sweep-max-steps", "3",
+        "--out", dir.toString());
+    assertThat(r.status()).as(r.err()).isZero();
+    JsonNode json = JSON.readTree(dir.resolve("sweep.json").toFile());
+    assertThat(json.path("max_passing_concurrency").asDouble()).isEqualTo(4);
+    assertThat(json.has("first_failing_concurrency")).isFalse();
+    assertThat(json.path("steps")).hasSize(3);
+    assertThat(r.out()).contains("highest passing concurrency: 4", "first failing concurrency:   none found");
+  }
+
+  @Test
+  void sweepThatAlwaysFailsNamesTheBindingConstraint(@TempDir Path dir) throws Exception {
+    MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--workload", "synthetic:input=16,output=4",
+        "--load", "constant:8", "--requests", "6", "--slo", "ttft=1us,e2e=60s", "--sweep",
+        "--sweep-max-steps", "3", "--out", dir.toString());
+    assertThat(r.status()).as(r.err()).isZero();
+    JsonNode json = JSON.readTree(dir.resolve("sweep.json").toFile());
+    assertThat(json.has("max_passing_rate")).isFalse();
+    assertThat(json.path("first_failing_rate").asDouble()).isEqualTo(2);
+    assertThat(json.path("binding_constraint").asText()).isEqualTo("ttft");
+  }
+
+  @Test
+  void badLoadExitsNonZeroWithAMessage() {
+    MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "fast:10");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("--load fast:10", "expected: concurrency:N");
+  }
+
+  @Test
+  void badTargetSloAndWorkloadAreReported() {
+    MainTest.Run target = MainTest.run("bench", "--target", "ftp://x", "--model", "m", "--load", "concurrency:1");
+    assertThat(target.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(target.err()).contains("--target ftp://x");
+    MainTest.Run slo = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "concurrency:1", "--slo", "ttft=soon");
+    assertThat(slo.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(slo.err()).contains("'soon'");
+    MainTest.Run workload = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "concurrency:1", "--workload", "jsonl:/nonexistent.jsonl");
+    assertThat(workload.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(workload.err()).contains("cannot read");
+    MainTest.Run sweep = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "concurrency:1", "--sweep");
+    assertThat(sweep.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(sweep.err()).contains("--sweep needs --slo");
+  }
+
+  @Test
+  void missingRequiredFlagIsAUsageError() {
+    MainTest.Run r = MainTest.run("bench", "--load", "concurrency:1");
+    assertThat(r.status()).isEqualTo(2);
+    assertThat(r.err()).contains("--target");
+  }
+}

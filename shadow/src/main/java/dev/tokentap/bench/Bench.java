@@ -1,0 +1,76 @@
+package dev.tokentap.bench;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokentap.proxy.metrics.ModelLabels;
+import dev.tokentap.proxy.metrics.SloPolicy;
+import dev.tokentap.proxy.metrics.TokentapMetrics;
+import dev.tokentap.proxy.record.RequestRecorder;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * One bench session against one target: the recorder (role {@code bench}, the proxy's metrics and
+ * SLO policy), the client, and runs of the same workload at given loads.
+ */
+public final class Bench implements AutoCloseable {
+  /** The {@code target} label of bench requests in metrics. */
+  public static final String TARGET = "bench";
+
+  private final URI base;
+  private final SloSpec slo;
+  private final RequestRecorder recorder;
+  private final StreamingClient client;
+
+  public Bench(URI base, SloSpec slo, MeterRegistry registry, Duration requestTimeout) {
+    this.base = requireNonNull(base, "base");
+    this.slo = requireNonNull(slo, "slo");
+    this.recorder = new RequestRecorder(
+        new TokentapMetrics(registry, slo.rules()), new SloPolicy(slo.rules()), new ModelLabels(100), 1 << 20);
+    this.client = new StreamingClient(base, recorder, TARGET, requestTimeout);
+  }
+
+  public RequestRecorder recorder() {
+    return recorder;
+  }
+
+  public SloSpec slo() {
+    return slo;
+  }
+
+  /** Runs {@code options} once and reports it. */
+  public BenchReport run(BenchRunner.Options options) throws InterruptedException {
+    BenchRunner.Run run = new BenchRunner(client).run(options);
+    return new BenchReport(run, options.workload().describe(), options.load(), slo);
+  }
+
+  /** The first model {@code GET /v1/models} lists, as vLLM's bench does without {@code --model}. */
+  public static String firstModel(URI base) throws IOException, InterruptedException {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    HttpResponse<String> r;
+    try {
+      r = http.send(
+          HttpRequest.newBuilder(URI.create(base + "/v1/models")).timeout(Duration.ofSeconds(10)).GET().build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new IOException("cannot reach " + base + "/v1/models (" + e + "); is the target up? Or pass --model", e);
+    }
+    JsonNode id = r.statusCode() == 200 ? new ObjectMapper().readTree(r.body()).path("data").path(0).path("id") : null;
+    if (id == null || !id.isTextual()) {
+      throw new IOException(base + "/v1/models answered " + r.statusCode() + " without a model id; pass --model");
+    }
+    return id.asText();
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+}

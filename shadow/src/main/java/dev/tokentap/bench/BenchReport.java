@@ -1,0 +1,350 @@
+package dev.tokentap.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokentap.proxy.record.FinishedRequest;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The numbers of one run, computed from its samples with vLLM {@code bench serve}'s formulas and
+ * written with its JSON keys (docs/bench.md). Warm-up samples are left out of everything.
+ *
+ * <ul>
+ *   <li>duration: earliest {@code t_start} to latest {@code t_end} of the measured requests;
+ *   <li>completed: outcome {@code ok}; failed: the rest;
+ *   <li>TTFT, TPOT, E2E: one value per completed request (TPOT only with N ≥ 2); ITL: every gap of
+ *       every completed request, pooled;
+ *   <li>good: {@code ok} and every SLO met; {@code request_goodput = good / duration}; {@code
+ *       slo_attainment = good / measured requests} (errors count as not good).
+ * </ul>
+ */
+public final class BenchReport {
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  public final int requests;
+  public final int completed;
+  public final int failed;
+  public final int good;
+  public final double durationSeconds;
+  public final long totalInputTokens;
+  public final long totalOutputTokens;
+  public final double requestThroughput;
+  public final double outputThroughput;
+  public final double totalTokenThroughput;
+  /** Good requests per second; NaN without SLOs. */
+  public final double requestGoodput;
+  /** Fraction of measured requests that were good; NaN without SLOs. */
+  public final double sloAttainment;
+  /** Fraction meeting each SLO on its own (ttft, tpot, e2e); completed requests only can meet one. */
+  public final Map<String, Double> attainmentByMetric;
+  public final Stats ttftMs;
+  public final Stats tpotMs;
+  public final Stats itlMs;
+  public final Stats e2elMs;
+  public final Stats queueMs;
+  public final Stats scheduleLagMs;
+  public final Map<String, Integer> errors;
+  /**
+   * Open loop: measured requests handed to the client per second, {@code (n − 1) / (last hand-off −
+   * first hand-off)}; how well the generator kept the schedule's rate. NaN below two requests.
+   */
+  public final double achievedRequestRate;
+  /** Sweep line over [t_start, t_end): requests begun (intended) and not finished. */
+  public final int maxConcurrentRequests;
+
+  private final String workload;
+  private final LoadPlan load;
+  private final SloSpec slo;
+  private final int maxInFlight;
+  private final List<BenchSample> measured;
+
+  public BenchReport(BenchRunner.Run run, String workload, LoadPlan load, SloSpec slo) {
+    this.workload = workload;
+    this.load = load;
+    this.slo = slo;
+    this.maxInFlight = run.maxInFlight();
+    this.measured = run.samples().stream().filter(s -> !s.warmup()).toList();
+    this.requests = measured.size();
+    long first = Long.MAX_VALUE;
+    long last = Long.MIN_VALUE;
+    int ok = 0;
+    int goodCount = 0;
+    long in = 0;
+    long out = 0;
+    List<Double> ttft = new ArrayList<>();
+    List<Double> tpot = new ArrayList<>();
+    List<Double> e2e = new ArrayList<>();
+    List<Double> queue = new ArrayList<>();
+    List<Double> lag = new ArrayList<>();
+    int itlCount = 0;
+    Map<String, Integer> errorCounts = new TreeMap<>();
+    int[] metBy = new int[3];
+    for (BenchSample s : measured) {
+      first = Math.min(first, s.startNanos());
+      last = Math.max(last, s.endNanos());
+      queue.add(s.queueSeconds() * 1e3);
+      lag.add(s.scheduleLagSeconds() * 1e3);
+      FinishedRequest r = s.record();
+      if (s.good()) {
+        goodCount++;
+      }
+      if (!s.ok()) {
+        errorCounts.merge(r.outcome().label(), 1, Integer::sum);
+        continue;
+      }
+      ok++;
+      in += Math.max(0, r.inputTokens());
+      out += Math.max(0, r.outputTokens());
+      addIfDefined(ttft, r.ttftSeconds());
+      addIfDefined(tpot, r.tpotSeconds());
+      e2e.add(r.e2eSeconds() * 1e3);
+      itlCount += s.itlGapsNanos().length;
+      metBy[0] += within(r.ttftSeconds(), slo.ttft());
+      metBy[1] += within(r.tpotSeconds(), slo.tpot());
+      metBy[2] += within(r.e2eSeconds(), slo.e2e());
+    }
+    double[] itl = new double[itlCount];
+    int k = 0;
+    for (BenchSample s : measured) {
+      if (s.ok()) {
+        for (long g : s.itlGapsNanos()) {
+          itl[k++] = g / 1e6;
+        }
+      }
+    }
+    this.completed = ok;
+    this.failed = requests - ok;
+    this.good = goodCount;
+    this.durationSeconds = requests == 0 ? 0 : (last - first) / 1e9;
+    this.totalInputTokens = in;
+    this.totalOutputTokens = out;
+    this.requestThroughput = rate(ok);
+    this.outputThroughput = rate(out);
+    this.totalTokenThroughput = rate(in + out);
+    boolean slos = !slo.isEmpty();
+    this.requestGoodput = slos ? rate(goodCount) : Double.NaN;
+    this.sloAttainment = slos && requests > 0 ? (double) goodCount / requests : Double.NaN;
+    Map<String, Double> byMetric = new TreeMap<>();
+    if (requests > 0) {
+      if (slo.ttft() != null) {
+        byMetric.put("ttft", (double) metBy[0] / requests);
+      }
+      if (slo.tpot() != null) {
+        byMetric.put("tpot", (double) metBy[1] / requests);
+      }
+      if (slo.e2e() != null) {
+        byMetric.put("e2e", (double) metBy[2] / requests);
+      }
+    }
+    this.attainmentByMetric = Map.copyOf(byMetric);
+    this.ttftMs = Stats.of(unbox(ttft));
+    this.tpotMs = Stats.of(unbox(tpot));
+    this.itlMs = Stats.of(itl);
+    this.e2elMs = Stats.of(unbox(e2e));
+    this.queueMs = Stats.of(unbox(queue));
+    this.scheduleLagMs = Stats.of(unbox(lag));
+    this.errors = Map.copyOf(errorCounts);
+    this.maxConcurrentRequests = sweepLine(measured);
+    long firstSend = measured.stream().mapToLong(BenchSample::sendNanos).min().orElse(0);
+    long lastSend = measured.stream().mapToLong(BenchSample::sendNanos).max().orElse(0);
+    this.achievedRequestRate = requests < 2 || lastSend == firstSend ? Double.NaN : (requests - 1) / ((lastSend - firstSend) / 1e9);
+  }
+
+  /**
+   * The SLO with the lowest attainment, the one that binds first as load grows; {@code none} when
+   * every request met every SLO, empty without SLOs.
+   */
+  public String bindingConstraint() {
+    return attainmentByMetric.entrySet().stream()
+        .min(Map.Entry.comparingByValue())
+        .map(e -> e.getValue() < 1 ? e.getKey() : "none")
+        .orElse("");
+  }
+
+  public List<BenchSample> measured() {
+    return measured;
+  }
+
+  private double rate(double count) {
+    return durationSeconds > 0 ? count / durationSeconds : Double.NaN;
+  }
+
+  private static int within(double seconds, java.time.Duration threshold) {
+    // Same rule as SloPolicy: nanosecond comparison, an undefined quantity is not held against it.
+    return threshold == null || Double.isNaN(seconds) || Math.round(seconds * 1e9) <= threshold.toNanos() ? 1 : 0;
+  }
+
+  private static void addIfDefined(List<Double> list, double seconds) {
+    if (!Double.isNaN(seconds)) {
+      list.add(seconds * 1e3);
+    }
+  }
+
+  private static double[] unbox(List<Double> list) {
+    return list.stream().mapToDouble(Double::doubleValue).toArray();
+  }
+
+  private static int sweepLine(List<BenchSample> samples) {
+    long[][] events = new long[samples.size() * 2][];
+    int i = 0;
+    for (BenchSample s : samples) {
+      events[i++] = new long[] {s.startNanos(), 1};
+      events[i++] = new long[] {s.endNanos(), -1};
+    }
+    // Ends before starts at the same instant: [start, end) intervals.
+    Arrays.sort(events, (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
+    int now = 0;
+    int max = 0;
+    for (long[] e : events) {
+      now += (int) e[1];
+      max = Math.max(max, now);
+    }
+    return max;
+  }
+
+  /** The result JSON, with vLLM {@code bench serve} keys where they exist. */
+  public ObjectNode toJson() {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("workload", workload);
+    o.put("load", load.describe());
+    if (load.closedLoop()) {
+      o.put("max_concurrency", load.concurrency());
+    } else {
+      o.put("request_rate", load.rate());
+      o.put("burstiness", load.burstiness());
+      o.put("arrivals", load.arrivals().name().toLowerCase(Locale.ROOT));
+      o.put("achieved_request_rate", achievedRequestRate);
+      if (load.concurrency() > 0) {
+        o.put("max_concurrency", load.concurrency());
+      }
+    }
+    o.put("slo", slo.describe());
+    o.put("num_prompts", requests);
+    o.put("duration", durationSeconds);
+    o.put("completed", completed);
+    o.put("failed", failed);
+    o.put("total_input_tokens", totalInputTokens);
+    o.put("total_output_tokens", totalOutputTokens);
+    o.put("request_throughput", requestThroughput);
+    o.put("output_throughput", outputThroughput);
+    o.put("total_token_throughput", totalTokenThroughput);
+    if (!slo.isEmpty()) {
+      o.put("request_goodput", requestGoodput);
+      o.put("good_requests", good);
+      o.put("slo_attainment", sloAttainment);
+      ObjectNode by = o.putObject("slo_attainment_by_metric");
+      attainmentByMetric.forEach(by::put);
+      o.put("binding_constraint", bindingConstraint());
+    }
+    o.put("max_concurrent_requests", maxConcurrentRequests);
+    o.put("max_in_flight", maxInFlight);
+    stats(o, "ttft", ttftMs);
+    stats(o, "tpot", tpotMs);
+    stats(o, "itl", itlMs);
+    stats(o, "e2el", e2elMs);
+    stats(o, "client_queue_time", queueMs);
+    stats(o, "schedule_lag", scheduleLagMs);
+    ObjectNode err = o.putObject("errors");
+    errors.forEach(err::put);
+    return o;
+  }
+
+  private static void stats(ObjectNode o, String name, Stats s) {
+    if (s.count() == 0) {
+      return;
+    }
+    o.put("mean_" + name + "_ms", s.mean());
+    o.put("median_" + name + "_ms", s.median());
+    o.put("std_" + name + "_ms", s.std());
+    o.put("p50_" + name + "_ms", s.p50());
+    o.put("p90_" + name + "_ms", s.p90());
+    o.put("p99_" + name + "_ms", s.p99());
+  }
+
+  /** {@code result.json} and {@code requests.jsonl} (one line per measured request) under {@code dir}. */
+  public void write(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    JSON.writeValue(dir.resolve("result.json").toFile(), toJson());
+    ObjectMapper line = new ObjectMapper();
+    try (Writer w = Files.newBufferedWriter(dir.resolve("requests.jsonl"))) {
+      for (BenchSample s : measured) {
+        FinishedRequest r = s.record();
+        ObjectNode n = line.createObjectNode();
+        n.put("index", s.index());
+        n.put("outcome", r.outcome().label());
+        n.put("status", r.status());
+        n.put("slo", r.slo());
+        n.put("start_ms", (s.startNanos() - firstStart()) / 1e6);
+        n.put("queue_ms", s.queueSeconds() * 1e3);
+        putMillis(n, "ttft_ms", r.ttftSeconds());
+        putMillis(n, "tpot_ms", r.tpotSeconds());
+        putMillis(n, "e2el_ms", r.e2eSeconds());
+        n.put("input_tokens", r.inputTokens());
+        n.put("output_tokens", r.outputTokens());
+        n.put("token_source", r.tokenSource().label());
+        var itl = n.putArray("itl_ms");
+        for (long g : s.itlGapsNanos()) {
+          itl.add(g / 1e6);
+        }
+        w.write(line.writeValueAsString(n));
+        w.write('\n');
+      }
+    }
+  }
+
+  private long firstStart() {
+    return measured.stream().mapToLong(BenchSample::startNanos).min().orElse(0);
+  }
+
+  private static void putMillis(ObjectNode n, String key, double seconds) {
+    if (!Double.isNaN(seconds)) {
+      n.put(key, seconds * 1e3);
+    }
+  }
+
+  /** The human-readable summary. */
+  public void printTable(PrintWriter out) {
+    out.printf("============ tokentap bench ============%n");
+    out.printf("%-34s %s%n", "Workload:", workload);
+    out.printf("%-34s %s%n", "Load:", load.describe());
+    out.printf("%-34s %s%n", "SLO:", slo.describe());
+    out.printf("%-34s %d%n", "Requests (measured):", requests);
+    out.printf("%-34s %d%n", "Completed:", completed);
+    out.printf("%-34s %d %s%n", "Failed:", failed, errors.isEmpty() ? "" : errors.toString());
+    out.printf("%-34s %.3f%n", "Duration (s):", durationSeconds);
+    out.printf("%-34s %d / %d%n", "Input / output tokens:", totalInputTokens, totalOutputTokens);
+    out.printf("%-34s %.2f%n", "Request throughput (req/s):", requestThroughput);
+    out.printf("%-34s %.2f%n", "Output token throughput (tok/s):", outputThroughput);
+    if (!slo.isEmpty()) {
+      out.printf("%-34s %.2f%n", "Request goodput (req/s):", requestGoodput);
+      out.printf("%-34s %.1f%% (binding: %s)%n", "SLO attainment:", sloAttainment * 100, bindingConstraint());
+    }
+    out.printf("%-34s %d (client in flight %d)%n", "Max concurrent requests:", maxConcurrentRequests, maxInFlight);
+    out.printf("%-12s %10s %10s %10s %10s %10s%n", "(ms)", "mean", "p50", "p90", "p99", "count");
+    row(out, "TTFT", ttftMs);
+    row(out, "TPOT", tpotMs);
+    row(out, "ITL", itlMs);
+    row(out, "E2E", e2elMs);
+    row(out, "queue", queueMs);
+    if (!load.closedLoop()) {
+      row(out, "sched. lag", scheduleLagMs);
+      out.printf("%-34s %.2f (target %.2f)%n", "Achieved request rate (req/s):", achievedRequestRate, load.rate());
+    }
+    out.flush();
+  }
+
+  private static void row(PrintWriter out, String name, Stats s) {
+    out.printf("%-12s %10.2f %10.2f %10.2f %10.2f %10d%n", name, s.mean(), s.p50(), s.p90(), s.p99(), s.count());
+  }
+}

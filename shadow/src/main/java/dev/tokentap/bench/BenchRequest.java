@@ -1,0 +1,25 @@
+package dev.tokentap.bench;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.tokentap.meter.Route;
+
+/**
+ * One request a workload produces: where it goes and its JSON body.
+ *
+ * @param path the request path, e.g. {@code /v1/chat/completions}
+ * @param route the API operation (decides the stream dialect and the metric label)
+ * @param model the model named in the body
+ * @param body the JSON body, streaming with usage requested
+ * @param expectedInputTokens what the workload intended (estimated), {@code -1} if unknown
+ * @param expectedOutputTokens {@code max_tokens} asked for, {@code -1} if none
+ */
+public record BenchRequest(
+    String path, Route route, String model, byte[] body, int expectedInputTokens, int expectedOutputTokens) {
+  public BenchRequest {
+    requireNonNull(path, "path");
+    requireNonNull(route, "route");
+    requireNonNull(model, "model");
+    requireNonNull(body, "body");
+  }
+}

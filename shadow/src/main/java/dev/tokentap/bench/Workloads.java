@@ -1,0 +1,80 @@
+package dev.tokentap.bench;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Parses {@code --workload}:
+ *
+ * <ul>
+ *   <li>{@code synthetic} or {@code synthetic:input=LEN,output=LEN} with {@link LengthDistribution}
+ *       forms ({@value #DEFAULT_INPUT} and {@value #DEFAULT_OUTPUT} by default; nothing to download);
+ *   <li>{@code jsonl:PATH}: one OpenAI request body per line;
+ *   <li>{@code sharegpt:PATH}: a ShareGPT JSON array, first turn of each conversation.
+ * </ul>
+ */
+public final class Workloads {
+  public static final String DEFAULT_INPUT = "uniform:128:512";
+  public static final String DEFAULT_OUTPUT = "uniform:32:128";
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String EXPECTED =
+      "expected: synthetic[:input=LEN,output=LEN], jsonl:PATH or sharegpt:PATH";
+
+  private Workloads() {}
+
+  public static Workload parse(String spec, String model, long seed) throws IOException {
+    int colon = spec.indexOf(':');
+    String kind = colon < 0 ? spec : spec.substring(0, colon);
+    String rest = colon < 0 ? "" : spec.substring(colon + 1);
+    switch (kind) {
+      case "synthetic" -> {
+        String input = DEFAULT_INPUT;
+        String output = DEFAULT_OUTPUT;
+        if (!rest.isBlank()) {
+          for (String kv : rest.split(",")) {
+            int eq = kv.indexOf('=');
+            String key = eq < 0 ? kv : kv.substring(0, eq).trim();
+            String value = eq < 0 ? "" : kv.substring(eq + 1).trim();
+            switch (key) {
+              case "input" -> input = value;
+              case "output" -> output = value;
+              default -> throw new IllegalArgumentException(
+                  "--workload " + spec + ": unknown key '" + key + "' (expected: input=LEN,output=LEN)");
+            }
+          }
+        }
+        return new SyntheticWorkload(model, LengthDistribution.parse(input), LengthDistribution.parse(output), seed);
+      }
+      case "jsonl", "sharegpt" -> {
+        if (rest.isBlank()) {
+          throw new IllegalArgumentException("--workload " + spec + " (" + EXPECTED + ")");
+        }
+        Path file = Path.of(rest);
+        if (!Files.isReadable(file)) {
+          throw new IllegalArgumentException("--workload " + spec + ": cannot read " + file);
+        }
+        return kind.equals("jsonl") ? FileWorkload.jsonl(file, model) : FileWorkload.shareGpt(file, model);
+      }
+      default -> throw new IllegalArgumentException("--workload " + spec + " (" + EXPECTED + ")");
+    }
+  }
+
+  /** The emulator's text rule: {@code ceil(codePoints / 4)}, at least 1. */
+  static int estimateTokens(String text) {
+    return Math.max(1, (text.codePointCount(0, text.length()) + 3) / 4);
+  }
+
+  static byte[] bytes(ObjectNode body) {
+    try {
+      return JSON.writeValueAsBytes(body);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

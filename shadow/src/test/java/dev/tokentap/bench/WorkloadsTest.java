@@ -1,0 +1,115 @@
+package dev.tokentap.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokentap.meter.Route;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Workload specs and file parsers, including bad input. */
+class WorkloadsTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Test
+  void syntheticPromptsHaveTheEstimatedLengthAndAskForExactOutput() throws Exception {
+    Workload w = Workloads.parse("synthetic:input=fixed:300,output=uniform:5:9", "m", 3);
+    for (int i = 0; i < 20; i++) {
+      BenchRequest r = w.request(i);
+      JsonNode body = JSON.readTree(r.body());
+      assertThat(r.route()).isEqualTo(Route.CHAT);
+      assertThat(r.path()).isEqualTo("/v1/chat/completions");
+      assertThat(body.path("model").asText()).isEqualTo("m");
+      assertThat(body.path("stream").asBoolean()).isTrue();
+      assertThat(body.path("stream_options").path("include_usage").asBoolean()).isTrue();
+      assertThat(body.path("ignore_eos").asBoolean()).isTrue();
+      assertThat(body.path("max_tokens").asInt()).isBetween(5, 9).isEqualTo(r.expectedOutputTokens());
+      String content = body.path("messages").path(0).path("content").asText();
+      // Emulator's chat rule: ceil(chars / 4) + 4 per message + 2 = 300.
+      assertThat((content.length() + 3) / 4 + 6).isEqualTo(300);
+    }
+    // Deterministic per index.
+    assertThat(w.request(5).body()).isEqualTo(w.request(5).body());
+  }
+
+  @Test
+  void defaultSyntheticNeedsNoFile() throws Exception {
+    assertThat(Workloads.parse("synthetic", "m", 0).describe()).contains("synthetic", "Uniform");
+  }
+
+  @Test
+  void jsonlBodiesAreMadeStreamingAndCycle(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("w.jsonl");
+    Files.writeString(f, """
+        {"messages":[{"role":"user","content":"hi"}],"max_tokens":4}
+
+        {"model":"other","prompt":"once upon","max_tokens":3,"stream_options":{"include_usage":false}}
+        """);
+    Workload w = Workloads.parse("jsonl:" + f, "m", 0);
+    BenchRequest chat = w.request(0);
+    BenchRequest completion = w.request(1);
+    assertThat(chat.route()).isEqualTo(Route.CHAT);
+    assertThat(JSON.readTree(chat.body()).path("model").asText()).isEqualTo("m");
+    assertThat(JSON.readTree(chat.body()).path("stream_options").path("include_usage").asBoolean()).isTrue();
+    assertThat(completion.route()).isEqualTo(Route.COMPLETIONS);
+    assertThat(completion.path()).isEqualTo("/v1/completions");
+    assertThat(completion.model()).isEqualTo("other");
+    assertThat(JSON.readTree(completion.body()).path("stream").asBoolean()).isTrue();
+    assertThat(w.request(2).body()).isEqualTo(chat.body());
+  }
+
+  @Test
+  void jsonlErrorsNameTheLine(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("bad.jsonl");
+    Files.writeString(f, "{\"messages\":[]}\n{not json\n");
+    assertThatThrownBy(() -> Workloads.parse("jsonl:" + f, "m", 0)).hasMessageContaining("line 2: not JSON");
+    Files.writeString(f, "[1,2]\n");
+    assertThatThrownBy(() -> Workloads.parse("jsonl:" + f, "m", 0)).hasMessageContaining("line 1: expected a JSON object");
+    Files.writeString(f, "{\"input\":\"x\"}\n");
+    assertThatThrownBy(() -> Workloads.parse("jsonl:" + f, "m", 0)).hasMessageContaining("line 1: expected \"messages\"");
+    Files.writeString(f, "\n\n");
+    assertThatThrownBy(() -> Workloads.parse("jsonl:" + f, "m", 0)).hasMessageContaining("no requests");
+  }
+
+  @Test
+  void shareGptUsesTheFirstTurnAndTheReplyLength(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("sharegpt.json");
+    Files.writeString(f, """
+        [{"id":"a","conversations":[{"from":"human","value":"What is a knee?"},{"from":"gpt","value":"%s"},
+                                     {"from":"human","value":"ignored"}]},
+         {"id":"b","conversations":[{"from":"gpt","value":"starts with the model"}]},
+         {"id":"c","conversations":[{"from":"human","value":"Hello"},{"from":"gpt","value":"Hi"}]}]
+        """.formatted("x".repeat(40)));
+    FileWorkload w = (FileWorkload) Workloads.parse("sharegpt:" + f, "m", 0);
+    assertThat(w.size()).isEqualTo(2);
+    JsonNode first = JSON.readTree(w.request(0).body());
+    assertThat(first.path("messages").size()).isEqualTo(1);
+    assertThat(first.path("messages").path(0).path("content").asText()).isEqualTo("What is a knee?");
+    assertThat(first.path("max_tokens").asInt()).isEqualTo(10);
+    assertThat(JSON.readTree(w.request(1).body()).path("max_tokens").asInt()).isEqualTo(1);
+  }
+
+  @Test
+  void shareGptErrors(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("s.json");
+    Files.writeString(f, "{\"conversations\":[]}");
+    assertThatThrownBy(() -> Workloads.parse("sharegpt:" + f, "m", 0)).hasMessageContaining("expected a ShareGPT JSON array");
+    Files.writeString(f, "[{\"conversations\":[{\"from\":\"gpt\",\"value\":\"x\"}]}]");
+    assertThatThrownBy(() -> Workloads.parse("sharegpt:" + f, "m", 0)).hasMessageContaining("no usable conversations (1 skipped");
+    Files.writeString(f, "[{");
+    assertThatThrownBy(() -> Workloads.parse("sharegpt:" + f, "m", 0)).hasMessageContaining("not JSON");
+  }
+
+  @Test
+  void badSpecs(@TempDir Path dir) {
+    assertThatThrownBy(() -> Workloads.parse("mooncake:x", "m", 0)).hasMessageContaining("expected: synthetic[:input=LEN,output=LEN], jsonl:PATH or sharegpt:PATH");
+    assertThatThrownBy(() -> Workloads.parse("jsonl:", "m", 0)).hasMessageContaining("expected: synthetic");
+    assertThatThrownBy(() -> Workloads.parse("jsonl:" + dir.resolve("missing.jsonl"), "m", 0)).hasMessageContaining("cannot read");
+    assertThatThrownBy(() -> Workloads.parse("synthetic:prompt=5", "m", 0)).hasMessageContaining("unknown key 'prompt'");
+    assertThatThrownBy(() -> Workloads.parse("synthetic:input=uniform:9", "m", 0)).hasMessageContaining("length uniform:9");
+  }
+}
