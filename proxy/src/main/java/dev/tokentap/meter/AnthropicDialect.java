@@ -41,7 +41,8 @@ final class AnthropicDialect extends JsonObjectDialect {
       JsonToken value = parser.nextToken();
       switch (name) {
         case "type" -> jsonType = JsonReads.stringOrNull(parser, value);
-        case "delta" -> flags = readDelta(parser, value);
+        case "delta" -> flags = readDelta(parser, value, facts);
+        case "stop_reason" -> readStopReason(parser, value, facts); // a non-streaming Message
         case "message" -> usageSeen |= readMessage(parser, value, usage);
         case "usage" -> usageSeen |= readUsage(parser, value, usage);
         case "error" -> {
@@ -80,7 +81,7 @@ final class AnthropicDialect extends JsonObjectDialect {
   }
 
   /** A {@code content_block_delta}'s delta: what kind of output it carries. */
-  private static byte readDelta(JsonParser parser, JsonToken value) throws IOException {
+  private static byte readDelta(JsonParser parser, JsonToken value, EventFacts facts) throws IOException {
     if (value != JsonToken.START_OBJECT) {
       parser.skipChildren();
       return 0;
@@ -100,10 +101,18 @@ final class AnthropicDialect extends JsonObjectDialect {
             flags |= EventFacts.TOKEN;
           }
         }
-        default -> parser.skipChildren(); // type, signature, stop_reason, citation, ...
+        case "stop_reason" -> readStopReason(parser, field, facts); // message_delta
+        default -> parser.skipChildren(); // type, signature, citation, ...
       }
     }
     return flags;
+  }
+
+  private static void readStopReason(JsonParser parser, JsonToken value, EventFacts facts) throws IOException {
+    if (value == JsonToken.VALUE_STRING) {
+      facts.finishReason = FinishReason.of(parser.getText());
+    }
+    parser.skipChildren();
   }
 
   private static boolean readMessage(JsonParser parser, JsonToken value, Usage usage)

@@ -25,6 +25,9 @@ final class EventFacts {
   /** An error reported in the body (after the HTTP status was already sent). */
   boolean error;
 
+  /** Why generation stopped, when this event says so; null otherwise. */
+  FinishReason finishReason;
+
   /** Entries in the {@code choices} array, 0 when it is empty or absent. */
   int choiceEntries;
 
@@ -58,6 +61,7 @@ final class EventFacts {
     parsed = false;
     terminator = false;
     error = false;
+    finishReason = null;
     choiceEntries = 0;
     choiceCount = 0;
     usagePresent = false;

@@ -36,6 +36,7 @@ import java.util.OptionalDouble;
  * @param tpotSeconds time per output token, {@code NaN} when it is undefined (N &lt; 2); see {@link
  *     StreamMeter} for n &gt; 1
  * @param bodyBytes response body bytes received from the upstream
+ * @param finishReason why generation stopped, as the server last reported it; null when it did not
  */
 public record MeterResult(
     int status,
@@ -56,7 +57,8 @@ public record MeterResult(
     boolean terminated,
     Outcome outcome,
     double tpotSeconds,
-    long bodyBytes) {
+    long bodyBytes,
+    FinishReason finishReason) {
 
   /** The value of a {@code *Nanos} time point that was never reached. */
   public static final long NEVER = -1;

@@ -42,6 +42,12 @@ final class OllamaDialect extends JsonObjectDialect {
           }
         }
         case "done" -> facts.terminator = value == JsonToken.VALUE_TRUE;
+        case "done_reason" -> {
+          if (value == JsonToken.VALUE_STRING) {
+            facts.finishReason = FinishReason.of(parser.getText());
+          }
+          parser.skipChildren();
+        }
         case "eval_count" -> {
           facts.usagePresent = true;
           facts.completionTokens = JsonReads.count(parser, value);

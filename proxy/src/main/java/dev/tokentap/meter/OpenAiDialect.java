@@ -182,9 +182,12 @@ final class OpenAiDialect implements Dialect {
           }
           break;
         case "finish_reason":
-          if (value == JsonToken.VALUE_STRING
-              && (JsonReads.textEquals(parser, "error") || JsonReads.textEquals(parser, "abort"))) {
-            facts.error = true;
+          if (value == JsonToken.VALUE_STRING) {
+            // Once per choice per stream, so the String is no steady-state allocation.
+            facts.finishReason = FinishReason.of(parser.getText());
+            if (facts.finishReason == FinishReason.ERROR) {
+              facts.error = true; // error, abort
+            }
           }
           parser.skipChildren();
           break;

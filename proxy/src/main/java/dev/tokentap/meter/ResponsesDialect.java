@@ -49,11 +49,12 @@ final class ResponsesDialect extends JsonObjectDialect {
         }
         case "usage" -> readUsageOrSkip(parser, value, facts); // a non-streaming Response
         case "status" -> {
-          if (body && value == JsonToken.VALUE_STRING && JsonReads.textEquals(parser, "failed")) {
-            facts.error = true;
+          if (body && value == JsonToken.VALUE_STRING) {
+            readStatus(parser, facts);
           }
           parser.skipChildren();
         }
+        case "incomplete_details" -> readIncompleteDetails(parser, value, facts);
         case "error" -> {
           facts.error |= value != JsonToken.VALUE_NULL;
           parser.skipChildren();
@@ -69,10 +70,18 @@ final class ResponsesDialect extends JsonObjectDialect {
       return;
     }
     switch (eventType) {
-      case "response.completed" -> facts.terminator = true;
+      case "response.completed" -> {
+        facts.terminator = true;
+        facts.finishReason = FinishReason.STOP;
+      }
       case "response.incomplete", "response.failed" -> {
         facts.terminator = true;
         facts.error = true;
+        if (eventType.equals("response.failed")) {
+          facts.finishReason = FinishReason.ERROR;
+        } else if (facts.finishReason == null) {
+          facts.finishReason = FinishReason.OTHER; // no incomplete_details.reason given
+        }
       }
       case "error" -> facts.error = true;
       default -> {
@@ -92,16 +101,44 @@ final class ResponsesDialect extends JsonObjectDialect {
     return eventType.startsWith("response.reasoning");
   }
 
-  /** The {@code response} object of a lifecycle event: only its usage matters here. */
+  /** The {@code response} object of a lifecycle event: its usage and why it was incomplete. */
   private static void readResponse(JsonParser parser, EventFacts facts) throws IOException {
     String name;
     while ((name = parser.nextFieldName()) != null) {
       JsonToken value = parser.nextToken();
-      if (name.equals("usage")) {
-        readUsageOrSkip(parser, value, facts);
-      } else {
-        parser.skipChildren();
+      switch (name) {
+        case "usage" -> readUsageOrSkip(parser, value, facts);
+        case "incomplete_details" -> readIncompleteDetails(parser, value, facts);
+        default -> parser.skipChildren();
       }
+    }
+  }
+
+  /** A non-streaming Response's {@code status}: completed, incomplete or failed. */
+  private static void readStatus(JsonParser parser, EventFacts facts) throws IOException {
+    if (JsonReads.textEquals(parser, "failed")) {
+      facts.error = true;
+      facts.finishReason = FinishReason.ERROR;
+    } else if (JsonReads.textEquals(parser, "completed")) {
+      facts.finishReason = facts.finishReason == null ? FinishReason.STOP : facts.finishReason;
+    } else if (JsonReads.textEquals(parser, "incomplete") && facts.finishReason == null) {
+      facts.finishReason = FinishReason.OTHER;
+    }
+  }
+
+  /** {@code incomplete_details: {"reason": "max_output_tokens" | "content_filter"}}. */
+  private static void readIncompleteDetails(JsonParser parser, JsonToken value, EventFacts facts) throws IOException {
+    if (value != JsonToken.START_OBJECT) {
+      parser.skipChildren();
+      return;
+    }
+    String name;
+    while ((name = parser.nextFieldName()) != null) {
+      JsonToken field = parser.nextToken();
+      if (name.equals("reason") && field == JsonToken.VALUE_STRING) {
+        facts.finishReason = FinishReason.of(parser.getText());
+      }
+      parser.skipChildren();
     }
   }
 

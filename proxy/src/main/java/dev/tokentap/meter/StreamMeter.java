@@ -83,6 +83,7 @@ public final class StreamMeter {
 
   private int events;
   private boolean errorEvent;
+  private FinishReason finishReason;
   private boolean terminated;
   private boolean unparsed;
 
@@ -285,6 +286,9 @@ public final class StreamMeter {
     if (facts.error) {
       errorEvent = true;
     }
+    if (facts.finishReason != null) {
+      finishReason = facts.finishReason; // with n > 1, the last choice to finish
+    }
     // A terminator may carry the last usage or text (Responses, Ollama, TGI): read it, then stop.
     long eventTokens = usage.acceptCounts(facts);
     if (usageInjected && facts.usageOnly()) {
@@ -323,6 +327,9 @@ public final class StreamMeter {
       return;
     }
     errorEvent |= facts.error;
+    if (facts.finishReason != null) {
+      finishReason = facts.finishReason;
+    }
     usage.acceptFinal(facts);
   }
 
@@ -365,7 +372,8 @@ public final class StreamMeter {
         terminated,
         outcome(),
         streaming && dialect.generatesOutput() ? timeline.tpotSeconds(outputTokens) : Double.NaN,
-        bodyBytes);
+        bodyBytes,
+        finishReason);
   }
 
   private Outcome outcome() {

@@ -42,6 +42,7 @@ class AccessLogTest {
       assertThat(line.get("outcome").asText()).isEqualTo("ok");
       assertThat(line.get("output_tokens").asLong()).isEqualTo(6).isEqualTo(record.outputTokens());
       assertThat(line.get("token_source").asText()).isEqualTo("usage");
+      assertThat(line.get("finish_reason").asText()).isEqualTo("length"); // max_tokens with ignore_eos
       assertThat(line.get("ttft_ms").asDouble()).isEqualTo(Math.round(record.ttftSeconds() * 1e6) / 1e3);
       assertThat(line.get("e2e_ms").asDouble()).isEqualTo(Math.round(record.e2eSeconds() * 1e6) / 1e3);
       assertThat(line.has("ts")).isTrue();

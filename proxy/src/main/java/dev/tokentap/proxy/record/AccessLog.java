@@ -118,6 +118,9 @@ public final class AccessLog implements RequestListener, AutoCloseable {
       g.writeStringField("token_source", m.tokenSource().label());
       g.writeNumberField("events", m.events());
       g.writeNumberField("token_events", m.tokenEvents());
+      if (m.finishReason() != null) {
+        g.writeStringField("finish_reason", m.finishReason().label());
+      }
     }
     g.writeNumberField("request_bytes", r.requestBytes());
     g.writeNumberField("response_bytes", r.responseBytes());
