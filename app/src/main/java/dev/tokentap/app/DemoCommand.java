@@ -2,12 +2,18 @@ package dev.tokentap.app;
 
 import dev.tokentap.emulator.Emulator;
 import dev.tokentap.emulator.EmulatorSettings;
+import dev.tokentap.emulator.EngineProfile;
 import dev.tokentap.proxy.Tokentap;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.SettingsLoader;
+import dev.tokentap.proxy.record.Role;
+import dev.tokentap.proxy.tap.RequestTapFactory;
+import dev.tokentap.shadow.ShadowEngine;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -17,10 +23,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code tokentap demo}: the emulator, the proxy in front of it and a Poisson traffic source, all in
- * this process, with a live summary of what the proxy measures. Nothing external is needed.
+ * {@code tokentap demo}: the emulator, the proxy in front of it, a slower staging emulator that
+ * gets shadow copies at {@code --staging-factor} times production's load, and a Poisson traffic
+ * source, all in this process, with a live summary of what the proxy measures on each side.
+ * Nothing external is needed.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "Run emulator + proxy + Poisson traffic and print live token timings.")
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Run emulator + proxy + Poisson traffic (and a shadow staging emulator) and print live token timings.")
 final class DemoCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -39,6 +48,10 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--profile", defaultValue = "realistic", description = "emulator timing profile: realistic or fast. Default: ${DEFAULT-VALUE}")
   String profile;
 
+  @Option(names = "--staging-factor", defaultValue = "2",
+      description = "shadow copies per production request sent to a staging emulator whose engine steps twice as slowly; 0 for none. Default: ${DEFAULT-VALUE}")
+  double stagingFactor;
+
   @Option(names = "--report-every", defaultValue = "5s", description = "summary interval. Default: ${DEFAULT-VALUE}")
   String reportEvery;
 
@@ -50,12 +63,20 @@ final class DemoCommand implements Callable<Integer> {
     if (!(rate > 0)) {
       throw new IllegalArgumentException("--rate: " + rate + " (expected: > 0)");
     }
+    if (!(stagingFactor >= 0) || Double.isInfinite(stagingFactor)) {
+      throw new IllegalArgumentException("--staging-factor: " + stagingFactor + " (expected: a number >= 0)");
+    }
     Map<String, Object> emulatorOverrides = new HashMap<>();
     emulatorOverrides.put("tokentap.emulator.port", 0);
     emulatorOverrides.put("tokentap.emulator.profile", profile);
     EmulatorSettings emulatorSettings = EmulatorSettings.fromConfig(SettingsLoader.resolve(null, emulatorOverrides));
+    EngineProfile production = emulatorSettings.profile();
+    // Staging: the same engine, every decode step twice as long (say, a smaller GPU).
+    EmulatorSettings stagingSettings = emulatorSettings.withProfile(
+        production.withBaseStep(production.baseStep().multipliedBy(2)).withPerSequenceStep(production.perSequenceStep().multipliedBy(2)));
 
-    try (Emulator emulator = Emulator.start(emulatorSettings)) {
+    try (Emulator emulator = Emulator.start(emulatorSettings);
+        Emulator staging = stagingFactor > 0 ? Emulator.start(stagingSettings) : null) {
       Map<String, Object> overrides = new HashMap<>();
       overrides.put("tokentap.proxy.listen", listen);
       overrides.put("tokentap.admin.listen", admin);
@@ -64,13 +85,28 @@ final class DemoCommand implements Callable<Integer> {
       overrides.put("tokentap.access-log.enabled", false);
       // Requests still streaming when the demo ends get a few seconds to finish, not the default 30.
       overrides.put("tokentap.proxy.shutdown-grace-period", "5s");
+      if (staging != null) {
+        // Spread over 2 s: at the demo's rates that is long against the gap between requests.
+        overrides.put("tokentap.shadow.targets", List.of(Map.of(
+            "name", "staging", "upstream", staging.baseUri().toString(), "factor", stagingFactor, "spread-window", "2s")));
+      }
       Settings settings = SettingsLoader.load(SettingsLoader.resolve(null, overrides));
-      try (Tokentap tokentap = Tokentap.start(settings)) {
-        DemoSummary summary = new DemoSummary(tokentap);
-        tokentap.recorder().addListener(summary);
+      List<RequestTapFactory> taps = staging == null ? List.of() : List.of(ShadowEngine.factory(settings.shadow()));
+      try (Tokentap tokentap = Tokentap.start(settings, taps)) {
+        List<DemoSummary> sides = new ArrayList<>();
+        sides.add(new DemoSummary(tokentap, Role.PRIMARY, "production"));
+        if (staging != null) {
+          sides.add(new DemoSummary(tokentap, Role.SHADOW, "staging"));
+        }
+        sides.forEach(side -> tokentap.recorder().addListener(side));
         String proxyUrl = "http://" + ProxyCommand.hostPort(tokentap.proxyAddress());
-        out.printf("tokentap demo: emulator (%s profile) at %s, proxy at %s/v1, metrics at http://%s/metrics%n",
-            emulatorSettings.profile().name(), emulator.baseUri(), proxyUrl, ProxyCommand.hostPort(tokentap.adminAddress()));
+        String adminUrl = "http://" + ProxyCommand.hostPort(tokentap.adminAddress());
+        out.printf("tokentap demo: emulator (%s profile) at %s, proxy at %s/v1, metrics at %s/metrics%n",
+            emulatorSettings.profile().name(), emulator.baseUri(), proxyUrl, adminUrl);
+        if (staging != null) {
+          out.printf("shadow: staging emulator (engine steps twice as slow) at %s gets %s copies per request; "
+                  + "side by side: curl %s/admin/shadow/summary%n", staging.baseUri(), stagingFactor, adminUrl);
+        }
         out.printf("Poisson traffic at %.1f requests/s for %ds; try: curl -N %s/v1/chat/completions -H 'content-type: application/json' "
                 + "-d '{\"model\":\"demo\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'%n",
             rate, runFor.toSeconds(), proxyUrl);
@@ -87,12 +123,12 @@ final class DemoCommand implements Callable<Integer> {
             if (interrupted.await(wait, TimeUnit.NANOSECONDS)) {
               break;
             }
-            out.println(summary.window());
+            sides.forEach(side -> out.println(side.window()));
             out.flush();
           }
         }
         out.println(DemoSummary.HEADER);
-        out.println(summary.total());
+        sides.forEach(side -> out.println(side.total()));
         out.flush();
         try {
           Runtime.getRuntime().removeShutdownHook(hook);

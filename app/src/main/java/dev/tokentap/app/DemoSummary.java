@@ -4,33 +4,42 @@ import dev.tokentap.meter.Outcome;
 import dev.tokentap.proxy.Tokentap;
 import dev.tokentap.proxy.record.FinishedRequest;
 import dev.tokentap.proxy.record.RequestListener;
+import dev.tokentap.proxy.record.Role;
 import io.micrometer.core.instrument.Gauge;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
- * The demo's live table, computed from the proxy's own finished-request records (the numbers that
- * also go to /metrics): requests/s, share ok, TTFT and TPOT percentiles, goodput (requests/s that
- * met every SLO), output tokens/s and requests in flight.
+ * One side of the demo's live table (production, or the staging target's shadow copies), computed
+ * from the proxy's own finished-request records (the numbers that also go to /metrics): requests/s,
+ * share ok, TTFT and TPOT percentiles, goodput (requests/s that met every SLO), output tokens/s and
+ * requests in flight.
  */
 final class DemoSummary implements RequestListener {
-  static final String HEADER = String.format("%8s %7s %6s | %27s | %27s | %9s %9s %8s",
-      "window", "req/s", "ok%", "TTFT ms p50 / p95 / p99", "TPOT ms p50 / p95 / p99", "goodput/s", "out tok/s", "inflight");
+  static final String HEADER = String.format("%8s %-10s %7s %6s | %27s | %27s | %9s %9s %8s",
+      "window", "side", "req/s", "ok%", "TTFT ms p50 / p95 / p99", "TPOT ms p50 / p95 / p99", "goodput/s", "out tok/s", "inflight");
 
   private final Tokentap tokentap;
+  private final Role role;
+  private final String side;
   private final ConcurrentLinkedQueue<FinishedRequest> window = new ConcurrentLinkedQueue<>();
   private final List<FinishedRequest> all = new ArrayList<>();
   private final long startNanos = System.nanoTime();
   private long windowStartNanos = startNanos;
 
-  DemoSummary(Tokentap tokentap) {
+  /** The requests of {@code role}, labelled {@code side} in the table. */
+  DemoSummary(Tokentap tokentap, Role role, String side) {
     this.tokentap = tokentap;
+    this.role = role;
+    this.side = side;
   }
 
   @Override
   public void onFinished(FinishedRequest request) {
-    window.add(request);
+    if (request.role() == role) {
+      window.add(request);
+    }
   }
 
   /** The line for the requests finished since the last call. */
@@ -59,10 +68,11 @@ final class DemoSummary implements RequestListener {
     long ok = requests.stream().filter(x -> x.outcome() == Outcome.OK).count();
     long good = requests.stream().filter(x -> "met".equals(x.slo())).count();
     long outTokens = requests.stream().mapToLong(x -> Math.max(0, x.outputTokens())).sum();
-    Gauge inFlight = tokentap.registry().find("tokentap.requests.in.flight").tag("role", "primary").gauge();
-    return String.format("%8s %7.2f %5.1f%% | %27s | %27s | %9.2f %9.0f %8.0f",
-        label, requests.size() / seconds, requests.isEmpty() ? 0 : 100.0 * ok / requests.size(),
-        percentiles(ttft), percentiles(tpot), good / seconds, outTokens / seconds, inFlight == null ? 0 : inFlight.value());
+    double inFlight = tokentap.registry().find("tokentap.requests.in.flight").tag("role", role.label()).gauges().stream()
+        .mapToDouble(Gauge::value).sum();
+    return String.format("%8s %-10s %7.2f %5.1f%% | %27s | %27s | %9.2f %9.0f %8.0f",
+        label, side, requests.size() / seconds, requests.isEmpty() ? 0 : 100.0 * ok / requests.size(),
+        percentiles(ttft), percentiles(tpot), good / seconds, outTokens / seconds, inFlight);
   }
 
   private static String percentiles(double[] sorted) {

@@ -46,7 +46,7 @@ final class ProxyCommand implements Callable<Integer> {
     }
     Settings settings = SettingsLoader.load(SettingsLoader.resolve(config, overrides));
     List<RequestTapFactory> taps =
-        settings.shadow().targets().isEmpty() ? List.of() : List.of(ShadowEngine.factory(settings.shadow().targets()));
+        settings.shadow().targets().isEmpty() ? List.of() : List.of(ShadowEngine.factory(settings.shadow()));
     Tokentap tokentap = Tokentap.start(settings, taps);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

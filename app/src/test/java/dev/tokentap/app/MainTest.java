@@ -77,6 +77,19 @@ class MainTest {
     assertThat(r.err()).contains("--lissen");
   }
 
+  /** The side's {@code total} line, split at blanks: window, side, req/s, ok%, ... */
+  private static String[] total(Run r, String side) {
+    return totalLine(r, side).trim().split("\\s+");
+  }
+
+  private static String totalLine(Run r, String side) {
+    return r.out().lines().filter(l -> l.trim().startsWith("total") && l.contains(" " + side + " ")).findFirst().orElseThrow();
+  }
+
+  private static double tpotP50(Run r, String side) {
+    return Double.parseDouble(totalLine(r, side).split("\\|")[2].trim().split("\\s+")[0]);
+  }
+
   @Test
   void helpListsTheVerbs() {
     Run r = run("--help");
@@ -86,12 +99,13 @@ class MainTest {
 
   @Test
   void demoRunsForItsDurationAndPrintsLiveNumbers() {
-    Run r = run("demo", "--duration", "4s", "--rate", "20", "--profile", "fast", "--report-every", "1s",
+    Run r = run("demo", "--duration", "5s", "--rate", "10", "--profile", "realistic", "--report-every", "1s",
         "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0");
     assertThat(r.status()).as(r.err()).isZero();
-    assertThat(r.out()).contains("/metrics", "TTFT ms p50 / p95 / p99", "total");
-    String total = r.out().lines().filter(l -> l.trim().startsWith("total")).findFirst().orElseThrow();
-    double requestsPerSecond = Double.parseDouble(total.trim().split("\\s+")[1]);
-    assertThat(requestsPerSecond).isGreaterThan(5);
+    assertThat(r.out()).contains("/metrics", "TTFT ms p50 / p95 / p99", "total", "/admin/shadow/summary");
+    assertThat(Double.parseDouble(total(r, "production")[2])).isGreaterThan(2); // 10/s offered; the first finish after ~1 s
+    // The staging emulator (--staging-factor 2 by default) steps twice as slowly.
+    assertThat(Double.parseDouble(total(r, "staging")[2])).isPositive();
+    assertThat(tpotP50(r, "staging")).isGreaterThan(tpotP50(r, "production"));
   }
 }

@@ -2,6 +2,7 @@ package dev.tokentap.proxy;
 
 import dev.tokentap.proxy.admin.AdminEndpoint;
 import dev.tokentap.proxy.admin.AdminServer;
+import dev.tokentap.proxy.admin.CapacityEndpoint;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.metrics.ModelLabels;
 import dev.tokentap.proxy.metrics.SloPolicy;
@@ -107,10 +108,9 @@ public final class Tokentap implements AutoCloseable {
       proxy = ProxyServer.start(settings, recorder, taps);
       new NettyEventExecutorMetrics(proxy.workers()).bindTo(registry);
       List<AdminEndpoint> endpoints = new ArrayList<>();
+      endpoints.add(new CapacityEndpoint(registry, settings.capacity().inFlight()));
       for (RequestTap tap : taps) {
-        if (tap instanceof AdminEndpoint endpoint) {
-          endpoints.add(endpoint);
-        }
+        endpoints.addAll(tap.adminEndpoints());
       }
       admin = AdminServer.start(settings.admin().listen(), registry, () -> self[0] != null && self[0].ready, endpoints, settings.admin().token());
     } catch (InterruptedException | IOException | RuntimeException e) {

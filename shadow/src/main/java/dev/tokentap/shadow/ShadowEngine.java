@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokentap.proxy.admin.AdminEndpoint;
+import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.ShadowTarget;
 import java.io.IOException;
 import java.net.URLDecoder;
@@ -30,25 +31,35 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final List<StagingTarget> targets;
+  private final ShadowComparison comparison;
 
-  private ShadowEngine(List<StagingTarget> targets) {
+  private ShadowEngine(List<StagingTarget> targets, ShadowComparison comparison) {
     this.targets = List.copyOf(targets);
+    this.comparison = comparison;
   }
 
   /** Starts the targets' event loops; null {@code seed} for unseeded randomness. */
-  public static ShadowEngine start(List<ShadowTarget> settings, RequestRecorder recorder, Long seed) {
+  public static ShadowEngine start(Settings.Shadow settings, RequestRecorder recorder, Long seed) {
     List<StagingTarget> targets = new ArrayList<>();
-    for (ShadowTarget t : settings) {
+    for (ShadowTarget t : settings.targets()) {
       Random random = seed == null ? new Random() : new Random(seed + targets.size());
       targets.add(new StagingTarget(t, recorder, random));
       LOG.info("shadow target {}: {} at factor {}", t.name(), t.upstream(), t.factor());
     }
-    return new ShadowEngine(targets);
+    ShadowComparison comparison = new ShadowComparison(targets, settings.summaryWindow(), settings.summaryMaxSamples());
+    recorder.addListener(comparison);
+    return new ShadowEngine(targets, comparison);
   }
 
   /** For {@code Tokentap.start}: an engine for {@code settings} measured with the proxy's recorder. */
-  public static RequestTapFactory factory(List<ShadowTarget> settings) {
+  public static RequestTapFactory factory(Settings.Shadow settings) {
     return recorder -> start(settings, recorder, null);
+  }
+
+  /** {@code /admin/shadow} (factors) and {@code /admin/shadow/summary} (side by side). */
+  @Override
+  public List<AdminEndpoint> adminEndpoints() {
+    return List.of(this, comparison);
   }
 
   @Override

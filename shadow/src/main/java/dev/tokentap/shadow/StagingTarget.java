@@ -14,11 +14,13 @@ import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.github.resilience4j.ratelimiter.RateLimiter;
 import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
@@ -79,6 +81,17 @@ final class StagingTarget implements AutoCloseable {
       counters.put(r, recorder.metrics().shadowCopies(name, r.label));
     }
     recorder.metrics().registerInFlight(name, Role.SHADOW);
+    var registry = recorder.metrics().registry();
+    Gauge.builder("tokentap.shadow.factor", this, StagingTarget::factor)
+        .description("Shadow copies planned per production request for this target, as configured now (GET/PUT /admin/shadow)")
+        .tag("target", name)
+        .register(registry);
+    for (CircuitBreaker.State state : List.of(CircuitBreaker.State.CLOSED, CircuitBreaker.State.OPEN, CircuitBreaker.State.HALF_OPEN)) {
+      Gauge.builder("tokentap.shadow.circuit.breaker.state", breaker, cb -> cb.getState() == state ? 1 : 0)
+          .description("1 for the state this target's circuit breaker is in (closed, open, half_open), 0 for the others")
+          .tags("target", name, "state", state.name().toLowerCase(java.util.Locale.ROOT))
+          .register(registry);
+    }
     this.group = Transports.newGroup(settings.ioThreads(), "tokentap-shadow-" + name);
   }
 

@@ -104,8 +104,7 @@ class ShadowEndToEndTest {
     for (int i = 0; i < n; i++) {
       assertThat(h.post("/v1/chat/completions", CHAT).statusCode()).isEqualTo(200);
     }
-    await("every copy accounted for", Duration.ofSeconds(20),
-        () -> h.copies("b", "sent") == n && h.allCopies("c") >= 2 * n && h.tokentap.recorder() != null && inFlightZero(h));
+    h.awaitSettled(Duration.ofSeconds(30), Duration.ofMillis(500), "a", "b", "c");
     assertThat(h.allCopies("b")).isEqualTo(n);
     assertThat(b.requestCount()).isEqualTo(n);
     assertThat((double) a.requestCount()).isCloseTo(0.1 * n, within(3 * Math.sqrt(n * 0.1 * 0.9)));
@@ -210,6 +209,7 @@ class ShadowEndToEndTest {
         .PUT(java.net.http.HttpRequest.BodyPublishers.noBody()).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
     assertThat(bad.statusCode()).isEqualTo(400);
     assertThat(h.engine.factor("staging")).isEqualTo(2.0);
+    assertThat(h.scrape()).contains("tokentap_shadow_factor{target=\"staging\"} 2.0");
   }
 
   @Test

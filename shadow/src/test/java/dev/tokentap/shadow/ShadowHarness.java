@@ -43,7 +43,7 @@ final class ShadowHarness implements AutoCloseable {
             .resolve();
     Settings settings = SettingsLoader.load(config, name -> name.equals("STAGING_KEY") ? "sk-staging" : null);
     tokentap =
-        Tokentap.start(settings, settings.shadow().targets().isEmpty() ? List.of() : List.of(recorder -> engine = ShadowEngine.start(settings.shadow().targets(), recorder, 42L)));
+        Tokentap.start(settings, settings.shadow().targets().isEmpty() ? List.of() : List.of(recorder -> engine = ShadowEngine.start(settings.shadow(), recorder, 42L)));
   }
 
   HttpResponse<byte[]> post(String path, String json, String... headers) throws Exception {
@@ -74,6 +74,33 @@ final class ShadowHarness implements AutoCloseable {
       sum += copies(target, r.label);
     }
     return sum;
+  }
+
+  /**
+   * Every copy of {@code targets} decided: none streaming, and the totals unchanged over {@code
+   * quiet} (longer than the spread window, so no copy is still waiting to leave).
+   */
+  void awaitSettled(Duration timeout, Duration quiet, String... targets) throws InterruptedException {
+    await("every shadow copy decided", timeout, () -> {
+      if (scrape().matches("(?s).*tokentap_requests_in_flight\\{role=\"shadow\",target=\"[^\"]+\"} [1-9].*")) {
+        return false;
+      }
+      double before = 0;
+      for (String t : targets) {
+        before += allCopies(t);
+      }
+      try {
+        Thread.sleep(quiet.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return true;
+      }
+      double after = 0;
+      for (String t : targets) {
+        after += allCopies(t);
+      }
+      return before == after;
+    });
   }
 
   static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {

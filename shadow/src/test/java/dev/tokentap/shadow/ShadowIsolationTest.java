@@ -122,6 +122,8 @@ class ShadowIsolationTest {
       assertThat(h.copies("staging", "failed")).isGreaterThanOrEqualTo(5);
       assertThat(h.copies("staging", "dropped_circuit_open")).as("the breaker opened").isPositive();
       assertThat(h.engine.breakerState("staging")).isEqualTo("OPEN");
+      assertThat(h.scrape()).contains("tokentap_shadow_circuit_breaker_state{state=\"open\",target=\"staging\"} 1.0",
+          "tokentap_shadow_circuit_breaker_state{state=\"closed\",target=\"staging\"} 0.0");
     }
   }
 

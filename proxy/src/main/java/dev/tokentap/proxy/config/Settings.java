@@ -9,7 +9,8 @@ import java.util.List;
  * own: defaults live in {@code reference.conf}.
  */
 public record Settings(
-    Proxy proxy, Upstream upstream, Admin admin, Metrics metrics, List<SloRule> slos, AccessLog accessLog, Shadow shadow) {
+    Proxy proxy, Upstream upstream, Admin admin, Metrics metrics, List<SloRule> slos, AccessLog accessLog, Shadow shadow,
+    Capacity capacity) {
 
   public record Proxy(
       HostAndPort listen,
@@ -46,6 +47,25 @@ public record Settings(
 
   public record AccessLog(boolean enabled, String destination, int queueSize) {}
 
-  /** Staging targets mirrored to; empty when shadow traffic is off. */
-  public record Shadow(List<ShadowTarget> targets) {}
+  /**
+   * Staging targets mirrored to (empty when shadow traffic is off), and the summary they share.
+   *
+   * @param summaryWindow the longest window {@code /admin/shadow/summary} covers
+   * @param summaryMaxSamples finished requests kept per side (production, each target) for it
+   */
+  public record Shadow(List<ShadowTarget> targets, java.time.Duration summaryWindow, int summaryMaxSamples) {
+    public Shadow {
+      targets = List.copyOf(targets);
+    }
+  }
+
+  /**
+   * @param inFlight per target, the in-flight requests at the knee (from a bench sweep or a shadow
+   *     ramp), exported as {@code tokentap_capacity_in_flight{target}}
+   */
+  public record Capacity(java.util.Map<String, Double> inFlight) {
+    public Capacity {
+      inFlight = java.util.Map.copyOf(inFlight);
+    }
+  }
 }

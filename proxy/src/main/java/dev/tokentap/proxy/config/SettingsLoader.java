@@ -108,8 +108,30 @@ public final class SettingsLoader {
             r.bool("tokentap.access-log.enabled"),
             r.nonEmpty("tokentap.access-log.destination"),
             r.intAtLeast("tokentap.access-log.queue-size", 1));
-    Settings.Shadow shadow = new Settings.Shadow(ShadowTargetsReader.read(config, env));
-    return new Settings(proxy, upstream, admin, metrics, slos, accessLog, shadow);
+    Settings.Shadow shadow =
+        new Settings.Shadow(
+            ShadowTargetsReader.read(config, env),
+            r.positiveDuration("tokentap.shadow.summary.window"),
+            r.intAtLeast("tokentap.shadow.summary.max-samples", 1));
+    return new Settings(proxy, upstream, admin, metrics, slos, accessLog, shadow, new Settings.Capacity(capacities(config)));
+  }
+
+  /** {@code tokentap.capacity.in-flight}: target name to a positive number. */
+  private static java.util.Map<String, Double> capacities(Config config) {
+    java.util.Map<String, Double> out = new java.util.LinkedHashMap<>();
+    Config c = config.getConfig("tokentap.capacity.in-flight");
+    for (var e : c.root().entrySet()) {
+      String key = "tokentap.capacity.in-flight." + e.getKey();
+      Object v = e.getValue().unwrapped();
+      if (!(v instanceof Number n) || !(n.doubleValue() > 0) || Double.isInfinite(n.doubleValue())) {
+        throw new SettingsException(key + ": " + e.getValue().render() + " (expected: a number of requests > 0)");
+      }
+      if (!e.getKey().matches("[A-Za-z0-9_.:-]{1,64}")) {
+        throw new SettingsException(key + ": the target name must be 1-64 letters, digits, '_', '.', ':' or '-'");
+      }
+      out.put(e.getKey(), n.doubleValue());
+    }
+    return out;
   }
 
   /** Reads single values, turning every failure into a message that names the key. */

@@ -16,6 +16,11 @@ public interface RequestTap extends AutoCloseable {
   /** A request on a route the tap could have seen whose body was too large to read whole. */
   default void onRequestTooLarge(TappedRequest headOnly) {}
 
+  /** Control endpoints the tap serves on the admin listener; by default itself, if it is one. */
+  default java.util.List<dev.tokentap.proxy.admin.AdminEndpoint> adminEndpoints() {
+    return this instanceof dev.tokentap.proxy.admin.AdminEndpoint e ? java.util.List.of(e) : java.util.List.of();
+  }
+
   /** Stops the tap's own threads; called after the proxy stopped relaying. */
   @Override
   default void close() {}
