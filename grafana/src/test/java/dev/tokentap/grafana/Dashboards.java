@@ -207,6 +207,15 @@ final class Dashboards {
     d.add("timeseries", "Time to first byte", "s",
         "TTFB = upstream response head - first request byte (tokentap_time_to_first_byte_seconds). The gap between TTFB and TTFT is role-only first chunks and prefill after the head.",
         12, 8, latency("tokentap_time_to_first_byte_seconds", PRIMARY, "", ""));
+    d.add("timeseries", "Time to first output token", "s",
+        "TTFO = first event with visible output (content, text, refusal, tool call; not reasoning) - first request byte (tokentap_time_to_first_output_token_seconds). For reasoning models it is what the user waits for; TTFT counts the first reasoning token.",
+        12, 8, latency("tokentap_time_to_first_output_token_seconds", PRIMARY, "", ""));
+    d.add("timeseries", "Tokens per event", "short",
+        "Output tokens each token-bearing event carried (tokentap_tokens_per_event), where the server says: above 1 means the server batches tokens into events (speculative decoding, stream intervals), so ITL gaps cover several tokens.",
+        12, 8,
+        q("histogram_quantile(0.5, sum by (le) (rate(tokentap_tokens_per_event_bucket{" + PRIMARY + "}[$__rate_interval])))", "p50"),
+        q("histogram_quantile(0.99, sum by (le) (rate(tokentap_tokens_per_event_bucket{" + PRIMARY + "}[$__rate_interval])))", "p99"),
+        q("sum(rate(tokentap_tokens_per_event_sum{" + PRIMARY + "}[$__rate_interval])) / sum(rate(tokentap_tokens_per_event_count{" + PRIMARY + "}[$__rate_interval]))", "mean"));
     d.add("timeseries", "Goodput", "reqps",
         "Good requests per second (outcome ok and every SLO threshold met: rate(tokentap_requests_total{slo=\"met\"})) against all finished requests per second.",
         12, 8,
@@ -257,13 +266,18 @@ final class Dashboards {
         "Output tokens per second per role and target (tokentap_tokens_total{type=\"output\"}).",
         12, 8, q("sum by (role, target) (rate(tokentap_tokens_total{" + ROLES + ", type=\"output\"}[$__rate_interval]))", "{{role}} {{target}}"));
     d.add("timeseries", "Current shadow factor", "short",
-        "Shadow copies sent per production request, per shadow target: rate(tokentap_shadow_copies_total{result=\"sent\"}) / rate(tokentap_requests_total{role=\"primary\"}). 1 = mirroring, 2 = double the traffic, 0.1 = 10 % sampling.",
-        12, 8, q("sum by (target) (rate(tokentap_shadow_copies_total{target=~\"$target\", result=\"sent\"}[$__rate_interval])) / scalar(sum(rate(tokentap_requests_total{model=~\"$model\", role=\"primary\"}[$__rate_interval])))", "{{target}}"));
+        "Per shadow target, the configured factor (tokentap_shadow_factor, changed with PUT /admin/shadow) and the achieved one: copies sent per production request, rate(tokentap_shadow_copies_total{result=\"sent\"}) / rate(tokentap_requests_total{role=\"primary\"}). 1 = mirroring, 2 = double the traffic, 0.1 = 10 % sampling; achieved below configured means copies are dropped or still spread out.",
+        12, 8,
+        q("max by (target) (tokentap_shadow_factor{target=~\"$target\"})", "configured {{target}}"),
+        q("sum by (target) (rate(tokentap_shadow_copies_total{target=~\"$target\", result=\"sent\"}[$__rate_interval])) / scalar(sum(rate(tokentap_requests_total{model=~\"$model\", role=\"primary\"}[$__rate_interval])))", "achieved {{target}}"));
     d.add("timeseries", "Shadow copies by result", "reqps",
         "Shadow copies per second per target and result: sent, dropped_queue_full, dropped_bulkhead, dropped_circuit_open, dropped_rate_limit, skipped_body_too_large, failed (tokentap_shadow_copies_total).",
         12, 8, q("sum by (target, result) (rate(tokentap_shadow_copies_total{target=~\"$target\"}[$__rate_interval]))", "{{target}} {{result}}"));
+    d.add("timeseries", "Circuit breaker state", "short",
+        "Per shadow target, 1 for the state its circuit breaker is in and 0 for the others (tokentap_shadow_circuit_breaker_state): closed (copies flow), open (every copy dropped_circuit_open after too many staging failures), half_open (a few trial copies decide).",
+        12, 8, q("max by (target, state) (tokentap_shadow_circuit_breaker_state{target=~\"$target\"})", "{{target}} {{state}}"));
     d.add("timeseries", "Circuit breaker: copies refused while open", "reqps",
-        "Copies dropped because the target's circuit breaker was open (tokentap_shadow_copies_total{result=\"dropped_circuit_open\"}); non-zero means the breaker is open or half-open. DESIGN §4 has no breaker-state gauge yet.",
+        "Copies dropped because the target's circuit breaker was open (tokentap_shadow_copies_total{result=\"dropped_circuit_open\"}).",
         12, 8, q("sum by (target) (rate(tokentap_shadow_copies_total{target=~\"$target\", result=\"dropped_circuit_open\"}[$__rate_interval]))", "{{target}}"));
     d.add("timeseries", "In flight by role", "short",
         "Requests in flight per target and role (tokentap_requests_in_flight): production beside the shadow copies still streaming.",
@@ -282,6 +296,14 @@ final class Dashboards {
         q("sum by (target) (tokentap_requests_in_flight{target=~\"$target\", role=\"primary\"})", "tokentap in flight {{target}}"),
         q("sum by (model_name) (vllm:num_requests_running{" + srv + "})", "server running {{model_name}}"),
         q("sum by (model_name) (vllm:num_requests_waiting{" + srv + "})", "server waiting {{model_name}}"));
+    d.add("timeseries", "In flight vs the knee", "short",
+        "tokentap's in-flight requests per target against its capacity: the in-flight level at the knee where SLOs break (tokentap_capacity_in_flight, from tokentap.capacity.in-flight or PUT /admin/capacity after a bench sweep or shadow ramp). Empty for targets without one.",
+        12, 8,
+        q("sum by (target) (tokentap_requests_in_flight{target=~\"$target\", role=\"primary\"})", "in flight {{target}}"),
+        q("max by (target) (tokentap_capacity_in_flight{target=~\"$target\"})", "knee {{target}}"));
+    d.add("timeseries", "Capacity saturation", "percentunit",
+        "In flight / knee per target (the recording rule target:tokentap_capacity_saturation:ratio): 100 % is at the knee. The signal to autoscale on; the TokentapNearCapacity alert fires above " + Mixin.fmt(m.values.path("saturation").path("capacitySaturationMax").asDouble() * 100) + " %.",
+        12, 8, q("target:tokentap_capacity_saturation:ratio{target=~\"$target\"}", "{{target}}"));
     d.add("timeseries", "Saturation", "percentunit",
         "max(waiting / " + Mixin.fmt(m.values.path("saturation").path("serverQueueMax").asDouble()) + ", KV usage / " + Mixin.fmt(m.values.path("saturation").path("kvCacheMax").asDouble())
             + ") per model: the Gateway API Inference Extension's saturation formula; 100 % is saturated. Computed here from the raw gauges (the recording rule model_name:inference_server_saturation:ratio is the same).",

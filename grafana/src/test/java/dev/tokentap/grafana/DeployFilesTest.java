@@ -263,6 +263,24 @@ class DeployFilesTest {
   }
 
   @Test
+  void thePrometheusRuleCarriesEveryShippedGroup() throws Exception {
+    JsonNode rule = yaml(DEPLOY.resolve("k8s/prometheusrule.yaml"));
+    assertThat(rule.path("kind").asText()).isEqualTo("PrometheusRule");
+    assertThat(rule.path("apiVersion").asText()).isEqualTo("monitoring.coreos.com/v1");
+    List<JsonNode> shipped = new ArrayList<>();
+    for (String dir : List.of("rules", "alerts")) {
+      try (var files = Files.list(Paths.module().resolve(dir))) {
+        for (Path f : files.sorted().toList()) {
+          yaml(f).path("groups").forEach(shipped::add);
+        }
+      }
+    }
+    List<JsonNode> inResource = new ArrayList<>();
+    rule.path("spec").path("groups").forEach(inResource::add);
+    assertThat(inResource).hasSize(shipped.size()).containsExactlyInAnyOrderElementsOf(shipped);
+  }
+
+  @Test
   void autoscalersTargetTheDeploymentOnSignalsThatExist() throws Exception {
     Map<String, JsonNode> k = manifests();
     String metrics = Files.readString(Paths.repo().resolve("proxy/src/main/java/dev/tokentap/proxy/metrics/TokentapMetrics.java"));

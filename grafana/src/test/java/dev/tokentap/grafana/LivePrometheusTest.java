@@ -9,7 +9,9 @@ import dev.tokentap.emulator.Emulator;
 import dev.tokentap.emulator.EmulatorSettings;
 import dev.tokentap.emulator.EngineProfile;
 import dev.tokentap.proxy.Tokentap;
+import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.SettingsLoader;
+import dev.tokentap.shadow.ShadowEngine;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -39,21 +41,19 @@ import org.junit.jupiter.api.io.TempDir;
  * (targets pointed at a real tokentap and the emulator under traffic, rule files at the shipped
  * rules and alerts), answers every PromQL expression of every dashboard panel and every recording
  * rule with data. A query that returns nothing fails the test, except the few listed in
- * {@link #EXPECTED_EMPTY}, which need signals that do not exist yet (shadow traffic) or servers
- * other than vLLM.
+ * {@link #EXPECTED_EMPTY}, which need servers other than vLLM. Production traffic is mirrored to a
+ * second emulator (a shadow target), and production has a capacity knee configured, so the shadow
+ * and capacity panels have data too.
  */
 class LivePrometheusTest {
   static final ObjectMapper JSON = new ObjectMapper();
   static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
   /**
-   * Queries that are empty against tokentap + the emulator today, each with the reason. Shadow:
-   * tokentap_shadow_copies_total comes with the shadow issue (DESIGN §4); when it lands, start a
-   * shadow target here and delete these entries. Other servers: the emulator speaks vLLM only.
+   * Queries that are empty against tokentap, the emulator and a shadow target, each with the reason:
+   * the emulator speaks vLLM's metric names only.
    */
   static final Map<String, String> EXPECTED_EMPTY = Map.of(
-      "tokentap_shadow_copies_total", "shadow traffic is not implemented yet (shadow issue)",
-      "target:tokentap_shadow_copies_dropped:ratio_rate5m", "shadow traffic is not implemented yet (shadow issue)",
       "sglang:", "SGLang is not scraped here (the emulator exposes vLLM's names)",
       "tgi_", "TGI is not scraped here",
       "llamacpp:", "llama.cpp is not scraped here");
@@ -83,9 +83,13 @@ class LivePrometheusTest {
     overrides.put("tokentap.proxy.io-threads", 2);
     overrides.put("tokentap.access-log.enabled", false);
     overrides.put("tokentap.proxy.shutdown-grace-period", "2s");
-    try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()))) {
+    try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()));
+        Emulator staging = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()))) {
       overrides.put("tokentap.proxy.upstream", emulator.baseUri().toString());
-      Tokentap tokentap = Tokentap.start(SettingsLoader.load(SettingsLoader.resolve(null, overrides)));
+      overrides.put("tokentap.shadow.targets", List.of(Map.of("name", "staging", "upstream", staging.baseUri().toString(), "factor", 1.5, "spread-window", "1s")));
+      overrides.put("tokentap.capacity.in-flight.production", 64);
+      Settings settings = SettingsLoader.load(SettingsLoader.resolve(null, overrides));
+      Tokentap tokentap = Tokentap.start(settings, List.of(ShadowEngine.factory(settings.shadow())));
       AtomicBoolean stop = new AtomicBoolean();
       AtomicInteger sent = new AtomicInteger();
       List<Thread> traffic = new ArrayList<>();
@@ -106,7 +110,10 @@ class LivePrometheusTest {
                 }
                 String body = worker == 2 && i % 2 == 0
                     ? "{\"model\":\"live-8b\",\"stream\":true,\"max_tokens\":" + (8 + i % 16) + ",\"prompt\":\"" + "x".repeat(50 * (i % 7)) + "\"}"
-                    : "{\"model\":\"live-8b\",\"stream\":" + (i % 4 != 0) + ",\"max_tokens\":" + (8 + i % 24) + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + "y".repeat(40 * (i % 9)) + "\"}]}";
+                    : "{\"model\":\"live-8b\",\"stream\":" + (i % 4 != 0)
+                        // vLLM's running usage gives tokens per event (tokentap_tokens_per_event)
+                        + (worker == 0 && i % 4 != 0 ? ",\"stream_options\":{\"include_usage\":true,\"continuous_usage_stats\":true}" : "")
+                        + ",\"max_tokens\":" + (8 + i % 24) + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + "y".repeat(40 * (i % 9)) + "\"}]}";
                 http.send(b.POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.discarding());
                 sent.incrementAndGet();
                 Thread.sleep(20);

@@ -80,7 +80,29 @@ final class Mixin {
     out.put("rules/tokentap-otel-genai.rules.yml", otelRules());
     out.put("alerts/tokentap-slo.alerts.yml", sloAlerts());
     out.put("alerts/tokentap-saturation.alerts.yml", saturationAlerts());
+    out.put("../deploy/k8s/prometheusrule.yaml", prometheusRule(out));
     return out;
+  }
+
+  /**
+   * The same rule groups as one prometheus-operator {@code PrometheusRule}, for clusters where
+   * rules are resources rather than files.
+   */
+  static String prometheusRule(Map<String, String> files) {
+    StringBuilder sb = new StringBuilder(HEADER);
+    sb.append("# Every group of grafana/rules/ and grafana/alerts/, for the prometheus-operator (kube-prometheus-stack).\n");
+    sb.append("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: tokentap\n  labels:\n");
+    sb.append("    app.kubernetes.io/name: tokentap\n    release: prometheus  # match your Prometheus' ruleSelector\n");
+    sb.append("spec:\n  groups:\n");
+    files.forEach((name, text) -> {
+      if (name.startsWith("rules/") || name.startsWith("alerts/")) {
+        String groups = text.substring(text.indexOf("\ngroups:\n") + "\ngroups:\n".length());
+        for (String line : groups.split("\n")) {
+          sb.append(line.isEmpty() ? "" : "  " + line).append('\n');
+        }
+      }
+    });
+    return sb.toString();
   }
 
   static final String HEADER = "# Generated from grafana/values.yaml by grafana/src/test/java/dev/tokentap/grafana/Mixin.java.\n"
@@ -153,6 +175,8 @@ final class Mixin {
     rule(sb, "model_name:inference_server_saturation:ratio", "(" + q + ") > (" + kv + ")\nor (" + kv + ")", null);
     rule(sb, "direction:tokentap_proxy_overhead_seconds:p99_rate5m",
         "histogram_quantile(0.99, sum by (direction, le) (rate(tokentap_proxy_overhead_seconds_bucket{" + tt() + "}[5m])))", null);
+    rule(sb, "target:tokentap_capacity_saturation:ratio",
+        "sum by (target) (tokentap_requests_in_flight{" + tt() + ",role=\"primary\"})\n/ max by (target) (tokentap_capacity_in_flight{" + tt() + "})", null);
     rule(sb, "target:tokentap_shadow_copies_dropped:ratio_rate5m",
         "(sum by (target) (rate(tokentap_shadow_copies_total{" + tt() + ",result=~\"dropped_.*\"}[5m]))\n  or 0 * sum by (target) (rate(tokentap_shadow_copies_total{" + tt() + "}[5m])))\n/ sum by (target) (rate(tokentap_shadow_copies_total{" + tt() + "}[5m]))", null);
     return sb.toString();
@@ -242,6 +266,11 @@ final class Mixin {
         "{{ $value }} requests in flight to {{ $labels.target }}",
         "More than " + fmt(sat.path("inFlightMax").asDouble()) + " requests have been in flight through tokentap to {{ $labels.target }} for 10 minutes: the server is at or past its capacity knee.",
         runbook("tokentapinflighthigh"));
+    alert(sb, "TokentapNearCapacity", "target:tokentap_capacity_saturation:ratio > " + fmt(sat.path("capacitySaturationMax").asDouble()), "10m",
+        Map.of("severity", "ticket"),
+        "{{ $labels.target }} at {{ $value | humanizePercentage }} of its capacity knee",
+        "Requests in flight to {{ $labels.target }} have been above " + fmt(sat.path("capacitySaturationMax").asDouble() * 100) + "% of tokentap_capacity_in_flight (the knee a bench sweep or shadow ramp found) for 10 minutes: SLOs break beyond it. Scale out, or re-measure the knee if the server changed.",
+        runbook("tokentapnearcapacity"));
     alert(sb, "TokentapInferenceServerQueueing", "model_name:vllm_num_requests_waiting:sum > " + fmt(sat.path("serverQueueMax").asDouble()), "5m",
         Map.of("severity", "ticket"),
         "{{ $value }} requests waiting in the inference server for {{ $labels.model_name }}",
