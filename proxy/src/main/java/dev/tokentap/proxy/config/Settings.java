@@ -11,8 +11,10 @@ import java.util.List;
 public record Settings(
     Proxy proxy, Upstream upstream, Admin admin, Metrics metrics, List<SloRule> slos, AccessLog accessLog, Shadow shadow) {
 
+  /** @param tls TLS on the listener; null: plain HTTP */
   public record Proxy(
       HostAndPort listen,
+      ServerTls tls,
       UpstreamUri upstream,
       String targetName,
       int ioThreads,
@@ -33,7 +35,8 @@ public record Settings(
       Duration idleTimeout,
       int maxConnectionsPerLoop,
       int maxPendingAcquiresPerLoop,
-      Duration pooledConnectionIdleTimeout) {}
+      Duration pooledConnectionIdleTimeout,
+      ClientTls tls) {}
 
   /** @param token bearer token for the control endpoints from non-loopback peers; null: loopback only */
   public record Admin(HostAndPort listen, String token) {}
