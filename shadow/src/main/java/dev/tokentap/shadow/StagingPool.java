@@ -42,10 +42,12 @@ final class StagingPool {
   private final EventLoop loop;
   private final Bootstrap bootstrap;
   private final ArrayDeque<Channel> idle = new ArrayDeque<>();
+  private final boolean secure;
 
   /** @param tls the target's client TLS context; null for plain http */
   StagingPool(EventLoop loop, ShadowTarget target, SslContext tls) {
     this.loop = loop;
+    this.secure = tls != null;
     this.bootstrap =
         new Bootstrap()
             .group(loop)
@@ -79,22 +81,25 @@ final class StagingPool {
     Channel ch = f.channel();
     ch.closeFuture().addListener(c -> idle.remove(ch));
     f.addListener(c -> {
-      SslHandler tls = ch.pipeline().get(SslHandler.class);
       if (!c.isSuccess()) {
         promise.setFailure(c.cause());
-      } else if (tls == null) {
-        promise.setSuccess(ch);
+      } else if (secure) {
+        afterHandshake(ch, promise);
       } else {
-        tls.handshakeFuture().addListener(h -> {
-          if (h.isSuccess()) {
-            promise.setSuccess(ch);
-          } else {
-            promise.setFailure(h.cause()); // the SslHandler closes the connection itself
-          }
-        });
+        promise.setSuccess(ch);
       }
     });
     return promise;
+  }
+
+  private static void afterHandshake(Channel ch, Promise<Channel> promise) {
+    ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+      if (h.isSuccess()) {
+        promise.setSuccess(ch);
+      } else {
+        promise.setFailure(h.cause()); // the SslHandler closes the connection itself
+      }
+    });
   }
 
   void release(Channel ch) {

@@ -42,11 +42,13 @@ final class UpstreamPool {
   private final long idleTimeoutNanos;
   private final ArrayDeque<Channel> idle = new ArrayDeque<>();
   private final ArrayDeque<Promise<Channel>> waiters = new ArrayDeque<>();
+  private final boolean secure;
   private int open;
 
   /** @param tls the client TLS context for an https upstream; null for plain http */
   UpstreamPool(EventLoop loop, UpstreamUri upstream, SslContext tls, Settings.Proxy proxy, Settings.Upstream settings) {
     this.loop = loop;
+    this.secure = tls != null;
     this.maxConnections = settings.maxConnectionsPerLoop();
     this.maxPending = settings.maxPendingAcquiresPerLoop();
     this.idleTimeoutNanos = settings.pooledConnectionIdleTimeout().toNanos();
@@ -137,19 +139,22 @@ final class UpstreamPool {
             promise.tryFailure(c.cause());
             return;
           }
-          SslHandler tls = ch.pipeline().get(SslHandler.class);
-          if (tls == null) {
-            handOut(ch, promise);
+          if (secure) {
+            afterHandshake(ch, promise);
           } else {
-            tls.handshakeFuture().addListener(h -> {
-              if (h.isSuccess()) {
-                handOut(ch, promise);
-              } else {
-                promise.tryFailure(h.cause()); // the SslHandler closes the connection itself
-              }
-            });
+            handOut(ch, promise);
           }
         });
+  }
+
+  private void afterHandshake(Channel ch, Promise<Channel> promise) {
+    ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+      if (h.isSuccess()) {
+        handOut(ch, promise);
+      } else {
+        promise.tryFailure(h.cause()); // the SslHandler closes the connection itself
+      }
+    });
   }
 
   private void handOut(Channel ch, Promise<Channel> promise) {
