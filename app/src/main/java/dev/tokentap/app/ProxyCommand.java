@@ -21,7 +21,7 @@ final class ProxyCommand implements Callable<Integer> {
   @Option(names = "--listen", description = "host:port for client traffic (tokentap.proxy.listen, default 127.0.0.1:8080)")
   String listen;
 
-  @Option(names = "--upstream", description = "base URL of the inference server (tokentap.proxy.upstream, default http://127.0.0.1:8000)")
+  @Option(names = "--upstream", description = "base URL of the inference server, http:// or https:// (tokentap.proxy.upstream, default http://127.0.0.1:8000)")
   String upstream;
 
   @Option(names = "--admin", description = "host:port for /metrics, /health, /ready (tokentap.admin.listen, default 127.0.0.1:9464)")

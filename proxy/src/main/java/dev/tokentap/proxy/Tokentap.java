@@ -84,7 +84,7 @@ public final class Tokentap implements AutoCloseable {
     TokentapMetrics metrics = new TokentapMetrics(registry, settings.slos());
     metrics.registerInFlight(settings.proxy().targetName(), Role.PRIMARY);
     RequestRecorder recorder =
-        new RequestRecorder(metrics, new SloPolicy(settings.slos()), new ModelLabels(settings.metrics().maxModels()),
+        new RequestRecorder(metrics, new SloPolicy(settings.slos()), new ModelLabels(settings.metrics().maxModels(), metrics.modelLabelOverflow()::increment),
             settings.proxy().maxInspectedResponseBody());
     AccessLog accessLog = null;
     if (settings.accessLog().enabled()) {

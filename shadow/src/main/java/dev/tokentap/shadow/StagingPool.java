@@ -1,6 +1,7 @@
 package dev.tokentap.shadow;
 
 import dev.tokentap.proxy.config.ShadowTarget;
+import dev.tokentap.proxy.relay.TlsContexts;
 import dev.tokentap.proxy.relay.Transports;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -10,6 +11,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -21,8 +24,11 @@ import java.util.ArrayDeque;
  * own; the target's bulkhead bounds how many copies (and so connections) are open at once.
  *
  * <pre>
- *   staging socket → HttpClientCodec → StagingResponseHandler → StagingExchange (meter, discard)
+ *   staging socket → [tls] → HttpClientCodec → StagingResponseHandler → StagingExchange (meter, discard)
  * </pre>
+ *
+ * <p>For an https target a connection is handed out once its TLS handshake succeeded; a failed
+ * handshake fails the copy (counted {@code failed}, and by the target's circuit breaker).
  */
 final class StagingPool {
   /**
@@ -36,9 +42,12 @@ final class StagingPool {
   private final EventLoop loop;
   private final Bootstrap bootstrap;
   private final ArrayDeque<Channel> idle = new ArrayDeque<>();
+  private final boolean secure;
 
-  StagingPool(EventLoop loop, ShadowTarget target) {
+  /** @param tls the target's client TLS context; null for plain http */
+  StagingPool(EventLoop loop, ShadowTarget target, SslContext tls) {
     this.loop = loop;
+    this.secure = tls != null;
     this.bootstrap =
         new Bootstrap()
             .group(loop)
@@ -50,6 +59,9 @@ final class StagingPool {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    if (tls != null) {
+                      ch.pipeline().addLast("tls", TlsContexts.newHandler(tls, ch.alloc(), target.upstream(), target.connectTimeout()));
+                    }
                     ch.pipeline().addLast("http", new HttpClientCodec()).addLast("response", new StagingResponseHandler());
                   }
                 });
@@ -69,13 +81,25 @@ final class StagingPool {
     Channel ch = f.channel();
     ch.closeFuture().addListener(c -> idle.remove(ch));
     f.addListener(c -> {
-      if (c.isSuccess()) {
-        promise.setSuccess(ch);
-      } else {
+      if (!c.isSuccess()) {
         promise.setFailure(c.cause());
+      } else if (secure) {
+        afterHandshake(ch, promise);
+      } else {
+        promise.setSuccess(ch);
       }
     });
     return promise;
+  }
+
+  private static void afterHandshake(Channel ch, Promise<Channel> promise) {
+    ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+      if (h.isSuccess()) {
+        promise.setSuccess(ch);
+      } else {
+        promise.setFailure(h.cause()); // the SslHandler closes the connection itself
+      }
+    });
   }
 
   void release(Channel ch) {

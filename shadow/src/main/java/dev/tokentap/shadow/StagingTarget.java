@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokentap.proxy.config.ShadowTarget;
 import dev.tokentap.proxy.record.RequestRecorder;
 import dev.tokentap.proxy.record.Role;
+import dev.tokentap.proxy.relay.TlsContexts;
 import dev.tokentap.proxy.relay.Transports;
+import io.netty.handler.ssl.SslContext;
 import dev.tokentap.proxy.tap.TappedRequest;
 import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
@@ -51,6 +53,7 @@ final class StagingTarget implements AutoCloseable {
   private final EventLoopGroup group;
   // One pool per target loop, used only from that loop (StagingPool has no lock).
   private final Map<EventLoop, StagingPool> pools = new ConcurrentHashMap<>();
+  private final SslContext tls; // null: plain http
   private final AtomicInteger queued = new AtomicInteger();
   private final RateLimiter rateLimiter; // null: no limit
   private final CircuitBreaker breaker;
@@ -64,6 +67,7 @@ final class StagingTarget implements AutoCloseable {
     this.planner = new CopyPlanner(settings.factor(), settings.spreadWindow().toNanos());
     this.random = random;
     String name = settings.name();
+    this.tls = TlsContexts.forUpstream(settings.upstream(), settings.tls(), "tokentap.shadow.targets[name=" + name + "].tls");
     this.bulkhead =
         Bulkhead.of("shadow-" + name, BulkheadConfig.custom().maxConcurrentCalls(settings.maxConcurrentStreams()).maxWaitDuration(Duration.ZERO).build());
     ShadowTarget.Breaker b = settings.circuitBreaker();
@@ -227,7 +231,7 @@ final class StagingTarget implements AutoCloseable {
   StagingPool pool(EventLoop loop) {
     StagingPool pool = pools.get(loop);
     if (pool == null) {
-      pool = pools.computeIfAbsent(loop, l -> new StagingPool(l, settings));
+      pool = pools.computeIfAbsent(loop, l -> new StagingPool(l, settings, tls));
     }
     return pool;
   }

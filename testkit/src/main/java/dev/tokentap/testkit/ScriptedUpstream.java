@@ -63,9 +63,17 @@ public final class ScriptedUpstream implements AutoCloseable {
       new MultiThreadIoEventLoopGroup(1, EPOLL ? io.netty.channel.epoll.EpollIoHandler.newFactory() : NioIoHandler.newFactory());
   private final Channel listener;
   private final LinkedBlockingQueue<Received> received = new LinkedBlockingQueue<>();
+  private final LinkedBlockingQueue<java.util.List<String>> serverNames = new LinkedBlockingQueue<>();
+  private final io.netty.handler.ssl.SslContext tls;
   private volatile Function<Received, Script> script;
 
   public ScriptedUpstream(Function<Received, Script> script) throws InterruptedException {
+    this(null, script);
+  }
+
+  /** An upstream speaking TLS with {@code tls} (a server context; see {@link TestTls}); null: plain HTTP. */
+  public ScriptedUpstream(io.netty.handler.ssl.SslContext tls, Function<Received, Script> script) throws InterruptedException {
+    this.tls = tls;
     this.script = script;
     this.listener =
         new ServerBootstrap()
@@ -76,6 +84,9 @@ public final class ScriptedUpstream implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    if (tls != null) {
+                      ch.pipeline().addLast(tls.newHandler(ch.alloc())).addLast(new ServerNameRecorder());
+                    }
                     ch.pipeline()
                         .addLast(new HttpServerCodec())
                         .addLast(new HttpObjectAggregator(16 * 1024 * 1024))
@@ -96,7 +107,16 @@ public final class ScriptedUpstream implements AutoCloseable {
   }
 
   public String baseUrl() {
-    return "http://127.0.0.1:" + port();
+    return (tls != null ? "https" : "http") + "://127.0.0.1:" + port();
+  }
+
+  /** The SNI host names the client of the next completed TLS handshake asked for, waiting up to 5 s. */
+  public java.util.List<String> takeServerNames() throws InterruptedException {
+    java.util.List<String> names = serverNames.poll(5, TimeUnit.SECONDS);
+    if (names == null) {
+      throw new AssertionError("no TLS handshake completed");
+    }
+    return names;
   }
 
   /** The next request the upstream received, waiting up to 5 s. */
@@ -135,6 +155,24 @@ public final class ScriptedUpstream implements AutoCloseable {
   public void close() {
     listener.close().syncUninterruptibly();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  /** Notes the SNI names of each completed handshake; failed handshakes just close. */
+  private final class ServerNameRecorder extends io.netty.channel.ChannelInboundHandlerAdapter {
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent e && e.isSuccess()) {
+        var session = (javax.net.ssl.ExtendedSSLSession) ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class).engine().getSession();
+        serverNames.add(session.getRequestedServerNames().stream()
+            .map(n -> n instanceof javax.net.ssl.SNIHostName h ? h.getAsciiName() : n.toString()).toList());
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close(); // a client that rejected our certificate: expected in TLS tests
+    }
   }
 
   private final class Responder extends SimpleChannelInboundHandler<FullHttpRequest> {

@@ -71,6 +71,12 @@ public final class AdminServer implements AutoCloseable {
               .bind(listen.host(), listen.port())
               .sync()
               .channel();
+      InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
+      if (!endpoints.isEmpty() && token == null && !bound.getAddress().isLoopbackAddress()) {
+        org.slf4j.LoggerFactory.getLogger(AdminServer.class).warn(
+            "admin listener on {} is reachable from other hosts; its control endpoints answer loopback peers only until"
+                + " tokentap.admin.token is set", bound);
+      }
       return new AdminServer(group, ch);
     } catch (Exception e) { // bind failures arrive as (undeclared) IOExceptions from sync()
       group.shutdownGracefully();

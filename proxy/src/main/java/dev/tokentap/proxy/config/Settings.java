@@ -12,8 +12,10 @@ public record Settings(
     Proxy proxy, Upstream upstream, Admin admin, Metrics metrics, List<SloRule> slos, AccessLog accessLog, Shadow shadow,
     Capacity capacity) {
 
+  /** @param tls TLS on the listener; null: plain HTTP */
   public record Proxy(
       HostAndPort listen,
+      ServerTls tls,
       UpstreamUri upstream,
       String targetName,
       int ioThreads,
@@ -34,7 +36,8 @@ public record Settings(
       Duration idleTimeout,
       int maxConnectionsPerLoop,
       int maxPendingAcquiresPerLoop,
-      Duration pooledConnectionIdleTimeout) {}
+      Duration pooledConnectionIdleTimeout,
+      ClientTls tls) {}
 
   /** @param token bearer token for the control endpoints from non-loopback peers; null: loopback only */
   public record Admin(HostAndPort listen, String token) {}

@@ -6,6 +6,11 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigValue;
 import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import dev.tokentap.meter.Api;
 import dev.tokentap.meter.Route;
@@ -69,6 +74,7 @@ public final class SettingsLoader {
     Settings.Proxy proxy =
         new Settings.Proxy(
             r.address("tokentap.proxy.listen"),
+            r.serverTls("tokentap.proxy.tls"),
             r.upstream("tokentap.proxy.upstream"),
             r.label("tokentap.proxy.target-name"),
             r.intAtLeast("tokentap.proxy.io-threads", 0),
@@ -94,7 +100,8 @@ public final class SettingsLoader {
             r.positiveDuration("tokentap.upstream.idle-timeout"),
             r.intAtLeast("tokentap.upstream.max-connections-per-loop", 1),
             r.intAtLeast("tokentap.upstream.max-pending-acquires-per-loop", 0),
-            r.positiveDuration("tokentap.upstream.pooled-connection-idle-timeout"));
+            r.positiveDuration("tokentap.upstream.pooled-connection-idle-timeout"),
+            r.clientTls("tokentap.upstream.tls"));
     String adminToken = r.string("tokentap.admin.token");
     Settings.Admin admin = new Settings.Admin(r.address("tokentap.admin.listen"), adminToken.isBlank() ? null : adminToken);
     Settings.Metrics metrics =
@@ -213,6 +220,52 @@ public final class SettingsLoader {
       } catch (IllegalArgumentException e) {
         throw bad(key, "\"" + value + "\"", "a base URL such as http://127.0.0.1:8000, " + e.getMessage());
       }
+    }
+
+    /** {@code KEY.ca-file} and {@code KEY.insecure-skip-verify}. */
+    ClientTls clientTls(String key) {
+      Path ca = pemFile(key + ".ca-file", "CERTIFICATE");
+      boolean insecure = bool(key + ".insecure-skip-verify");
+      if (insecure && ca != null) {
+        throw bad(key + ".insecure-skip-verify", true, "false when " + prefix + key + ".ca-file is set: verify, or skip verification, not both");
+      }
+      return new ClientTls(ca, insecure);
+    }
+
+    /** {@code KEY.cert-file} and {@code KEY.key-file}: both set, or neither (null: no TLS). */
+    ServerTls serverTls(String key) {
+      Path cert = pemFile(key + ".cert-file", "CERTIFICATE");
+      Path privateKey = pemFile(key + ".key-file", "PRIVATE KEY");
+      if ((cert == null) != (privateKey == null)) {
+        String missing = cert == null ? ".cert-file" : ".key-file";
+        throw bad(key + missing, "\"\"", "a PEM file path: TLS needs both " + prefix + key + ".cert-file and " + prefix + key + ".key-file");
+      }
+      return cert == null ? null : new ServerTls(cert, privateKey);
+    }
+
+    /**
+     * A readable file holding a PEM block of {@code type} ("" = none, null). The contents are checked
+     * in full when the TLS context is built, before any port opens.
+     */
+    Path pemFile(String key, String type) {
+      String value = string(key);
+      if (value.isBlank()) {
+        return null;
+      }
+      Path path = Path.of(value);
+      String text;
+      try {
+        text = Files.readString(path, StandardCharsets.US_ASCII);
+      } catch (java.nio.charset.MalformedInputException e) {
+        throw bad(key, "\"" + value + "\"", "a PEM (text) file");
+      } catch (IOException | UncheckedIOException e) {
+        throw bad(key, "\"" + value + "\"", "a readable PEM file (" + e.getClass().getSimpleName() + ")");
+      }
+      if (!text.contains("-----BEGIN " + type + "-----")) {
+        String hint = type.equals("PRIVATE KEY") ? "; an unencrypted PKCS#8 key, as `openssl pkcs8 -topk8 -nocrypt` writes it" : "";
+        throw bad(key, "\"" + value + "\"", "a PEM file with a -----BEGIN " + type + "----- block" + hint);
+      }
+      return path;
     }
 
     String nonEmpty(String key) {

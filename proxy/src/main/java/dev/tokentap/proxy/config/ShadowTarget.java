@@ -12,6 +12,7 @@ import java.util.Map;
  * @param model the model name sent to staging, or null to keep the client's
  * @param authorizationToken staging's API key read from the environment at start-up, or null
  * @param maxRate copies started per second at most; 0 for no limit
+ * @param tls certificate checks for an https upstream
  */
 public record ShadowTarget(
     String name,
@@ -34,7 +35,8 @@ public record ShadowTarget(
     Duration connectTimeout,
     Duration firstByteTimeout,
     Duration idleTimeout,
-    int ioThreads) {
+    int ioThreads,
+    ClientTls tls) {
 
   public ShadowTarget {
     routes = List.copyOf(routes);

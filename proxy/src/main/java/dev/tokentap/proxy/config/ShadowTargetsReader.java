@@ -132,6 +132,7 @@ final class ShadowTargetsReader {
         r.positiveDuration("connect-timeout"),
         r.positiveDuration("first-byte-timeout"),
         r.positiveDuration("idle-timeout"),
-        r.intAtLeast("io-threads", 1));
+        r.intAtLeast("io-threads", 1),
+        r.clientTls("tls"));
   }
 }

@@ -53,6 +53,10 @@ public final class TokentapMetrics implements RequestListener {
   static final String SHADOW_COPIES = "tokentap.shadow.copies";
   // tokentap_proxy_overhead_seconds{direction}
   static final String OVERHEAD = "tokentap.proxy.overhead";
+  // tokentap_upstream_connect_errors_total{target,reason}
+  static final String CONNECT_ERRORS = "tokentap.upstream.connect.errors";
+  // tokentap_model_label_overflow_total
+  static final String MODEL_OVERFLOW = "tokentap.model.label.overflow";
 
   private final MeterRegistry registry;
   private final Duration[] ttftBuckets;
@@ -107,6 +111,25 @@ public final class TokentapMetrics implements RequestListener {
     return Counter.builder(SHADOW_COPIES)
         .description("Shadow copies by fate: sent (staging's response read to the end), dropped before sending (queue full, bulkhead, circuit open, rate limit, body too large) or failed")
         .tags("target", target, "result", result)
+        .register(registry);
+  }
+
+  /**
+   * A connection to {@code target} could not be made; {@code reason} is refused, timeout, tls (the
+   * handshake failed: an untrusted certificate, one for another host, or no common protocol) or other.
+   */
+  public void upstreamConnectError(String target, String reason) {
+    Counter.builder(CONNECT_ERRORS)
+        .description("Connections to an upstream that could not be made, by reason: refused, timeout, tls (handshake or certificate verification failed), other; each answered 502")
+        .tags("target", target, "reason", reason)
+        .register(registry)
+        .increment();
+  }
+
+  /** Counts requests whose model label became {@code other} because tokentap.metrics.max-models names were taken. */
+  public Counter modelLabelOverflow() {
+    return Counter.builder(MODEL_OVERFLOW)
+        .description("Requests labelled model=\"other\" because tokentap.metrics.max-models distinct model names were already in use")
         .register(registry);
   }
 

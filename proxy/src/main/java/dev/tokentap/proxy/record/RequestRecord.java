@@ -22,6 +22,7 @@ public final class RequestRecord {
   private Route route = Route.OTHER;
   private Api api = Api.UNKNOWN;
   private String model = "unknown";
+  private String rawModel;
   private String method = "";
   private long requestLastByteNanos = MeterResult.NEVER;
   private long sentNanos = MeterResult.NEVER;
@@ -51,6 +52,7 @@ public final class RequestRecord {
     this.method = method;
     this.route = route;
     this.api = api;
+    this.rawModel = rawModel;
     this.model = recorder.modelLabel(rawModel);
   }
 
@@ -124,6 +126,7 @@ public final class RequestRecord {
       throw new IllegalStateException("request already finished");
     }
     finished = true;
+    recorder.modelFinished(rawModel);
     double ttft = result == null ? Double.NaN : result.ttftSeconds(startNanos).orElse(Double.NaN);
     double tpot = result == null ? Double.NaN : result.tpotSeconds();
     String slo = recorder.slos().judge(model, route.label(), outcome, ttft, tpot, (endNanos - startNanos) / 1e9);

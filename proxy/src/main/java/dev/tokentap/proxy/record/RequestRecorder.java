@@ -45,6 +45,10 @@ public final class RequestRecorder {
     return models.label(model);
   }
 
+  void modelFinished(String rawModel) {
+    models.finished(rawModel);
+  }
+
   int maxInspectedResponseBody() {
     return maxInspectedResponseBody;
   }

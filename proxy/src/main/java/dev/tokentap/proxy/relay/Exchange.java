@@ -249,6 +249,7 @@ final class Exchange {
       if (cause instanceof UpstreamPool.PoolExhaustedException) {
         respondItself(HttpResponseStatus.SERVICE_UNAVAILABLE, Outcome.REJECTED, "upstream_busy", "tokentap: " + cause.getMessage());
       } else {
+        relay.recorder.metrics().upstreamConnectError(relay.settings.proxy().targetName(), connectErrorReason(cause));
         respondItself(HttpResponseStatus.BAD_GATEWAY, Outcome.ERROR, "upstream_unavailable",
             "tokentap: cannot connect to upstream " + relay.settings.proxy().upstream() + ": " + describe(cause));
       }
@@ -512,7 +513,19 @@ final class Exchange {
     }
   }
 
+  private static String connectErrorReason(Throwable cause) {
+    return cause instanceof ConnectException ? "refused"
+        : cause instanceof io.netty.channel.ConnectTimeoutException ? "timeout"
+        : cause instanceof javax.net.ssl.SSLException ? "tls"
+        : "other";
+  }
+
   private static String describe(Throwable cause) {
+    if (cause instanceof javax.net.ssl.SSLException) {
+      // The JDK's words say which check failed: an untrusted chain ("PKIX path building failed") or
+      // a certificate for another host ("No subject alternative names matching ...").
+      return "TLS handshake failed (" + cause.getMessage() + ")";
+    }
     if (cause instanceof ConnectException) {
       return "connection refused or unreachable (" + cause.getMessage() + ")";
     }

@@ -12,6 +12,8 @@ import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
  * The client-facing pipeline, top to bottom:
  *
  * <pre>
+ *   tls         TLS, when tokentap.proxy.tls is configured (before the clock: a request starts at
+ *               its first decrypted byte, not at the handshake)
  *   read-clock  stamps each read (t_start is the first byte of a request)
  *   http        HTTP/1.1 framing, RFC 9112 (keep-alive, chunked and content-length bodies)
  *   continue    answers Expect: 100-continue so uploads start at once
@@ -32,6 +34,9 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
     Settings.Proxy s = relay.settings.proxy();
     clients.add(ch); // for draining at shutdown; the group forgets closed channels by itself
     ChannelPipeline p = ch.pipeline();
+    if (relay.listenerTls != null) {
+      p.addLast("tls", relay.listenerTls.newHandler(ch.alloc()));
+    }
     p.addLast("read-clock", new ReadClock());
     p.addLast("http", new HttpServerCodec(s.maxInitialLineLength(), s.maxHeaderSize(), 65536));
     p.addLast("continue", new HttpServerExpectContinueHandler());

@@ -3,6 +3,7 @@ package dev.tokentap.proxy.relay;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.record.RequestRecorder;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslContext;
 import dev.tokentap.proxy.tap.RequestTap;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,6 +15,9 @@ final class RelayContext {
   final RouteResolver routes;
   /** Given a copy of each inspected request (the shadow engine); empty when none is installed. */
   final List<RequestTap> taps;
+  /** TLS towards the upstream (null: plain http) and on the listener (null: off). */
+  final SslContext upstreamTls;
+  final SslContext listenerTls;
   private final ConcurrentHashMap<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
   /** Set once at shutdown: responses then close their connections instead of keeping them. */
   private volatile boolean draining;
@@ -23,13 +27,15 @@ final class RelayContext {
     this.taps = List.copyOf(taps);
     this.recorder = recorder;
     this.routes = new RouteResolver(settings.metrics().excludePaths(), settings.metrics().routes());
+    this.upstreamTls = TlsContexts.forUpstream(settings.proxy().upstream(), settings.upstream().tls(), "tokentap.upstream.tls");
+    this.listenerTls = TlsContexts.forListener(settings.proxy().tls(), "tokentap.proxy.tls");
   }
 
   /** The pool of {@code loop}; only ever used from that loop. */
   UpstreamPool pool(EventLoop loop) {
     UpstreamPool pool = pools.get(loop);
     if (pool == null) {
-      pool = pools.computeIfAbsent(loop, l -> new UpstreamPool(l, settings.proxy().upstream(), settings.proxy(), settings.upstream()));
+      pool = pools.computeIfAbsent(loop, l -> new UpstreamPool(l, settings.proxy().upstream(), upstreamTls, settings.proxy(), settings.upstream()));
     }
     return pool;
   }

@@ -42,12 +42,13 @@ final class RelayedHeads {
       String ip = clientAddress instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "unknown";
       String prior = h.get("x-forwarded-for");
       h.set("x-forwarded-for", prior == null ? ip : prior + ", " + ip);
-      h.set("x-forwarded-proto", "http");
+      String proto = settings.tls() != null ? "https" : "http";
+      h.set("x-forwarded-proto", proto);
       if (clientHost != null) {
         h.set("x-forwarded-host", clientHost);
       }
       String node = ip.indexOf(':') >= 0 ? "\"[" + ip + "]\"" : ip;
-      String forwarded = "for=" + node + ";proto=http" + (clientHost != null ? ";host=\"" + clientHost.replace("\"", "") + "\"" : "");
+      String forwarded = "for=" + node + ";proto=" + proto + (clientHost != null ? ";host=\"" + clientHost.replace("\"", "") + "\"" : "");
       String priorForwarded = h.get("forwarded");
       h.set("forwarded", priorForwarded == null ? forwarded : priorForwarded + ", " + forwarded);
     }

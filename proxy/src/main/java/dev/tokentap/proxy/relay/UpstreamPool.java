@@ -10,6 +10,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.util.ArrayDeque;
@@ -23,6 +25,14 @@ import java.util.ArrayDeque;
  * queue of at most {@code max-pending-acquires-per-loop}, and beyond that are refused ({@link
  * PoolExhaustedException}). A connection whose response did not end cleanly is closed, never
  * returned.
+ *
+ * <p>For an {@code https://} upstream a connection is handed out only after its TLS handshake
+ * succeeded, so a certificate the proxy does not trust fails the acquire (the client gets 502) and
+ * no request byte ever leaves on it.
+ *
+ * <pre>
+ *   upstream socket → [tls] → ReadClock → HttpClientCodec → UpstreamResponseHandler
+ * </pre>
  */
 final class UpstreamPool {
   private final EventLoop loop;
@@ -32,10 +42,13 @@ final class UpstreamPool {
   private final long idleTimeoutNanos;
   private final ArrayDeque<Channel> idle = new ArrayDeque<>();
   private final ArrayDeque<Promise<Channel>> waiters = new ArrayDeque<>();
+  private final boolean secure;
   private int open;
 
-  UpstreamPool(EventLoop loop, UpstreamUri upstream, Settings.Proxy proxy, Settings.Upstream settings) {
+  /** @param tls the client TLS context for an https upstream; null for plain http */
+  UpstreamPool(EventLoop loop, UpstreamUri upstream, SslContext tls, Settings.Proxy proxy, Settings.Upstream settings) {
     this.loop = loop;
+    this.secure = tls != null;
     this.maxConnections = settings.maxConnectionsPerLoop();
     this.maxPending = settings.maxPendingAcquiresPerLoop();
     this.idleTimeoutNanos = settings.pooledConnectionIdleTimeout().toNanos();
@@ -51,6 +64,10 @@ final class UpstreamPool {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    if (tls != null) {
+                      // The handshake shares the connect timeout: both are "reaching the upstream".
+                      ch.pipeline().addLast("tls", TlsContexts.newHandler(tls, ch.alloc(), upstream, settings.connectTimeout()));
+                    }
                     ch.pipeline()
                         .addLast("read-clock", new ReadClock())
                         .addLast("http", new HttpClientCodec(4096, proxy.maxHeaderSize(), 65536))
@@ -118,14 +135,32 @@ final class UpstreamPool {
     ch.closeFuture().addListener(c -> onClosed(ch));
     f.addListener(
         c -> {
-          if (c.isSuccess()) {
-            if (!promise.trySuccess(ch)) {
-              release(ch);
-            }
-          } else {
+          if (!c.isSuccess()) {
             promise.tryFailure(c.cause());
+            return;
+          }
+          if (secure) {
+            afterHandshake(ch, promise);
+          } else {
+            handOut(ch, promise);
           }
         });
+  }
+
+  private void afterHandshake(Channel ch, Promise<Channel> promise) {
+    ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+      if (h.isSuccess()) {
+        handOut(ch, promise);
+      } else {
+        promise.tryFailure(h.cause()); // the SslHandler closes the connection itself
+      }
+    });
+  }
+
+  private void handOut(Channel ch, Promise<Channel> promise) {
+    if (!promise.trySuccess(ch)) {
+      release(ch);
+    }
   }
 
   private void onClosed(Channel ch) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
+import dev.tokentap.testkit.TestTls;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -64,7 +65,10 @@ class SettingsLoaderTest {
   @CsvSource(delimiter = '|', value = {
     "tokentap.proxy.listen = \"nowhere\"                 | tokentap.proxy.listen: \"nowhere\" (expected: host:port",
     "tokentap.proxy.listen = \"127.0.0.1:99999\"         | tokentap.proxy.listen",
-    "tokentap.proxy.upstream = \"https://x:1\"           | tokentap.proxy.upstream: \"https://x:1\" (expected: a base URL",
+    "tokentap.proxy.upstream = \"ftp://x:1\"             | tokentap.proxy.upstream: \"ftp://x:1\" (expected: a base URL such as http://127.0.0.1:8000, expected an http:// or https:// URL",
+    "tokentap.proxy.tls.key-file = \"/no/such/key.pem\"  | tokentap.proxy.tls.key-file: \"/no/such/key.pem\" (expected: a readable PEM file",
+    "tokentap.upstream.tls.ca-file = \"/no/such/ca.pem\" | tokentap.upstream.tls.ca-file: \"/no/such/ca.pem\" (expected: a readable PEM file",
+    "tokentap.upstream.tls.insecure-skip-verify = perhaps | tokentap.upstream.tls.insecure-skip-verify",
     "tokentap.proxy.upstream = \"not a url\"             | tokentap.proxy.upstream",
     "tokentap.proxy.target-name = \"a b\"                | tokentap.proxy.target-name",
     "tokentap.proxy.io-threads = -1                      | tokentap.proxy.io-threads: -1 (expected: an integer >= 0)",
@@ -97,7 +101,8 @@ class SettingsLoaderTest {
     "tokentap.shadow.targets = 5                                                     | tokentap.shadow.targets: Wrong value type",
     "tokentap.shadow.targets = [{ upstream = \"http://s:1\" }]                       | tokentap.shadow.targets[0].name: \"\" (expected: a non-empty string)",
     "tokentap.shadow.targets = [{ name = s }]                                        | tokentap.shadow.targets[0].upstream",
-    "tokentap.shadow.targets = [{ name = s, upstream = \"https://s:1\" }]            | tokentap.shadow.targets[0].upstream: \"https://s:1\" (expected: a base URL",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"ftp://s:1\" }]              | tokentap.shadow.targets[0].upstream: \"ftp://s:1\" (expected: a base URL",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"https://s:1\", tls.ca-file = \"/no/such/ca.pem\" }] | tokentap.shadow.targets[0].tls.ca-file: \"/no/such/ca.pem\" (expected: a readable PEM file",
     "tokentap.shadow.targets = [{ name = \"a b\", upstream = \"http://s:1\" }]       | tokentap.shadow.targets[0].name",
     "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", factor = -1 }] | tokentap.shadow.targets[0].factor: -1 (expected: a number >= 0",
     "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", factor = lots }] | tokentap.shadow.targets[0].factor",
@@ -119,6 +124,54 @@ class SettingsLoaderTest {
   })
   void badValueNamesItsKey(String hocon, String expectedMessageStart) {
     assertThatThrownBy(() -> load(hocon)).isInstanceOf(SettingsException.class).hasMessageContaining(expectedMessageStart.trim());
+  }
+
+  @Test
+  void httpsUpstreamsAndTlsFilesAreRead() {
+    String ca = TestTls.caFile().toString();
+    Settings s = load("tokentap.proxy.upstream = \"https://vllm.internal/v1/\"\n"
+        + "tokentap.upstream.tls.ca-file = \"" + ca + "\"\n"
+        + "tokentap.proxy.tls { cert-file = \"" + TestTls.Server.LOCALHOST.certFile() + "\", key-file = \"" + TestTls.Server.LOCALHOST.keyFile() + "\" }\n"
+        + "tokentap.shadow.targets = [{ name = s, upstream = \"https://s:9443\", tls.insecure-skip-verify = true }]");
+    assertThat(s.proxy().upstream().secure()).isTrue();
+    assertThat(s.proxy().upstream().port()).isEqualTo(443);
+    assertThat(s.proxy().upstream().authority()).isEqualTo("vllm.internal");
+    assertThat(s.upstream().tls()).isEqualTo(new ClientTls(java.nio.file.Path.of(ca), false));
+    assertThat(s.proxy().tls().keyFile()).isEqualTo(TestTls.Server.LOCALHOST.keyFile());
+    assertThat(s.shadow().targets().get(0).tls()).isEqualTo(new ClientTls(null, true));
+    Settings defaults = load("");
+    assertThat(defaults.proxy().tls()).as("listener TLS is off by default").isNull();
+    assertThat(defaults.upstream().tls()).as("verification is on by default").isEqualTo(new ClientTls(null, false));
+  }
+
+  @Test
+  void listenerCertificateWithoutKeyNamesTheMissingKey() {
+    assertThatThrownBy(() -> load("tokentap.proxy.tls.cert-file = \"" + TestTls.Server.LOCALHOST.certFile() + "\""))
+        .isInstanceOf(SettingsException.class)
+        .hasMessageContaining("tokentap.proxy.tls.key-file: \"\" (expected: a PEM file path: TLS needs both");
+  }
+
+  @Test
+  void keyFileThatHoldsNoPrivateKeyIsRefused() {
+    String cert = TestTls.Server.LOCALHOST.certFile().toString();
+    assertThatThrownBy(() -> load("tokentap.proxy.tls { cert-file = \"" + cert + "\", key-file = \"" + cert + "\" }"))
+        .isInstanceOf(SettingsException.class)
+        .hasMessageContaining("tokentap.proxy.tls.key-file: \"" + cert + "\" (expected: a PEM file with a -----BEGIN PRIVATE KEY----- block");
+  }
+
+  @Test
+  void caFileThatHoldsNoCertificateIsRefused() {
+    String key = TestTls.Server.LOCALHOST.keyFile().toString();
+    assertThatThrownBy(() -> load("tokentap.upstream.tls.ca-file = \"" + key + "\""))
+        .isInstanceOf(SettingsException.class)
+        .hasMessageContaining("tokentap.upstream.tls.ca-file: \"" + key + "\" (expected: a PEM file with a -----BEGIN CERTIFICATE----- block");
+  }
+
+  @Test
+  void verifyingAgainstACaAndSkippingVerificationAreExclusive() {
+    assertThatThrownBy(() -> load("tokentap.upstream.tls { ca-file = \"" + TestTls.caFile() + "\", insecure-skip-verify = true }"))
+        .isInstanceOf(SettingsException.class)
+        .hasMessageContaining("tokentap.upstream.tls.insecure-skip-verify: true (expected: false when tokentap.upstream.tls.ca-file is set");
   }
 
   @Test
