@@ -31,7 +31,7 @@ class UpstreamFaultsTest {
   static void start() throws Exception {
     emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()));
     proxy = new ProxyHarness(emulator.baseUri().toString(),
-        Map.of("tokentap.upstream.idle-timeout", "400ms", "tokentap.upstream.response-head-timeout", "500ms"));
+        Map.of("tokentap.upstream.idle-timeout", "1s", "tokentap.upstream.response-head-timeout", "1500ms"));
   }
 
   @AfterAll
@@ -131,7 +131,7 @@ class UpstreamFaultsTest {
         .POST(java.net.http.HttpRequest.BodyPublishers.ofString(STREAM.replace("\"stream\":true", "\"stream\":false"))).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).isEqualTo(504);
-    assertThat(response.body()).contains("\"type\":\"upstream_timeout\"", "no response head within 500 ms");
+    assertThat(response.body()).contains("\"type\":\"upstream_timeout\"", "no response head within 1500 ms");
     FinishedRequest record = proxy.next();
     assertThat(record.outcome()).isEqualTo(Outcome.TIMEOUT);
     assertThat(record.status()).isEqualTo(504);
