@@ -269,5 +269,11 @@ final class StagingTarget implements AutoCloseable {
   public void close() {
     pools.forEach((loop, pool) -> loop.execute(pool::closeIdle));
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    // Copies still waiting out their spread delay never leave; like those offered while shutting
+    // down, they are counted failed, so every planned copy has a result.
+    int pending = queued.getAndSet(0);
+    if (pending > 0) {
+      counters.get(CopyResult.FAILED).increment(pending);
+    }
   }
 }

@@ -150,6 +150,22 @@ class ShadowEndToEndTest {
   }
 
   @Test
+  void copiesStillWaitingAtShutdownAreCounted() throws Exception {
+    ScriptedUpstream staging = staging();
+    ShadowHarness h = new ShadowHarness(production.baseUrl(),
+        "[{ name = staging, upstream = \"" + staging.baseUrl() + "\", factor = 4, spread-window = 60s }]");
+    for (int i = 0; i < 3; i++) {
+      assertThat(h.post("/v1/chat/completions", CHAT).statusCode()).isEqualTo(200);
+    }
+    await("the first copies answered", Duration.ofSeconds(5), () -> h.copies("staging", "sent") == 3);
+    h.close();
+    // 3 x 4 planned: the first copy of each went with its original, 9 were still waiting a minute.
+    assertThat(h.copies("staging", "sent")).isEqualTo(3);
+    assertThat(h.copies("staging", "failed")).isEqualTo(9);
+    assertThat(staging.requestCount()).isEqualTo(3);
+  }
+
+  @Test
   void aFullQueueDropsAndCounts() throws Exception {
     ScriptedUpstream staging = staging();
     ShadowHarness h =
