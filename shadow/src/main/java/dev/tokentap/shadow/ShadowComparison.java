@@ -67,6 +67,12 @@ final class ShadowComparison implements RequestListener, AdminEndpoint {
     }
   }
 
+  /** The shadow copies of {@code target} that finished at or after {@code sinceNanos}. */
+  RecentRequests.Snapshot shadowSince(String target, long sinceNanos) {
+    RecentRequests side = shadows.get(target);
+    return side == null ? new RecentRequests.Snapshot(List.of(), false) : side.since(sinceNanos, e -> true);
+  }
+
   @Override
   public String path() {
     return "/admin/shadow/summary";

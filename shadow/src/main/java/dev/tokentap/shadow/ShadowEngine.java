@@ -32,10 +32,12 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
 
   private final List<StagingTarget> targets;
   private final ShadowComparison comparison;
+  private final ShadowRampEndpoint ramps;
 
   private ShadowEngine(List<StagingTarget> targets, ShadowComparison comparison) {
     this.targets = List.copyOf(targets);
     this.comparison = comparison;
+    this.ramps = new ShadowRampEndpoint(this.targets, comparison);
   }
 
   /** Starts the targets' event loops; null {@code seed} for unseeded randomness. */
@@ -56,10 +58,13 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
     return recorder -> start(settings, recorder, null);
   }
 
-  /** {@code /admin/shadow} (factors) and {@code /admin/shadow/summary} (side by side). */
+  /**
+   * {@code /admin/shadow} (factors), {@code /admin/shadow/summary} (side by side) and {@code
+   * /admin/shadow/ramp} (a load test of a target on live traffic).
+   */
   @Override
   public List<AdminEndpoint> adminEndpoints() {
-    return List.of(this, comparison);
+    return List.of(this, comparison, ramps);
   }
 
   @Override
@@ -169,6 +174,7 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
 
   @Override
   public void close() {
+    ramps.close();
     for (StagingTarget t : targets) {
       t.close();
     }

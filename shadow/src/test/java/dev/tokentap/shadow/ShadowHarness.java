@@ -29,6 +29,11 @@ final class ShadowHarness implements AutoCloseable {
 
   /** {@code targets}: HOCON for {@code tokentap.shadow.targets}, "[]" for none. */
   ShadowHarness(String production, String targets) throws Exception {
+    this(production, targets, "");
+  }
+
+  /** {@code extra}: more HOCON, such as {@code tokentap.slos = [...]}. */
+  ShadowHarness(String production, String targets, String extra) throws Exception {
     Map<String, Object> overrides = new HashMap<>();
     overrides.put("tokentap.proxy.listen", "127.0.0.1:0");
     overrides.put("tokentap.admin.listen", "127.0.0.1:0");
@@ -37,7 +42,7 @@ final class ShadowHarness implements AutoCloseable {
     overrides.put("tokentap.access-log.enabled", false);
     overrides.put("tokentap.proxy.shutdown-grace-period", "1s");
     Config config =
-        ConfigFactory.parseString("tokentap.shadow.targets = " + targets)
+        ConfigFactory.parseString("tokentap.shadow.targets = " + targets + "\n" + extra)
             .withFallback(ConfigFactory.parseMap(overrides))
             .withFallback(ConfigFactory.defaultReference())
             .resolve();
