@@ -88,7 +88,8 @@ public class MetricsRecordingBenchmark {
             "met",
             1_234L,
             result.bodyBytes(),
-            result);
+            result,
+            1);
     metrics.onFinished(finished); // registers the duration timer and request counter up front
   }
 

@@ -297,10 +297,11 @@ final class Dashboards {
         q("sum by (model_name) (vllm:num_requests_running{" + srv + "})", "server running {{model_name}}"),
         q("sum by (model_name) (vllm:num_requests_waiting{" + srv + "})", "server waiting {{model_name}}"));
     d.add("timeseries", "In flight vs the knee", "short",
-        "tokentap's in-flight requests per target against its capacity: the in-flight level at the knee where SLOs break (tokentap_capacity_in_flight, from tokentap.capacity.in-flight or PUT /admin/capacity after a bench sweep or shadow ramp). Empty for targets without one.",
+        "tokentap's in-flight requests per target against its capacity: the in-flight level at the knee where SLOs break, as measured (tokentap_capacity_in_flight, from tokentap.capacity.in-flight or PUT /admin/capacity after a bench sweep or shadow ramp; empty without one) and as estimated from production traffic (tokentap_capacity_estimate_in_flight: the highest in-flight level whose requests still met their SLOs; a lower bound until traffic reaches the knee).",
         12, 8,
         q("sum by (target) (tokentap_requests_in_flight{target=~\"$target\", role=\"primary\"})", "in flight {{target}}"),
-        q("max by (target) (tokentap_capacity_in_flight{target=~\"$target\"})", "knee {{target}}"));
+        q("max by (target) (tokentap_capacity_in_flight{target=~\"$target\"})", "knee {{target}}"),
+        q("max by (target) (tokentap_capacity_estimate_in_flight{target=~\"$target\"})", "estimated knee {{target}}"));
     d.add("timeseries", "Capacity saturation", "percentunit",
         "In flight / knee per target (the recording rule target:tokentap_capacity_saturation:ratio): 100 % is at the knee. The signal to autoscale on; the TokentapNearCapacity alert fires above " + Mixin.fmt(m.values.path("saturation").path("capacitySaturationMax").asDouble() * 100) + " %.",
         12, 8, q("target:tokentap_capacity_saturation:ratio{target=~\"$target\"}", "{{target}}"));

@@ -3,6 +3,7 @@ package dev.tokentap.proxy;
 import dev.tokentap.proxy.admin.AdminEndpoint;
 import dev.tokentap.proxy.admin.AdminServer;
 import dev.tokentap.proxy.admin.CapacityEndpoint;
+import dev.tokentap.proxy.admin.CapacityEstimator;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.metrics.ModelLabels;
 import dev.tokentap.proxy.metrics.SloPolicy;
@@ -109,6 +110,9 @@ public final class Tokentap implements AutoCloseable {
       new NettyEventExecutorMetrics(proxy.workers()).bindTo(registry);
       List<AdminEndpoint> endpoints = new ArrayList<>();
       endpoints.add(new CapacityEndpoint(registry, settings.capacity().inFlight()));
+      CapacityEstimator estimator = new CapacityEstimator(registry, settings.capacity().estimate());
+      recorder.addListener(estimator);
+      endpoints.add(estimator);
       for (RequestTap tap : taps) {
         endpoints.addAll(tap.adminEndpoints());
       }

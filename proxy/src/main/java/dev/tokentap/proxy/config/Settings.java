@@ -65,10 +65,19 @@ public record Settings(
   /**
    * @param inFlight per target, the in-flight requests at the knee (from a bench sweep or a shadow
    *     ramp), exported as {@code tokentap_capacity_in_flight{target}}
+   * @param estimate how the knee is estimated passively from production traffic
    */
-  public record Capacity(java.util.Map<String, Double> inFlight) {
+  public record Capacity(java.util.Map<String, Double> inFlight, Estimate estimate) {
     public Capacity {
       inFlight = java.util.Map.copyOf(inFlight);
     }
+
+    /**
+     * @param goal share of requests that must meet their SLOs for an in-flight level to pass
+     * @param minRequests requests a level needs inside the window to be judged
+     * @param window how far back requests count
+     * @param samplesPerLevel requests kept per level and target
+     */
+    public record Estimate(double goal, int minRequests, Duration window, int samplesPerLevel) {}
   }
 }

@@ -120,7 +120,12 @@ public final class SettingsLoader {
             ShadowTargetsReader.read(config, env),
             r.positiveDuration("tokentap.shadow.summary.window"),
             r.intAtLeast("tokentap.shadow.summary.max-samples", 1));
-    return new Settings(proxy, upstream, admin, metrics, slos, accessLog, shadow, new Settings.Capacity(capacities(config)));
+    return new Settings(proxy, upstream, admin, metrics, slos, accessLog, shadow, new Settings.Capacity(capacities(config),
+        new Settings.Capacity.Estimate(
+            r.fraction("tokentap.capacity.estimate.slo-attainment-goal"),
+            r.intAtLeast("tokentap.capacity.estimate.min-requests", 1),
+            r.positiveDuration("tokentap.capacity.estimate.window"),
+            r.intAtLeast("tokentap.capacity.estimate.samples-per-level", 1))));
   }
 
   /** {@code tokentap.capacity.in-flight}: target name to a positive number. */
@@ -173,6 +178,20 @@ public final class SettingsLoader {
       }
       if (!(value >= min) || Double.isInfinite(value)) {
         throw bad(key, raw(key), "a number >= " + min);
+      }
+      return value;
+    }
+
+    /** A share: more than 0 and at most 1. */
+    double fraction(String key) {
+      double value;
+      try {
+        value = config.getDouble(key);
+      } catch (ConfigException.WrongType e) {
+        throw bad(key, raw(key), "a number more than 0 and at most 1");
+      }
+      if (!(value > 0 && value <= 1)) {
+        throw bad(key, raw(key), "a number more than 0 and at most 1");
       }
       return value;
     }

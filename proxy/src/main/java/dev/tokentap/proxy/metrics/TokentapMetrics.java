@@ -95,8 +95,9 @@ public final class TokentapMetrics implements RequestListener {
     inFlightCounter(target, role);
   }
 
-  public void inFlightIncrement(String target, Role role) {
-    inFlightCounter(target, role).incrementAndGet();
+  /** Counts a request in flight; returns how many of {@code target}'s are in flight with it. */
+  public long inFlightIncrement(String target, Role role) {
+    return inFlightCounter(target, role).incrementAndGet();
   }
 
   public void inFlightDecrement(String target, Role role) {

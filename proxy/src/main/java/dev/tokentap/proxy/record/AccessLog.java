@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class AccessLog implements RequestListener, AutoCloseable {
   private static final JsonFactory JSON = new JsonFactory();
-  private static final FinishedRequest POISON = new FinishedRequest(null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, null, 0, 0, null);
+  private static final FinishedRequest POISON = new FinishedRequest(null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, null, 0, 0, null, 0);
 
   private final BlockingQueue<FinishedRequest> queue;
   private final OutputStream out;

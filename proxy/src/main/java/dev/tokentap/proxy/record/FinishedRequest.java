@@ -13,6 +13,8 @@ import dev.tokentap.meter.TokenSource;
  * @param meter what the stream meter saw of the response; null when no response head arrived
  * @param status the status the client received (one tokentap generated when there was no response)
  * @param slo {@code met}, {@code missed} or {@code none}, decided when the record finished
+ * @param inFlightAtStart requests of the same target and role in flight when this one started, it
+ *     included: the load it met
  */
 public record FinishedRequest(
     Role role,
@@ -30,7 +32,8 @@ public record FinishedRequest(
     String slo,
     long requestBytes,
     long responseBytes,
-    MeterResult meter) {
+    MeterResult meter,
+    long inFlightAtStart) {
 
   public double ttftSeconds() {
     return meter == null ? Double.NaN : meter.ttftSeconds(startNanos).orElse(Double.NaN);

@@ -30,8 +30,10 @@ public final class RequestRecord {
   private long responseBytes;
   private StreamMeter meter;
   private boolean finished;
+  private final long inFlightAtStart;
 
-  RequestRecord(RequestRecorder recorder, Role role, String target, long startNanos, long wallClockStartMillis) {
+  RequestRecord(RequestRecorder recorder, Role role, String target, long startNanos, long wallClockStartMillis, long inFlightAtStart) {
+    this.inFlightAtStart = inFlightAtStart;
     this.recorder = recorder;
     this.role = role;
     this.target = target;
@@ -132,7 +134,7 @@ public final class RequestRecord {
     String slo = recorder.slos().judge(model, route.label(), outcome, ttft, tpot, (endNanos - startNanos) / 1e9);
     FinishedRequest f =
         new FinishedRequest(role, target, route, model, method, wallClockStartMillis, startNanos, requestLastByteNanos,
-            sentNanos, endNanos, status, outcome, slo, requestBytes, responseBytes, result);
+            sentNanos, endNanos, status, outcome, slo, requestBytes, responseBytes, result, inFlightAtStart);
     recorder.finished(f);
     return f;
   }

@@ -37,8 +37,8 @@ public final class RequestRecorder {
 
   /** A request whose first byte was read at {@code startNanos}; counted in flight until it finishes. */
   public RequestRecord start(Role role, String target, long startNanos) {
-    metrics.inFlightIncrement(target, role);
-    return new RequestRecord(this, role, target, startNanos, System.currentTimeMillis());
+    long inFlight = metrics.inFlightIncrement(target, role);
+    return new RequestRecord(this, role, target, startNanos, System.currentTimeMillis(), inFlight);
   }
 
   String modelLabel(String model) {

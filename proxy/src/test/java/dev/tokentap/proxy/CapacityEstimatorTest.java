@@ -1,0 +1,97 @@
+package dev.tokentap.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokentap.emulator.Emulator;
+import dev.tokentap.emulator.EmulatorSettings;
+import dev.tokentap.emulator.EngineProfile;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The passive capacity estimate against an emulator with a known knee: four sequences at a time,
+ * about 48 ms of decoding a request, and a TTFT SLO of 100 ms. A request arriving with c in flight
+ * waits about (c - 4) × 12 ms for a slot, so TTFT stays within 100 ms up to about c = 11 and the knee
+ * lies between the levels 8 and 12. Closed-loop clients at 1, 2, 4, 8, 16 and 32 give the estimator
+ * its evidence; nobody tells it the knee.
+ */
+class CapacityEstimatorTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String BODY =
+      "{\"model\":\"m\",\"stream\":true,\"max_tokens\":24,\"ignore_eos\":true,\"messages\":[{\"role\":\"user\",\"content\":\"load\"}]}";
+
+  @Test
+  @Timeout(120)
+  void theEstimateFindsTheKneeFromProductionTrafficAlone() throws Exception {
+    EngineProfile fourSlots = EngineProfile.fast().withBaseStep(Duration.ofMillis(2)).withMaxNumSeqs(4);
+    try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(fourSlots));
+        ProxyHarness proxy = new ProxyHarness(emulator.baseUri().toString(),
+            Map.of("tokentap.slos", List.of(Map.of("model", "*", "route", "*", "ttft", "100ms")), "tokentap.proxy.io-threads", 2))) {
+      assertThat(estimateGauge(proxy)).isNull(); // no evidence, no series
+      for (int clients : new int[] {1, 2, 4, 8, 16, 32}) {
+        closedLoop(proxy, clients, Math.max(40 / clients, 3));
+      }
+      JsonNode evidence = JSON.readTree(admin(proxy).body()).path("targets").path("production");
+      System.out.println("capacity estimate evidence: " + evidence);
+      assertThat(evidence.path("knee_seen").asBoolean()).as(evidence.toString()).isTrue();
+      double estimate = evidence.path("estimate_in_flight").asDouble();
+      assertThat(estimate).as(evidence.toString()).isBetween(4.0, 16.0);
+      assertThat(estimateGauge(proxy)).isEqualTo(estimate);
+      // The levels below the estimate passed, and the first judged level above it failed.
+      boolean above = false;
+      for (JsonNode level : evidence.path("levels")) {
+        if (!level.path("judged").asBoolean()) {
+          continue;
+        }
+        if (level.path("in_flight_to").asDouble() <= estimate) {
+          assertThat(level.path("slo_attainment").asDouble()).isGreaterThanOrEqualTo(0.9);
+        } else if (!above) {
+          above = true;
+          assertThat(level.path("slo_attainment").asDouble()).as(level.toString()).isLessThan(0.9);
+          assertThat(level.path("ttft_p99_ms").asDouble()).isGreaterThan(100);
+        }
+      }
+      assertThat(above).isTrue();
+    }
+  }
+
+  /** {@code clients} threads, each sending {@code each} requests one after another. */
+  private static void closedLoop(ProxyHarness proxy, int clients, int each) throws InterruptedException {
+    List<Thread> threads = new ArrayList<>();
+    for (int c = 0; c < clients; c++) {
+      Thread t = new Thread(() -> {
+        for (int i = 0; i < each; i++) {
+          try {
+            assertThat(proxy.post("/v1/chat/completions", BODY).statusCode()).isEqualTo(200);
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+        }
+      });
+      t.start();
+      threads.add(t);
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+  }
+
+  private static Double estimateGauge(ProxyHarness proxy) throws Exception {
+    Matcher m = Pattern.compile("(?m)^tokentap_capacity_estimate_in_flight\\{target=\"production\"} (\\S+)$").matcher(proxy.metrics());
+    return m.find() ? Double.valueOf(m.group(1)) : null;
+  }
+
+  private static HttpResponse<String> admin(ProxyHarness proxy) throws Exception {
+    return proxy.http.send(HttpRequest.newBuilder(proxy.adminUrl("/admin/capacity/estimate")).build(), HttpResponse.BodyHandlers.ofString());
+  }
+}
