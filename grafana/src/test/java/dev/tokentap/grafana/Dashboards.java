@@ -305,6 +305,11 @@ final class Dashboards {
     d.add("timeseries", "Capacity saturation", "percentunit",
         "In flight / knee per target (the recording rule target:tokentap_capacity_saturation:ratio): 100 % is at the knee. The signal to autoscale on; the TokentapNearCapacity alert fires above " + Mixin.fmt(m.values.path("saturation").path("capacitySaturationMax").asDouble() * 100) + " %.",
         12, 8, q("target:tokentap_capacity_saturation:ratio{target=~\"$target\"}", "{{target}}"));
+    d.add("timeseries", "Ramp steps and staging load", "short",
+        "A shadow ramp (POST /admin/shadow/ramp) steps a staging target's factor (tokentap_shadow_factor) through its list until a step misses the SLO goal; beside it, the copies in flight to that target (tokentap_requests_in_flight{role=\"shadow\"}). GET /admin/shadow/ramp has the steps' verdicts and the knee.",
+        12, 8,
+        q("max by (target) (tokentap_shadow_factor{target=~\"$target\"})", "factor {{target}}"),
+        q("sum by (target) (tokentap_requests_in_flight{target=~\"$target\", role=\"shadow\"})", "copies in flight {{target}}"));
     d.add("timeseries", "Saturation", "percentunit",
         "max(waiting / " + Mixin.fmt(m.values.path("saturation").path("serverQueueMax").asDouble()) + ", KV usage / " + Mixin.fmt(m.values.path("saturation").path("kvCacheMax").asDouble())
             + ") per model: the Gateway API Inference Extension's saturation formula; 100 % is saturated. Computed here from the raw gauges (the recording rule model_name:inference_server_saturation:ratio is the same).",
