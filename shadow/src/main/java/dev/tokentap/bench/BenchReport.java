@@ -172,6 +172,23 @@ public final class BenchReport {
         .orElse("");
   }
 
+  /** The load as {@code --load} spells it. */
+  public String loadDescription() {
+    return load.describe();
+  }
+
+  public String workload() {
+    return workload;
+  }
+
+  public SloSpec slo() {
+    return slo;
+  }
+
+  public LoadPlan load() {
+    return load;
+  }
+
   public List<BenchSample> measured() {
     return measured;
   }
@@ -274,32 +291,51 @@ public final class BenchReport {
 
   /** {@code result.json} and {@code requests.jsonl} (one line per measured request) under {@code dir}. */
   public void write(Path dir) throws IOException {
+    write(dir, null);
+  }
+
+  /** As {@link #write(Path)}, with {@code extra} keys merged into {@code result.json}. */
+  public void write(Path dir, ObjectNode extra) throws IOException {
     Files.createDirectories(dir);
-    JSON.writeValue(dir.resolve("result.json").toFile(), toJson());
-    ObjectMapper line = new ObjectMapper();
+    ObjectNode json = toJson();
+    if (extra != null) {
+      json.setAll(extra);
+    }
+    JSON.writeValue(dir.resolve("result.json").toFile(), json);
     try (Writer w = Files.newBufferedWriter(dir.resolve("requests.jsonl"))) {
-      for (BenchSample s : measured) {
-        FinishedRequest r = s.record();
-        ObjectNode n = line.createObjectNode();
-        n.put("index", s.index());
-        n.put("outcome", r.outcome().label());
-        n.put("status", r.status());
-        n.put("slo", r.slo());
-        n.put("start_ms", (s.startNanos() - firstStart()) / 1e6);
-        n.put("queue_ms", s.queueSeconds() * 1e3);
-        putMillis(n, "ttft_ms", r.ttftSeconds());
-        putMillis(n, "tpot_ms", r.tpotSeconds());
-        putMillis(n, "e2el_ms", r.e2eSeconds());
-        n.put("input_tokens", r.inputTokens());
-        n.put("output_tokens", r.outputTokens());
-        n.put("token_source", r.tokenSource().label());
-        var itl = n.putArray("itl_ms");
-        for (long g : s.itlGapsNanos()) {
-          itl.add(g / 1e6);
-        }
-        w.write(line.writeValueAsString(n));
-        w.write('\n');
+      writeRequests(w, 0);
+    }
+  }
+
+  /** One JSON line per measured request; {@code step} (when above 0) names the load step it belongs to. */
+  public void writeRequests(Writer w, int step) throws IOException {
+    ObjectMapper line = new ObjectMapper();
+    long t0 = firstStart();
+    for (BenchSample s : measured) {
+      FinishedRequest r = s.record();
+      ObjectNode n = line.createObjectNode();
+      if (step > 0) {
+        n.put("step", step);
       }
+      n.put("index", s.index());
+      n.put("outcome", r.outcome().label());
+      n.put("status", r.status());
+      n.put("slo", r.slo());
+      n.put("start_ms", (s.startNanos() - t0) / 1e6);
+      n.put("queue_ms", s.queueSeconds() * 1e3);
+      n.put("schedule_lag_ms", s.scheduleLagSeconds() * 1e3);
+      putMillis(n, "ttft_ms", r.ttftSeconds());
+      putMillis(n, "tpot_ms", r.tpotSeconds());
+      putMillis(n, "e2el_ms", r.e2eSeconds());
+      n.put("input_tokens", r.inputTokens());
+      n.put("output_tokens", r.outputTokens());
+      n.put("token_source", r.tokenSource().label());
+      var itl = n.putArray("itl_ms");
+      for (long g : s.itlGapsNanos()) {
+        itl.add(g / 1e6);
+      }
+      w.write(line.writeValueAsString(n));
+      w.write('\n');
     }
   }
 
