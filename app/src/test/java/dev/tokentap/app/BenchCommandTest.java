@@ -131,6 +131,11 @@ class BenchCommandTest {
     assertThat(json.path("max_in_flight").asInt()).isLessThanOrEqualTo(4);
     assertThat(json.path("completed").asInt()).isEqualTo(40);
     assertThat(json.has("p99_schedule_lag_ms")).isTrue();
+    JsonNode generator = json.path("generator");
+    assertThat(generator.has("schedule_lag_p99_ms") && generator.has("schedule_lag_max_ms") && generator.has("hiccup_p99_ms")).isTrue();
+    assertThat(generator.path("bottleneck").isBoolean()).isTrue();
+    // The loud warning is printed exactly when the check says so.
+    assertThat(r.out().contains("WARNING: the load generator")).isEqualTo(generator.path("bottleneck").asBoolean());
     assertThat(json.has("request_goodput")).isFalse();
   }
 

@@ -62,6 +62,8 @@ public final class BenchReport {
   public final double achievedRequestRate;
   /** Sweep line over [t_start, t_end): requests begun (intended) and not finished. */
   public final int maxConcurrentRequests;
+  /** Whether the generator kept up: its own schedule lag, JVM hiccups and GC. */
+  public final GeneratorCheck generator;
 
   private final String workload;
   private final LoadPlan load;
@@ -158,6 +160,9 @@ public final class BenchReport {
     this.maxConcurrentRequests = sweepLine(measured);
     long firstSend = measured.stream().mapToLong(BenchSample::sendNanos).min().orElse(0);
     long lastSend = measured.stream().mapToLong(BenchSample::sendNanos).max().orElse(0);
+    this.generator = GeneratorCheck.evaluate(
+        GeneratorCheck.generatorLagMs(run.samples(), load.closedLoop(), !load.closedLoop() && load.concurrency() > 0),
+        run.hiccups().delaysMs(), run.hiccups().gcPauseMillis(), run.hiccups().gcCount());
     this.achievedRequestRate = requests < 2 || lastSend == firstSend ? Double.NaN : (requests - 1) / ((lastSend - firstSend) / 1e9);
   }
 
@@ -274,6 +279,7 @@ public final class BenchReport {
     stats(o, "schedule_lag", scheduleLagMs);
     ObjectNode err = o.putObject("errors");
     errors.forEach(err::put);
+    o.set("generator", generator.toJson());
     return o;
   }
 
@@ -377,6 +383,12 @@ public final class BenchReport {
       row(out, "sched. lag", scheduleLagMs);
       out.printf("%-34s %.2f (target %.2f)%n", "Achieved request rate (req/s):", achievedRequestRate, load.rate());
     }
+    Stats h = generator.hiccupMs();
+    if (h.count() > 0) {
+      out.printf("%-34s p50 %.2f, p99 %.2f, max %.2f ms; GC %d ms%n", "Generator hiccups:", h.p50(), h.p99(), generator.hiccupMaxMs(),
+          generator.gcPauseMillis());
+    }
+    generator.printWarning(out);
     out.flush();
   }
 

@@ -73,8 +73,15 @@ public final class BenchRunner {
     }
   }
 
-  /** What one run produced: the samples in completion order and the most requests in flight at once. */
-  public record Run(List<BenchSample> samples, int maxInFlight) {}
+  /**
+   * What one run produced: the samples in completion order (warm-up included), the most requests in
+   * flight at once, and what the hiccup monitor saw during it.
+   */
+  public record Run(List<BenchSample> samples, int maxInFlight, HiccupMonitor.Summary hiccups) {
+    public Run(List<BenchSample> samples, int maxInFlight) {
+      this(samples, maxInFlight, HiccupMonitor.Summary.NONE);
+    }
+  }
 
   private final StreamingClient client;
 
@@ -83,7 +90,13 @@ public final class BenchRunner {
   }
 
   public Run run(Options options) throws InterruptedException {
-    return options.load().closedLoop() ? closedLoop(options) : openLoop(options);
+    HiccupMonitor monitor = HiccupMonitor.start();
+    try {
+      Run run = options.load().closedLoop() ? closedLoop(options) : openLoop(options);
+      return new Run(run.samples(), run.maxInFlight(), monitor.stop());
+    } finally {
+      monitor.close();
+    }
   }
 
   private Run closedLoop(Options o) throws InterruptedException {

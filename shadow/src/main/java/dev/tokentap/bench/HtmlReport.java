@@ -45,6 +45,12 @@ final class HtmlReport {
       meta(sb, "binding constraint", fail == null ? "-" : results.bindingConstraint());
     }
     sb.append("</table>\n");
+    List<LoadStep> bound = results.steps().stream().filter(s -> s.report().generator.bottleneck()).toList();
+    if (!bound.isEmpty()) {
+      sb.append("<p class=\"fail\">Warning: the load generator, not the server, may have been the bottleneck at step");
+      bound.forEach(s -> sb.append(' ').append(s.index()));
+      sb.append(" (").append(SvgChart.esc(bound.get(0).report().generator.warnings().get(0))).append("); its latencies include the generator's own delay.</p>\n");
+    }
 
     String kneeLabel = knee == null ? null : "knee: " + StepResults.fmt(knee.level());
     sb.append(SvgChart.render("throughput-latency", "Throughput vs latency", "request throughput (requests/s)", "E2E latency (ms)",
@@ -63,7 +69,7 @@ final class HtmlReport {
 
     sb.append("<h2>Steps</h2>\n<table>\n<tr><th>step</th><th>load</th><th>requests</th><th>failed</th><th>req/s</th><th>output tok/s</th>")
         .append("<th>p50 TTFT ms</th><th>p99 TTFT ms</th><th>p50 TPOT ms</th><th>p99 TPOT ms</th><th>p99 E2E ms</th>")
-        .append("<th>goodput req/s</th><th>attainment</th><th></th></tr>\n");
+        .append("<th>goodput req/s</th><th>attainment</th><th></th><th>generator</th></tr>\n");
     for (LoadStep s : results.steps()) {
       BenchReport r = s.report();
       sb.append("<tr><td>").append(s.index()).append("</td><td>").append(SvgChart.esc(r.loadDescription())).append("</td>")
@@ -72,6 +78,7 @@ final class HtmlReport {
           .append(td(r.e2elMs.p99())).append(td(r.requestGoodput))
           .append("<td>").append(Double.isNaN(r.sloAttainment) ? "" : String.format(Locale.ROOT, "%.1f%%", r.sloAttainment * 100)).append("</td>")
           .append(!results.judged() ? "<td></td>" : s.passed() ? "<td>pass</td>" : "<td class=\"fail\">FAIL</td>")
+          .append(r.generator.bottleneck() ? "<td class=\"fail\">bottleneck</td>" : "<td>ok</td>")
           .append("</tr>\n");
     }
     sb.append("</table>\n<p>Formulas: docs/bench.md (vLLM <code>bench serve</code> definitions; attainment = good / measured requests).</p>\n")

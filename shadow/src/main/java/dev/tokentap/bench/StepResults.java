@@ -67,7 +67,14 @@ public record StepResults(String mode, String kind, double target, List<LoadStep
       BenchReport r = s.report();
       out.printf("%-11s %10.2f  %8.2f req/s  attainment %5.1f%%  goodput %8.2f req/s  p99 TTFT %8.1f ms  p99 TPOT %7.2f ms  %s%n",
           kind, s.level(), r.requestThroughput, r.sloAttainment * 100, r.requestGoodput,
-          r.ttftMs.p99(), r.tpotMs.p99(), !judged() ? "" : s.passed() ? "pass" : "FAIL");
+          r.ttftMs.p99(), r.tpotMs.p99(), (!judged() ? "" : s.passed() ? "pass" : "FAIL")
+              + (r.generator.bottleneck() ? "  GENERATOR-BOUND" : ""));
+    }
+    for (LoadStep s : steps) {
+      if (s.report().generator.bottleneck()) {
+        out.printf("step %d (%s):%n", s.index(), s.report().loadDescription());
+        s.report().generator.printWarning(out);
+      }
     }
     if (judged()) {
       LoadStep pass = highestPassing();

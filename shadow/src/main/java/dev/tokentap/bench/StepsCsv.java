@@ -27,7 +27,8 @@ final class StepsCsv {
         c.add(p + "_" + m + "_ms");
       }
     }
-    c.addAll(List.of("request_goodput", "slo_attainment", "binding_constraint", "passed", "errors"));
+    c.addAll(List.of("request_goodput", "slo_attainment", "binding_constraint", "passed", "errors",
+        "schedule_lag_p99_ms", "hiccup_p99_ms", "generator_bottleneck"));
     return List.copyOf(c);
   }
 
@@ -51,6 +52,9 @@ final class StepsCsv {
         row.add(results.judged() ? Boolean.toString(s.passed()) : "");
         // e.g. "timeout=2;error=1": one cell, so the column count never varies.
         row.add(quote(r.errors.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(";"))));
+        row.add(num(r.generator.scheduleLagMs().p99()));
+        row.add(num(r.generator.hiccupMs().p99()));
+        row.add(Boolean.toString(r.generator.bottleneck()));
         w.write(String.join(",", row));
         w.write("\r\n");
       }
