@@ -105,8 +105,8 @@ public final class Stages {
       boolean passed = !Double.isNaN(target) && report.requests > 0 && report.sloAttainment >= target;
       steps.add(new LoadStep(steps.size() + 1, stage.load().level(), passed, report));
       if (progress != null) {
-        progress.printf("stage %d/%d: %s for %s -> %d requests, %.2f req/s%s%n", steps.size(), stages.size(), stage.load().describe(),
-            stage.hold(), report.requests, report.requestThroughput,
+        progress.printf("stage %d/%d: %s for %ss -> %d requests, %.2f req/s%s%n", steps.size(), stages.size(), stage.load().describe(),
+            StepResults.fmt(stage.hold().toMillis() / 1000.0), report.requests, report.requestThroughput,
             Double.isNaN(target) ? "" : String.format(", attainment %.1f%%", report.sloAttainment * 100));
         progress.flush();
       }
