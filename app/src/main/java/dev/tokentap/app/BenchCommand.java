@@ -1,11 +1,17 @@
 package dev.tokentap.app;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokentap.bench.Bench;
 import dev.tokentap.bench.BenchReport;
 import dev.tokentap.bench.BenchRunner;
+import dev.tokentap.bench.CapacityPlan;
 import dev.tokentap.bench.KneeSearch;
 import dev.tokentap.bench.LoadPlan;
+import dev.tokentap.bench.LoadStep;
 import dev.tokentap.bench.SloSpec;
+import dev.tokentap.bench.Stages;
+import dev.tokentap.bench.StepResults;
 import dev.tokentap.bench.StreamingClient;
 import dev.tokentap.bench.Workload;
 import dev.tokentap.bench.Workloads;
@@ -14,6 +20,7 @@ import java.io.File;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -38,7 +45,8 @@ final class BenchCommand implements Callable<Integer> {
   String workload;
 
   @Option(names = "--load", required = true,
-      description = "concurrency:N (closed loop), constant:RATE, poisson:RATE or gamma:RATE:BURSTINESS (open loop, requests/s)")
+      description = "concurrency:N (closed loop), constant:RATE, poisson:RATE or gamma:RATE:BURSTINESS (open loop, requests/s), "
+          + "or stages:LOAD@[WARMUP+]HOLD,… (e.g. stages:poisson:2@30s,4@30s)")
   String load;
 
   @Option(names = "--max-concurrency", defaultValue = "0",
@@ -63,7 +71,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--request-timeout", defaultValue = "10m", description = "the most a request may take, head and stream together; then it counts as timeout (default: ${DEFAULT-VALUE})")
   String requestTimeout;
 
-  @Option(names = "--out", description = "directory for result.json and requests.jsonl (and sweep.json)")
+  @Option(names = "--out", description = "directory for result.json (sweep.json, stages.json), requests.jsonl, steps.csv and report.html")
   File out;
 
   @Option(names = "--sweep", description = "search for the highest load meeting --slo at --slo-target attainment, starting from --load")
@@ -75,11 +83,29 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--sweep-max-steps", defaultValue = "12", description = "sweep: most runs (default: ${DEFAULT-VALUE})")
   int sweepMaxSteps;
 
+  @Option(names = "--stage-warmup", description = "stages: warm-up of each stage that names none, left out of the results (default: none)")
+  String stageWarmup;
+
+  @Option(names = "--peak", description = "capacity sizing after --sweep or stages: the peak to serve, e.g. 40rps or 5000tok/s (output tokens)")
+  String peak;
+
+  @Option(names = "--headroom", defaultValue = "0.3", description = "capacity sizing: spare fraction above the peak (default: ${DEFAULT-VALUE})")
+  double headroom;
+
+  @Option(names = "--publish-capacity", description = "after --sweep or stages: PUT the knee's in-flight level to this proxy admin URL (/admin/capacity)")
+  String publishCapacity;
+
+  @Option(names = "--capacity-target", description = "the proxy target the knee is for (with --publish-capacity and in the printed curl line)")
+  String capacityTarget;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
     URI base = StreamingClient.baseOf(target);
-    LoadPlan plan = LoadPlan.parse(load, maxConcurrency);
+    boolean staged = Stages.isStages(load);
+    Duration stageWarm = stageWarmup == null ? null : SloSpec.duration("--stage-warmup", stageWarmup);
+    List<Stages.Stage> stages = staged ? Stages.parse(load, maxConcurrency, stageWarm) : null;
+    LoadPlan plan = staged ? stages.get(0).load() : LoadPlan.parse(load, maxConcurrency);
     SloSpec slos = SloSpec.parse(slo);
     Duration window = duration == null ? null : SloSpec.duration("--duration", duration);
     long count = requests != null ? requests : window == null ? 200 : Long.MAX_VALUE;
@@ -92,30 +118,84 @@ final class BenchCommand implements Callable<Integer> {
     if (sweep && slos.isEmpty()) {
       throw new IllegalArgumentException("--sweep needs --slo (the constraints the knee is defined by)");
     }
+    if (staged && (sweep || requests != null || duration != null || warmup > 0)) {
+      throw new IllegalArgumentException("--load stages:… sets each stage's hold and warm-up; it takes no --sweep, --requests, --duration or --warmup (use LOAD@WARMUP+HOLD or --stage-warmup)");
+    }
+    if (!staged && stageWarmup != null) {
+      throw new IllegalArgumentException("--stage-warmup applies to --load stages:…");
+    }
     if (!(sloTarget > 0 && sloTarget <= 1)) {
       throw new IllegalArgumentException("--slo-target: " + sloTarget + " (expected: 0 < x <= 1)");
     }
+    CapacityPlan.Peak peakLoad = peak == null ? null : CapacityPlan.Peak.parse(peak);
+    if (!(headroom >= 0) || Double.isInfinite(headroom)) {
+      throw new IllegalArgumentException("--headroom: " + headroom + " (expected: >= 0, e.g. 0.3 for 30%)");
+    }
+    if ((peakLoad != null || publishCapacity != null) && (slos.isEmpty() || !sweep && !staged)) {
+      throw new IllegalArgumentException((peakLoad != null ? "--peak" : "--publish-capacity")
+          + " sizes from a knee: it needs --slo and --sweep or --load stages:…");
+    }
+    if (publishCapacity != null && capacityTarget == null) {
+      throw new IllegalArgumentException("--publish-capacity needs --capacity-target (the proxy target the knee is for)");
+    }
+    URI admin = publishCapacity == null ? null : StreamingClient.baseOf(publishCapacity);
     Duration timeout = SloSpec.duration("--request-timeout", requestTimeout);
     String modelName = model != null ? model : Bench.firstModel(base);
     Workload work = Workloads.parse(workload, modelName, seed);
+    double target = slos.isEmpty() ? Double.NaN : sloTarget;
     try (Bench bench = new Bench(base, slos, new SimpleMeterRegistry(), timeout)) {
-      if (sweep) {
-        KneeSearch.Result knee = new KneeSearch(bench, sloTarget, sweepMaxSteps, stdout)
+      StepResults results;
+      if (staged) {
+        results = Stages.run(bench, work, stages, seed, target, stdout);
+        results.print(stdout);
+      } else if (sweep) {
+        results = new KneeSearch(bench, sloTarget, sweepMaxSteps, stdout)
             .search(new BenchRunner.Options(work, plan, count, window, warmup, seed));
-        knee.print(stdout);
-        if (out != null) {
-          knee.write(out.toPath());
-          stdout.printf("wrote %s%n", out.toPath().resolve("sweep.json"));
-        }
-        return 0;
+        results.print(stdout);
+      } else {
+        BenchReport report = bench.run(new BenchRunner.Options(work, plan, count, window, warmup, seed));
+        report.printTable(stdout);
+        boolean passed = !slos.isEmpty() && report.requests > 0 && report.sloAttainment >= sloTarget;
+        results = new StepResults("run", plan.closedLoop() ? "concurrency" : "rate", target,
+            List.of(new LoadStep(1, plan.level(), passed, report)));
       }
-      BenchReport report = bench.run(new BenchRunner.Options(work, plan, count, window, warmup, seed));
-      report.printTable(stdout);
+      ObjectNode extra = new ObjectMapper().createObjectNode();
+      if (!results.mode().equals("run")) {
+        capacity(results, peakLoad, admin, extra, stdout);
+      }
       if (out != null) {
-        report.write(out.toPath());
-        stdout.printf("wrote %s and requests.jsonl%n", out.toPath().resolve("result.json"));
+        results.write(out.toPath(), extra);
+        stdout.printf("wrote %s in %s%n", String.join(", ", results.files()), out.toPath());
       }
       return 0;
+    }
+  }
+
+  /** Sizing, the curl line and the optional publish, from the knee of a sweep or stage list. */
+  private void capacity(StepResults results, CapacityPlan.Peak peakLoad, URI admin, ObjectNode extra, PrintWriter stdout)
+      throws Exception {
+    LoadStep knee = results.highestPassing();
+    if (knee == null) {
+      if (peakLoad != null || admin != null) {
+        throw new IllegalArgumentException("no step met the SLOs at " + Math.round(sloTarget * 100)
+            + "% attainment, so there is no knee to size from or publish; start lower");
+      }
+      return;
+    }
+    boolean closed = results.kind().equals("concurrency");
+    int inFlight = CapacityPlan.kneeInFlight(knee, closed);
+    String adminText = admin == null ? null : admin.toString();
+    if (peakLoad != null) {
+      CapacityPlan plan = CapacityPlan.size(results, peakLoad, headroom);
+      plan.print(stdout, adminText, capacityTarget);
+      extra.set("capacity", plan.toJson());
+    } else if (closed) {
+      CapacityPlan.printCurl(stdout, adminText, capacityTarget, inFlight);
+    }
+    if (admin != null) {
+      CapacityPlan.publish(admin, capacityTarget, inFlight);
+      stdout.printf("published capacity: %s in-flight=%d for target %s%n", admin, inFlight, capacityTarget);
+      extra.putObject("published_capacity").put("admin", adminText).put("target", capacityTarget).put("in_flight", inFlight);
     }
   }
 }

@@ -7,8 +7,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokentap.emulator.Emulator;
 import dev.tokentap.emulator.EmulatorSettings;
 import dev.tokentap.emulator.EngineProfile;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -50,6 +54,70 @@ class BenchCommandTest {
     assertThat(json.path("request_goodput").asDouble()).isEqualTo(json.path("request_throughput").asDouble());
     assertThat(json.has("p99_ttft_ms") && json.has("mean_tpot_ms") && json.has("median_itl_ms") && json.has("p90_e2el_ms")).isTrue();
     assertThat(Files.readAllLines(dir.resolve("requests.jsonl"))).hasSize(30);
+    // One step: a header and one row, and the report.
+    assertThat(Files.readAllLines(dir.resolve("steps.csv"))).hasSize(2);
+    assertThat(Files.readString(dir.resolve("report.html"))).contains("<svg ");
+    assertThat(r.out()).contains("wrote result.json, requests.jsonl, steps.csv, report.html in " + dir);
+  }
+
+  @Test
+  void stagesSizeCapacityAndPublishTheKneeToTheProxy(@TempDir Path dir) throws Exception {
+    List<String> puts = new CopyOnWriteArrayList<>();
+    HttpServer admin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    admin.createContext("/admin/capacity", exchange -> {
+      puts.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
+      exchange.sendResponseHeaders(204, -1);
+      exchange.close();
+    });
+    admin.start();
+    try {
+      String adminUrl = "http://127.0.0.1:" + admin.getAddress().getPort();
+      MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--workload", "synthetic:input=16,output=4",
+          "--load", "stages:concurrency:1@300ms,2@100ms+300ms", "--slo", "e2e=60s", "--peak", "40rps", "--headroom", "0.5",
+          "--publish-capacity", adminUrl, "--capacity-target", "production", "--out", dir.toString());
+      assertThat(r.status()).as(r.err()).isZero();
+      assertThat(r.out()).contains("stage 1/2: concurrency:1", "stage 2/2: concurrency:2", "highest passing concurrency: 2",
+          "============ capacity ============",
+          "give the proxy the knee: curl -X PUT '" + adminUrl + "/admin/capacity?target=production&in-flight=2'",
+          "published capacity:");
+      assertThat(puts).containsExactly("PUT /admin/capacity?target=production&in-flight=2");
+      JsonNode json = JSON.readTree(dir.resolve("stages.json").toFile());
+      assertThat(json.path("steps")).hasSize(2);
+      JsonNode capacity = json.path("capacity");
+      double kneeRps = json.path("steps").path(1).path("request_throughput").asDouble();
+      assertThat(capacity.path("knee_request_throughput").asDouble()).isEqualTo(kneeRps);
+      assertThat(capacity.path("replicas").asInt()).isEqualTo((int) Math.ceil(40 * 1.5 / kneeRps));
+      assertThat(capacity.path("in_flight_per_replica_threshold").asInt()).isEqualTo(1);
+      assertThat(json.path("published_capacity").path("in_flight").asInt()).isEqualTo(2);
+      assertThat(Files.readAllLines(dir.resolve("steps.csv"))).hasSize(3);
+    } finally {
+      admin.stop(0);
+    }
+  }
+
+  @Test
+  void aConcurrencySweepPrintsTheCurlLineWithoutPeak() {
+    MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--workload", "synthetic:input=16,output=2",
+        "--load", "concurrency:1", "--requests", "4", "--slo", "e2e=60s", "--sweep", "--sweep-max-steps", "2");
+    assertThat(r.status()).as(r.err()).isZero();
+    assertThat(r.out()).contains("curl -X PUT 'http://<admin>/admin/capacity?target=<name>&in-flight=2'");
+  }
+
+  @Test
+  void badStageAndCapacityFlagsAreReported() {
+    MainTest.Run stagesAndRequests = MainTest.run("bench", "--target", target(), "--model", "m",
+        "--load", "stages:concurrency:1@1s", "--requests", "5");
+    assertThat(stagesAndRequests.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(stagesAndRequests.err()).contains("sets each stage's hold and warm-up");
+    MainTest.Run peakAlone = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "concurrency:1", "--peak", "4rps");
+    assertThat(peakAlone.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(peakAlone.err()).contains("--peak sizes from a knee");
+    MainTest.Run badPeak = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "concurrency:1", "--peak", "lots");
+    assertThat(badPeak.err()).contains("--peak lots");
+    MainTest.Run noTarget = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "concurrency:1",
+        "--slo", "e2e=1s", "--sweep", "--publish-capacity", "http://127.0.0.1:1");
+    assertThat(noTarget.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(noTarget.err()).contains("--publish-capacity needs --capacity-target");
   }
 
   @Test
@@ -63,6 +131,11 @@ class BenchCommandTest {
     assertThat(json.path("max_in_flight").asInt()).isLessThanOrEqualTo(4);
     assertThat(json.path("completed").asInt()).isEqualTo(40);
     assertThat(json.has("p99_schedule_lag_ms")).isTrue();
+    JsonNode generator = json.path("generator");
+    assertThat(generator.has("schedule_lag_p99_ms") && generator.has("schedule_lag_max_ms") && generator.has("hiccup_p99_ms")).isTrue();
+    assertThat(generator.path("bottleneck").isBoolean()).isTrue();
+    // The loud warning is printed exactly when the check says so.
+    assertThat(r.out().contains("WARNING: the load generator")).isEqualTo(generator.path("bottleneck").asBoolean());
     assertThat(json.has("request_goodput")).isFalse();
   }
 

@@ -62,6 +62,8 @@ public final class BenchReport {
   public final double achievedRequestRate;
   /** Sweep line over [t_start, t_end): requests begun (intended) and not finished. */
   public final int maxConcurrentRequests;
+  /** Whether the generator kept up: its own schedule lag, JVM hiccups and GC. */
+  public final GeneratorCheck generator;
 
   private final String workload;
   private final LoadPlan load;
@@ -158,6 +160,9 @@ public final class BenchReport {
     this.maxConcurrentRequests = sweepLine(measured);
     long firstSend = measured.stream().mapToLong(BenchSample::sendNanos).min().orElse(0);
     long lastSend = measured.stream().mapToLong(BenchSample::sendNanos).max().orElse(0);
+    this.generator = GeneratorCheck.evaluate(
+        GeneratorCheck.generatorLagMs(run.samples(), load.closedLoop(), !load.closedLoop() && load.concurrency() > 0),
+        run.hiccups().delaysMs(), run.hiccups().gcPauseMillis(), run.hiccups().gcCount());
     this.achievedRequestRate = requests < 2 || lastSend == firstSend ? Double.NaN : (requests - 1) / ((lastSend - firstSend) / 1e9);
   }
 
@@ -170,6 +175,23 @@ public final class BenchReport {
         .min(Map.Entry.comparingByValue())
         .map(e -> e.getValue() < 1 ? e.getKey() : "none")
         .orElse("");
+  }
+
+  /** The load as {@code --load} spells it. */
+  public String loadDescription() {
+    return load.describe();
+  }
+
+  public String workload() {
+    return workload;
+  }
+
+  public SloSpec slo() {
+    return slo;
+  }
+
+  public LoadPlan load() {
+    return load;
   }
 
   public List<BenchSample> measured() {
@@ -257,6 +279,7 @@ public final class BenchReport {
     stats(o, "schedule_lag", scheduleLagMs);
     ObjectNode err = o.putObject("errors");
     errors.forEach(err::put);
+    o.set("generator", generator.toJson());
     return o;
   }
 
@@ -274,32 +297,51 @@ public final class BenchReport {
 
   /** {@code result.json} and {@code requests.jsonl} (one line per measured request) under {@code dir}. */
   public void write(Path dir) throws IOException {
+    write(dir, null);
+  }
+
+  /** As {@link #write(Path)}, with {@code extra} keys merged into {@code result.json}. */
+  public void write(Path dir, ObjectNode extra) throws IOException {
     Files.createDirectories(dir);
-    JSON.writeValue(dir.resolve("result.json").toFile(), toJson());
-    ObjectMapper line = new ObjectMapper();
+    ObjectNode json = toJson();
+    if (extra != null) {
+      json.setAll(extra);
+    }
+    JSON.writeValue(dir.resolve("result.json").toFile(), json);
     try (Writer w = Files.newBufferedWriter(dir.resolve("requests.jsonl"))) {
-      for (BenchSample s : measured) {
-        FinishedRequest r = s.record();
-        ObjectNode n = line.createObjectNode();
-        n.put("index", s.index());
-        n.put("outcome", r.outcome().label());
-        n.put("status", r.status());
-        n.put("slo", r.slo());
-        n.put("start_ms", (s.startNanos() - firstStart()) / 1e6);
-        n.put("queue_ms", s.queueSeconds() * 1e3);
-        putMillis(n, "ttft_ms", r.ttftSeconds());
-        putMillis(n, "tpot_ms", r.tpotSeconds());
-        putMillis(n, "e2el_ms", r.e2eSeconds());
-        n.put("input_tokens", r.inputTokens());
-        n.put("output_tokens", r.outputTokens());
-        n.put("token_source", r.tokenSource().label());
-        var itl = n.putArray("itl_ms");
-        for (long g : s.itlGapsNanos()) {
-          itl.add(g / 1e6);
-        }
-        w.write(line.writeValueAsString(n));
-        w.write('\n');
+      writeRequests(w, 0);
+    }
+  }
+
+  /** One JSON line per measured request; {@code step} (when above 0) names the load step it belongs to. */
+  public void writeRequests(Writer w, int step) throws IOException {
+    ObjectMapper line = new ObjectMapper();
+    long t0 = firstStart();
+    for (BenchSample s : measured) {
+      FinishedRequest r = s.record();
+      ObjectNode n = line.createObjectNode();
+      if (step > 0) {
+        n.put("step", step);
       }
+      n.put("index", s.index());
+      n.put("outcome", r.outcome().label());
+      n.put("status", r.status());
+      n.put("slo", r.slo());
+      n.put("start_ms", (s.startNanos() - t0) / 1e6);
+      n.put("queue_ms", s.queueSeconds() * 1e3);
+      n.put("schedule_lag_ms", s.scheduleLagSeconds() * 1e3);
+      putMillis(n, "ttft_ms", r.ttftSeconds());
+      putMillis(n, "tpot_ms", r.tpotSeconds());
+      putMillis(n, "e2el_ms", r.e2eSeconds());
+      n.put("input_tokens", r.inputTokens());
+      n.put("output_tokens", r.outputTokens());
+      n.put("token_source", r.tokenSource().label());
+      var itl = n.putArray("itl_ms");
+      for (long g : s.itlGapsNanos()) {
+        itl.add(g / 1e6);
+      }
+      w.write(line.writeValueAsString(n));
+      w.write('\n');
     }
   }
 
@@ -341,6 +383,12 @@ public final class BenchReport {
       row(out, "sched. lag", scheduleLagMs);
       out.printf("%-34s %.2f (target %.2f)%n", "Achieved request rate (req/s):", achievedRequestRate, load.rate());
     }
+    Stats h = generator.hiccupMs();
+    if (h.count() > 0) {
+      out.printf("%-34s p50 %.2f, p99 %.2f, max %.2f ms; GC %d ms%n", "Generator hiccups:", h.p50(), h.p99(), generator.hiccupMaxMs(),
+          generator.gcPauseMillis());
+    }
+    generator.printWarning(out);
     out.flush();
   }
 

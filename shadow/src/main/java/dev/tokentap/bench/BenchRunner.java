@@ -36,8 +36,12 @@ public final class BenchRunner {
   /**
    * @param requests measured requests ({@code Long.MAX_VALUE}: until the duration ends)
    * @param duration measured window, null for none (one of the two is required)
+   * @param warmup requests sent first and left out of the report
+   * @param warmupDuration also left out: every request sent (open loop: scheduled) this soon after
+   *     the run's start; null or zero for none
    */
-  public record Options(Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed) {
+  public record Options(
+      Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed, Duration warmupDuration) {
     public Options {
       requireNonNull(workload, "workload");
       requireNonNull(load, "load");
@@ -50,11 +54,34 @@ public final class BenchRunner {
       if (warmup < 0) {
         throw new IllegalArgumentException("warmup: " + warmup + " (expected: >= 0)");
       }
+      if (warmupDuration != null && warmupDuration.isNegative()) {
+        throw new IllegalArgumentException("warmupDuration: " + warmupDuration + " (expected: >= 0)");
+      }
+    }
+
+    public Options(Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed) {
+      this(workload, load, requests, duration, warmup, seed, null);
+    }
+
+    /** The same run at another load. */
+    public Options withLoad(LoadPlan load) {
+      return new Options(workload, load, requests, duration, warmup, seed, warmupDuration);
+    }
+
+    long warmupNanos() {
+      return warmupDuration == null ? 0 : warmupDuration.toNanos();
     }
   }
 
-  /** What one run produced: the samples in completion order and the most requests in flight at once. */
-  public record Run(List<BenchSample> samples, int maxInFlight) {}
+  /**
+   * What one run produced: the samples in completion order (warm-up included), the most requests in
+   * flight at once, and what the hiccup monitor saw during it.
+   */
+  public record Run(List<BenchSample> samples, int maxInFlight, HiccupMonitor.Summary hiccups) {
+    public Run(List<BenchSample> samples, int maxInFlight) {
+      this(samples, maxInFlight, HiccupMonitor.Summary.NONE);
+    }
+  }
 
   private final StreamingClient client;
 
@@ -63,7 +90,13 @@ public final class BenchRunner {
   }
 
   public Run run(Options options) throws InterruptedException {
-    return options.load().closedLoop() ? closedLoop(options) : openLoop(options);
+    HiccupMonitor monitor = HiccupMonitor.start();
+    try {
+      Run run = options.load().closedLoop() ? closedLoop(options) : openLoop(options);
+      return new Run(run.samples(), run.maxInFlight(), monitor.stop());
+    } finally {
+      monitor.close();
+    }
   }
 
   private Run closedLoop(Options o) throws InterruptedException {
@@ -71,21 +104,32 @@ public final class BenchRunner {
     AtomicInteger inFlight = new AtomicInteger();
     AtomicInteger maxInFlight = new AtomicInteger();
     AtomicLong next = new AtomicLong();
+    AtomicLong measuredIssued = new AtomicLong();
     AtomicLong deadline = new AtomicLong(Long.MAX_VALUE);
-    long total = o.requests() == Long.MAX_VALUE ? Long.MAX_VALUE : o.requests() + o.warmup();
     int slots = o.load().concurrency();
     AtomicInteger slotsOpen = new AtomicInteger(slots);
     CompletableFuture<Void> allDone = new CompletableFuture<>();
-    // Issuing happens on one thread, off the HTTP client's threads, and never recursively.
+    long warmupEnd = System.nanoTime() + o.warmupNanos();
+    // Issuing happens on one thread, off the HTTP client's threads, and never recursively; so the
+    // counters below change on that thread only.
     ExecutorService issuer = Executors.newSingleThreadExecutor(r -> daemon(r, "bench-issuer"));
     Runnable[] issue = new Runnable[1];
     issue[0] = () -> {
       long i = next.getAndIncrement();
       long now = System.nanoTime();
-      if (i == o.warmup() && o.duration() != null) {
-        deadline.set(now + o.duration().toNanos());
+      // Both conditions only ever turn false, so warm-up requests come before all measured ones.
+      boolean warm = i < o.warmup() || now - warmupEnd < 0;
+      boolean stop;
+      if (warm) {
+        stop = false;
+      } else {
+        long m = measuredIssued.getAndIncrement();
+        if (m == 0 && o.duration() != null) {
+          deadline.set(now + o.duration().toNanos());
+        }
+        stop = m >= o.requests() || deadline.get() != Long.MAX_VALUE && now - deadline.get() >= 0;
       }
-      if (i >= total || i >= o.warmup() && deadline.get() != Long.MAX_VALUE && now - deadline.get() >= 0) {
+      if (stop) {
         if (slotsOpen.decrementAndGet() == 0) {
           allDone.complete(null);
         }
@@ -97,7 +141,7 @@ public final class BenchRunner {
       long start = System.nanoTime();
       client.send(request, start).whenCompleteAsync((r, e) -> {
         inFlight.decrementAndGet();
-        samples.add(new BenchSample(i, i < o.warmup(), start, start, atSend, r.record(), r.itlGapsNanos()));
+        samples.add(new BenchSample(i, warm, start, start, atSend, r.record(), r.itlGapsNanos()));
         issue[0].run();
       }, issuer);
     };
@@ -115,10 +159,18 @@ public final class BenchRunner {
   private Run openLoop(Options o) throws InterruptedException {
     LoadPlan load = o.load();
     long measuredWindow = o.duration() == null ? Long.MAX_VALUE : o.duration().toNanos();
-    long warmupWindow = (long) (o.warmup() / load.rate() * 1e9);
+    long warmupNanos = o.warmupNanos();
+    long warmupWindow = (long) (o.warmup() / load.rate() * 1e9) + warmupNanos;
+    // A schedule's prefix does not depend on its length (same seed), so the arrivals inside the
+    // warm-up period can be counted first and the measured requests added to them.
+    long warmupCount = o.warmup();
+    if (warmupNanos > 0) {
+      warmupCount = Math.max(warmupCount,
+          ArrivalSchedule.generate(load.arrivals(), load.rate(), load.burstiness(), Long.MAX_VALUE, warmupNanos, o.seed()).size());
+    }
     ArrivalSchedule schedule = ArrivalSchedule.generate(
         load.arrivals(), load.rate(), load.burstiness(),
-        o.requests() == Long.MAX_VALUE ? Long.MAX_VALUE : o.requests() + o.warmup(),
+        o.requests() == Long.MAX_VALUE ? Long.MAX_VALUE : o.requests() + warmupCount,
         measuredWindow == Long.MAX_VALUE ? Long.MAX_VALUE : measuredWindow + warmupWindow,
         o.seed());
     int n = schedule.size();
@@ -149,7 +201,8 @@ public final class BenchRunner {
         if (ceiling != null) {
           ceiling.release();
         }
-        samples.add(new BenchSample(index, index < o.warmup(), dispatched, sent, atSend, r.record(), r.itlGapsNanos()));
+        boolean warm = index < o.warmup() || schedule.offsetNanos(index) < warmupNanos;
+        samples.add(new BenchSample(index, warm, dispatched, sent, atSend, r.record(), r.itlGapsNanos()));
       }));
     }
     CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();

@@ -2,14 +2,7 @@ package dev.tokentap.bench;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -29,7 +22,6 @@ import java.util.List;
  * attainment at the first failing load.
  */
 public final class KneeSearch {
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final double RATE_RESOLUTION = 0.10;
   private static final int MAX_HALVINGS = 10;
 
@@ -51,74 +43,18 @@ public final class KneeSearch {
     this.progress = progress;
   }
 
-  /** One run of the search. */
-  public record Step(double level, boolean passed, BenchReport report) {}
-
-  /**
-   * @param highestPassing null when even the lowest load tried failed
-   * @param firstFailing null when no load tried failed
-   */
-  public record Result(String kind, double target, Step highestPassing, Step firstFailing, List<Step> steps) {
-    public String bindingConstraint() {
-      return firstFailing == null ? "" : firstFailing.report().bindingConstraint();
-    }
-
-    public void print(PrintWriter out) {
-      out.printf("============ knee (%s, attainment >= %.0f%%) ============%n", kind, target * 100);
-      for (Step s : steps) {
-        out.printf("%-10s %10.2f  attainment %5.1f%%  goodput %8.2f req/s  p99 TTFT %8.1f ms  p99 TPOT %7.2f ms  %s%n",
-            kind, s.level(), s.report().sloAttainment * 100, s.report().requestGoodput,
-            s.report().ttftMs.p99(), s.report().tpotMs.p99(), s.passed() ? "pass" : "FAIL");
-      }
-      out.printf("highest passing %s: %s%n", kind, highestPassing == null ? "none" : fmt(highestPassing.level()));
-      out.printf("first failing %s:   %s%n", kind, firstFailing == null ? "none found" : fmt(firstFailing.level()));
-      out.printf("binding constraint:   %s%n", firstFailing == null ? "-" : bindingConstraint());
-      out.flush();
-    }
-
-    public ObjectNode toJson() {
-      ObjectNode o = JSON.createObjectNode();
-      o.put("kind", kind);
-      o.put("slo_attainment_target", target);
-      if (highestPassing != null) {
-        o.put("max_passing_" + kind, highestPassing.level());
-      }
-      if (firstFailing != null) {
-        o.put("first_failing_" + kind, firstFailing.level());
-        o.put("binding_constraint", bindingConstraint());
-      }
-      ArrayNode arr = o.putArray("steps");
-      for (Step s : steps) {
-        ObjectNode n = s.report().toJson();
-        n.put("level", s.level());
-        n.put("passed", s.passed());
-        arr.add(n);
-      }
-      return o;
-    }
-
-    public void write(Path dir) throws IOException {
-      Files.createDirectories(dir);
-      JSON.writeValue(dir.resolve("sweep.json").toFile(), toJson());
-    }
-
-    private static String fmt(double v) {
-      return v == Math.rint(v) ? Long.toString((long) v) : String.format("%.3f", v);
-    }
-  }
-
-  public Result search(BenchRunner.Options base) throws InterruptedException {
+  public StepResults search(BenchRunner.Options base) throws InterruptedException {
     LoadPlan plan = base.load();
     boolean closed = plan.closedLoop();
     String kind = closed ? "concurrency" : "rate";
-    List<Step> steps = new ArrayList<>();
-    Step pass = null;
-    Step fail = null;
-    Step first = step(base, plan.level(), steps);
+    List<LoadStep> steps = new ArrayList<>();
+    LoadStep pass = null;
+    LoadStep fail = null;
+    LoadStep first = step(base, plan.level(), steps);
     if (first.passed()) {
       pass = first;
       while (fail == null && steps.size() < maxSteps) {
-        Step s = step(base, pass.level() * 2, steps);
+        LoadStep s = step(base, pass.level() * 2, steps);
         if (s.passed()) {
           pass = s;
         } else {
@@ -133,7 +69,7 @@ public final class KneeSearch {
         if (lower < (closed ? 1 : 1e-3)) {
           break;
         }
-        Step s = step(base, lower, steps);
+        LoadStep s = step(base, lower, steps);
         if (s.passed()) {
           pass = s;
         } else {
@@ -143,25 +79,24 @@ public final class KneeSearch {
     }
     while (pass != null && fail != null && steps.size() < maxSteps && !resolved(closed, pass.level(), fail.level())) {
       double mid = closed ? Math.floor((pass.level() + fail.level()) / 2) : (pass.level() + fail.level()) / 2;
-      Step s = step(base, mid, steps);
+      LoadStep s = step(base, mid, steps);
       if (s.passed()) {
         pass = s;
       } else {
         fail = s;
       }
     }
-    return new Result(kind, target, pass, fail, List.copyOf(steps));
+    return new StepResults("sweep", kind, target, steps);
   }
 
   private static boolean resolved(boolean closed, double pass, double fail) {
     return closed ? fail - pass <= 1 : (fail - pass) <= RATE_RESOLUTION * pass;
   }
 
-  private Step step(BenchRunner.Options base, double level, List<Step> steps) throws InterruptedException {
-    BenchRunner.Options o = new BenchRunner.Options(
-        base.workload(), base.load().at(level), base.requests(), base.duration(), base.warmup(), base.seed());
+  private LoadStep step(BenchRunner.Options base, double level, List<LoadStep> steps) throws InterruptedException {
+    BenchRunner.Options o = base.withLoad(base.load().at(level));
     BenchReport report = bench.run(o);
-    Step s = new Step(level, report.requests > 0 && report.sloAttainment >= target, report);
+    LoadStep s = new LoadStep(steps.size() + 1, level, report.requests > 0 && report.sloAttainment >= target, report);
     steps.add(s);
     if (progress != null) {
       progress.printf("sweep step %d: %s -> attainment %.1f%%%n", steps.size(), o.load().describe(), report.sloAttainment * 100);

@@ -6,7 +6,9 @@
  *                                                                      │
  *        RequestRecord (Role.BENCH) ─▶ StreamMeter ◀── bytes, stamped on arrival
  *                                                                      ▼
- *                                              BenchSample × n ─▶ BenchReport (table, JSON)
+ *                                              BenchSample × n ─▶ BenchReport (table, JSON, GeneratorCheck)
+ *                                                                      │
+ *                         KneeSearch / Stages: LoadStep × k ─▶ StepResults (JSON, steps.csv, report.html) ─▶ CapacityPlan
  * </pre>
  *
  * Formulas: docs/bench.md.

@@ -176,8 +176,12 @@ class BenchRunTest {
         assertThat(s.startNanos() - t0).isEqualTo((long) (s.index() / rate * 1e9));
         assertThat(s.dispatchNanos()).isGreaterThanOrEqualTo(s.startNanos());
       }
-      // Loose sanity: the dispatcher keeps up with 200 req/s on a shared 2-core machine.
-      assertThat(report.scheduleLagMs.p50()).isLessThan(50);
+      // The dispatcher keeps up with 200 req/s, or says it did not: on this shared 2-core machine
+      // it sometimes cannot, and then the self-check must flag it rather than report quietly.
+      assertThat(report.generator.scheduleLagMs().count()).isEqualTo(100);
+      if (report.scheduleLagMs.p99() > GeneratorCheck.LAG_P99_LIMIT_MS) {
+        assertThat(report.generator.bottleneck()).as("lag p99 %s ms", report.scheduleLagMs.p99()).isTrue();
+      }
       assertThat(report.requestThroughput).isBetween(rate * 0.5, rate * 1.5);
       long firstSend = byIndex.get(0).sendNanos();
       long lastSend = byIndex.get(99).sendNanos();
