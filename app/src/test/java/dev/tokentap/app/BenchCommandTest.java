@@ -7,12 +7,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokentap.emulator.Emulator;
 import dev.tokentap.emulator.EmulatorSettings;
 import dev.tokentap.emulator.EngineProfile;
-import com.sun.net.httpserver.HttpServer;
-import java.net.InetSocketAddress;
+import dev.tokentap.proxy.Tokentap;
+import dev.tokentap.proxy.config.SettingsLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,16 +62,14 @@ class BenchCommandTest {
 
   @Test
   void stagesSizeCapacityAndPublishTheKneeToTheProxy(@TempDir Path dir) throws Exception {
-    List<String> puts = new CopyOnWriteArrayList<>();
-    HttpServer admin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    admin.createContext("/admin/capacity", exchange -> {
-      puts.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
-      exchange.sendResponseHeaders(204, -1);
-      exchange.close();
-    });
-    admin.start();
-    try {
-      String adminUrl = "http://127.0.0.1:" + admin.getAddress().getPort();
+    // A real tokentap's admin listener takes the knee (PUT /admin/capacity) and exports it.
+    Map<String, Object> overrides = new HashMap<>();
+    overrides.put("tokentap.proxy.listen", "127.0.0.1:0");
+    overrides.put("tokentap.admin.listen", "127.0.0.1:0");
+    overrides.put("tokentap.proxy.upstream", target());
+    overrides.put("tokentap.access-log.enabled", false);
+    try (Tokentap proxy = Tokentap.start(SettingsLoader.load(SettingsLoader.resolve(null, overrides)))) {
+      String adminUrl = "http://127.0.0.1:" + proxy.adminAddress().getPort();
       MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--workload", "synthetic:input=16,output=4",
           "--load", "stages:concurrency:1@300ms,2@100ms+300ms", "--slo", "e2e=60s", "--peak", "40rps", "--headroom", "0.5",
           "--publish-capacity", adminUrl, "--capacity-target", "production", "--out", dir.toString());
@@ -80,7 +78,7 @@ class BenchCommandTest {
           "============ capacity ============",
           "give the proxy the knee: curl -X PUT '" + adminUrl + "/admin/capacity?target=production&in-flight=2'",
           "published capacity:");
-      assertThat(puts).containsExactly("PUT /admin/capacity?target=production&in-flight=2");
+      assertThat(proxy.registry().scrape()).contains("tokentap_capacity_in_flight{target=\"production\"} 2.0");
       JsonNode json = JSON.readTree(dir.resolve("stages.json").toFile());
       assertThat(json.path("steps")).hasSize(2);
       JsonNode capacity = json.path("capacity");
@@ -90,8 +88,6 @@ class BenchCommandTest {
       assertThat(capacity.path("in_flight_per_replica_threshold").asInt()).isEqualTo(1);
       assertThat(json.path("published_capacity").path("in_flight").asInt()).isEqualTo(2);
       assertThat(Files.readAllLines(dir.resolve("steps.csv"))).hasSize(3);
-    } finally {
-      admin.stop(0);
     }
   }
 
