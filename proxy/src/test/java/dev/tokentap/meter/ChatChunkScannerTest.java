@@ -171,6 +171,40 @@ class ChatChunkScannerTest {
     assertSameFacts(json.getBytes(UTF_8));
   }
 
+  /**
+   * Consecutive chunks sharing the bytes before {@code "choices"}: the scanner starts the second at
+   * that key, which is right only when the shared members gave no fact.
+   */
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "{\"id\":\"a\",\"choices\":[{\"delta\":{\"content\":\"x\"}}]}",
+        "{\"id\":\"a\",\"error\":{\"m\":1},\"choices\":[{\"delta\":{\"content\":\"x\"}}]}",
+        "{\"id\":\"a\",\"object\":\"error\",\"choices\":[{\"delta\":{\"content\":\"x\"}}]}",
+        "{\"id\":\"a\",\"usage\":{\"prompt_tokens\":3},\"choices\":[{\"delta\":{\"content\":\"x\"}}]}",
+        "{\"id\":\"a\",\"choices\":[],\"choices\":[{\"delta\":{\"content\":\"x\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"id\":\"a\"}",
+      })
+  void chunksSharingAPrefixGiveJacksonsFacts(String first) {
+    int choices = first.lastIndexOf("\"choices\"");
+    String prefix = first.substring(0, choices);
+    for (String rest :
+        List.of(
+            "\"choices\":[{\"delta\":{\"content\":\"y\"}}]}",
+            "\"choices\":[{\"delta\":{\"content\":\"\"}}]}",
+            "\"choices\":[{\"delta\":{\"content\":\"y\"}}],\"usage\":{\"total_tokens\":4}}",
+            "\"choices\":[],\"error\":\"x\"}",
+            "\"choices\":[{\"delta\":{\"content\":\"y\"}}]",
+            "\"choices\":[{\"delta\":{\"content\":\"y\"}}]}}",
+            "\"choices\":[{\"delta\":{\"tool_calls\":[]}}]}",
+            "\"usage\":null}",
+            "\"choices\":[{\"delta\":{\"content\":\"y\"}}]} ")) {
+      assertSameFacts(first.getBytes(UTF_8));
+      assertSameFacts((prefix + rest).getBytes(UTF_8));
+      assertSameFacts((prefix + rest).getBytes(UTF_8));
+    }
+  }
+
   @Test
   void aTypedErrorEventKeepsItsFlag() {
     byte[] data = "{\"choices\":[]}".getBytes(UTF_8);
