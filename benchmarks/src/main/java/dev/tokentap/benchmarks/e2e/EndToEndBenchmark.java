@@ -32,6 +32,7 @@ public final class EndToEndBenchmark {
   private final Map<String, ProcessProbe> probes = new HashMap<>();
   private final Map<String, Long> idleRss = new HashMap<>();
   private final Map<String, Long> idleHeap = new HashMap<>();
+  private int idleEmulatorFiles;
   private final SseLoadClient client;
   private final int maxTokens;
   private final int maxTokensTop;
@@ -101,6 +102,7 @@ public final class EndToEndBenchmark {
       idleRss.put(path, probe.rssBytes());
       idleHeap.put(path, probe.liveHeapBytes());
     }
+    idleEmulatorFiles = probes.get("direct").openFiles();
     log("idle RSS " + idleRss + ", idle live heap " + idleHeap);
     List<Map<String, PathResult>> results = new ArrayList<>();
     for (int streams : loads) {
@@ -123,7 +125,7 @@ public final class EndToEndBenchmark {
 
   private void warm(String path, int streams, int seconds) throws Exception {
     try (SseLoadClient.Phase phase = client.phase(targets.get(path), maxTokens)) {
-      phase.open(streams, 500);
+      phase.open(streams, 500, 0);
       Thread.sleep(seconds * 1000L);
     }
     Thread.sleep(500);
@@ -141,10 +143,10 @@ public final class EndToEndBenchmark {
     // the start-up herd is over: every stream has had its first event and is decoding.
     try (SseLoadClient.Phase phase = client.phase(targets.get(path), top ? maxTokensTop : maxTokens)) {
       long t0 = System.nanoTime();
-      phase.open(streams, 500);
+      phase.open(streams, 500, top ? 500 : 0);
       double rampSeconds = (System.nanoTime() - t0) / 1e9;
       if (top) {
-        long deadline = System.nanoTime() + 90_000_000_000L;
+        long deadline = System.nanoTime() + 60_000_000_000L;
         while (phase.flowing() < streams * 0.99 && System.nanoTime() < deadline) {
           Thread.sleep(250);
         }
@@ -171,8 +173,14 @@ public final class EndToEndBenchmark {
           PathResult.micros(stats.itl, 99), stats.errors, stats.errorKinds, stats.reconnects, cpu));
     }
     // Let closed streams drain, and idle pooled upstream connections (4 s in both proxies) close,
-    // before the next path.
+    // before the next path: the emulator's sockets must be back near idle, or the next path
+    // starts against a server still closing thousands of connections (and out of descriptors).
     Thread.sleep(high ? 5000 : 500);
+    ProcessProbe emulator = probes.get("direct");
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (emulator.openFiles() > idleEmulatorFiles + 200 && System.nanoTime() < deadline) {
+      Thread.sleep(500);
+    }
   }
 
   private static void log(String line) {

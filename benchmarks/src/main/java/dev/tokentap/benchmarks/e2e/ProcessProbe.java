@@ -55,6 +55,13 @@ final class ProcessProbe {
     return kb * 1024;
   }
 
+  /** Open file descriptors of the process itself (sockets included). */
+  int openFiles() throws IOException {
+    try (var fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+      return (int) fds.count();
+    }
+  }
+
   /** Live heap in bytes after a full collection, or -1 when this is not a JVM or jcmd fails. */
   long liveHeapBytes() throws IOException, InterruptedException {
     if (!jvm) {

@@ -125,10 +125,13 @@ final class SseLoadClient implements AutoCloseable {
 
     /**
      * Opens {@code streams} idle connections in batches (so no listen backlog overflows), then
-     * starts a request on every one at once: connecting while earlier streams already load the
-     * server would make the ramp as slow as the busiest server's accept loop.
+     * starts a request on each, {@code batch} streams every {@code startPauseMillis}: connecting
+     * while earlier streams already load the server would make the ramp as slow as the busiest
+     * server's accept loop, and starting thousands at once would send as many upstream connects
+     * through a proxy at the same instant.
      */
-    void open(int streams, int batch) throws InterruptedException, ExecutionException {
+    void open(int streams, int batch, long startPauseMillis)
+        throws InterruptedException, ExecutionException {
       for (int opened = 0; opened < streams; ) {
         int n = Math.min(batch, streams - opened);
         List<ChannelFuture> futures = new ArrayList<>(n);
@@ -149,10 +152,23 @@ final class SseLoadClient implements AutoCloseable {
           () -> {
             running = true;
             flowing = 0;
-            for (Channel ch : channels) {
-              ch.pipeline().get(StreamHandler.class).send(ch.pipeline().context(StreamHandler.class));
-            }
           });
+      List<Channel> idle = new ArrayList<>(channels);
+      for (int from = 0; from < idle.size(); from += batch) {
+        List<Channel> slice = idle.subList(from, Math.min(from + batch, idle.size()));
+        onLoop(
+            () -> {
+              for (Channel ch : slice) {
+                StreamHandler handler = ch.pipeline().get(StreamHandler.class);
+                if (handler != null) {
+                  handler.send(ch.pipeline().context(StreamHandler.class));
+                }
+              }
+            });
+        if (startPauseMillis > 0 && from + batch < idle.size()) {
+          Thread.sleep(startPauseMillis);
+        }
+      }
     }
 
     int openConnections() {
