@@ -2,7 +2,8 @@
 # End-to-end comparison: the same streaming chat workload direct to the emulator, through tokentap
 # and through nginx, interleaved, at 1, 10, 1,000 and 10,000 streams (fewer where the open-files
 # limit cannot hold 2 sockets per stream in the proxy: see HIGH below). Writes e2e.md and e2e.json
-# to $OUT (default benchmarks/e2e/results). About 6 minutes on a 2-core machine.
+# to $OUT (default benchmarks/e2e/results). About 11 minutes on a busy 2-core machine, most of it
+# starting the top load; LOADS=1,10,1000 takes about 5. Results: docs/performance.md.
 #
 #   benchmarks/e2e/run.sh              # build the jars if missing, then run
 #   LOADS=1,10 benchmarks/e2e/run.sh   # a quick subset
