@@ -22,7 +22,8 @@ import org.openjdk.jmh.annotations.State;
  *
  * <ul>
  *   <li>{@code dialectReadEvent}: {@link OpenAiDialect#readEvent}, everything the meter does per
- *       event except SSE framing and timing.
+ *       event except SSE framing and timing. The chunk takes {@link ChatChunkScanner}'s fast path.
+ *   <li>{@code dialectReadEventJacksonOnly}: the same without the scanner, as before it existed.
  *   <li>{@code jacksonTokensOnly}: the floor under it, the same reusable Jackson parser walking
  *       every token of the document and doing nothing with them.
  * </ul>
@@ -35,6 +36,7 @@ public class OpenAiDialectBenchmark {
 
   private byte[] data;
   private OpenAiDialect dialect;
+  private OpenAiDialect jacksonOnly;
   private final EventFacts facts = new EventFacts();
   private ReusableJsonParser parser;
 
@@ -47,6 +49,7 @@ public class OpenAiDialectBenchmark {
     }
     data = event.substring("data: ".length()).getBytes(StandardCharsets.UTF_8);
     dialect = new OpenAiDialect();
+    jacksonOnly = OpenAiDialect.jacksonOnly();
     parser = new ReusableJsonParser();
     facts.reset();
     dialect.readEvent(NO_TYPE, 0, data, data.length, facts);
@@ -59,6 +62,13 @@ public class OpenAiDialectBenchmark {
   public int dialectReadEvent() {
     facts.reset();
     dialect.readEvent(NO_TYPE, 0, data, data.length, facts);
+    return facts.choiceFlags[0];
+  }
+
+  @Benchmark
+  public int dialectReadEventJacksonOnly() {
+    facts.reset();
+    jacksonOnly.readEvent(NO_TYPE, 0, data, data.length, facts);
     return facts.choiceFlags[0];
   }
 
