@@ -62,6 +62,7 @@ final class ChatChunkScanner {
 
   // Facts gathered here and copied to EventFacts only when the whole document was read.
   private boolean error;
+  private FinishReason finishReason;
   private boolean usagePresent;
   private long promptTokens;
   private long completionTokens;
@@ -85,6 +86,7 @@ final class ChatChunkScanner {
     end = length;
     pos = 0;
     error = false;
+    finishReason = null;
     usagePresent = false;
     promptTokens = completionTokens = totalTokens = EventFacts.ABSENT;
     cachedTokens = reasoningTokens = EventFacts.ABSENT;
@@ -100,6 +102,9 @@ final class ChatChunkScanner {
     }
     if (error) {
       facts.error = true;
+    }
+    if (finishReason != null) {
+      facts.finishReason = finishReason; // with n > 1, the last choice's, as Jackson's reading
     }
     if (usagePresent) { // the caller reset facts, so its counts are ABSENT like ours started
       facts.usagePresent = true;
@@ -217,6 +222,7 @@ final class ChatChunkScanner {
           if (lastStringIs(length, "error") || lastStringIs(length, "abort")) {
             error = true;
           }
+          finishReason = finishReasonOf(length);
         } else {
           skipValue(2);
         }
@@ -512,6 +518,16 @@ final class ChatChunkScanner {
       }
     }
     return length;
+  }
+
+  /** After {@link #plainString()}: {@link FinishReason#of} of the string just skipped, without a String. */
+  private FinishReason finishReasonOf(int length) {
+    for (int i = 0; i < FinishReason.SPELLINGS.length; i++) {
+      if (lastStringIs(length, FinishReason.SPELLINGS[i])) {
+        return FinishReason.REASONS[i];
+      }
+    }
+    return FinishReason.OTHER;
   }
 
   /** After {@link #plainString()}: whether the string just skipped is {@code expected}. */

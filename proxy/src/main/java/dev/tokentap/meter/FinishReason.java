@@ -20,19 +20,34 @@ public enum FinishReason {
   /** Anything else the server names. */
   OTHER;
 
+  /** Every spelling folded into a reason; anything else is {@link #OTHER}. */
+  static final String[] SPELLINGS = {
+    "stop", "end_turn", "stop_sequence", "eos_token", "eos", "completed",
+    "length", "max_tokens", "max_output_tokens", "model_length",
+    "tool_calls", "function_call", "tool_use",
+    "content_filter", "refusal",
+    "error", "abort", "failed"
+  };
+
+  static final FinishReason[] REASONS = {
+    STOP, STOP, STOP, STOP, STOP, STOP,
+    LENGTH, LENGTH, LENGTH, LENGTH,
+    TOOL_CALLS, TOOL_CALLS, TOOL_CALLS,
+    CONTENT_FILTER, CONTENT_FILTER,
+    ERROR, ERROR, ERROR
+  };
+
   /** The reason a server spelled {@code value}; null for null. */
   public static FinishReason of(String value) {
     if (value == null) {
       return null;
     }
-    return switch (value) {
-      case "stop", "end_turn", "stop_sequence", "eos_token", "eos", "completed" -> STOP;
-      case "length", "max_tokens", "max_output_tokens", "model_length" -> LENGTH;
-      case "tool_calls", "function_call", "tool_use" -> TOOL_CALLS;
-      case "content_filter", "refusal" -> CONTENT_FILTER;
-      case "error", "abort", "failed" -> ERROR;
-      default -> OTHER;
-    };
+    for (int i = 0; i < SPELLINGS.length; i++) {
+      if (SPELLINGS[i].equals(value)) {
+        return REASONS[i];
+      }
+    }
+    return OTHER;
   }
 
   /** Lower-case name, as in JSON output. */

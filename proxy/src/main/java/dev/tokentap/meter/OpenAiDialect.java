@@ -203,9 +203,10 @@ final class OpenAiDialect implements Dialect {
         case "finish_reason":
           if (value == JsonToken.VALUE_STRING) {
             // Once per choice per stream, so the String is no steady-state allocation.
-            facts.finishReason = FinishReason.of(parser.getText());
-            if (facts.finishReason == FinishReason.ERROR) {
-              facts.error = true; // error, abort
+            String reason = parser.getText();
+            facts.finishReason = FinishReason.of(reason);
+            if (reason.equals("error") || reason.equals("abort")) {
+              facts.error = true;
             }
           }
           parser.skipChildren();

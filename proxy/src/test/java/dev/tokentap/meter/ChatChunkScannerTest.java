@@ -237,6 +237,7 @@ class ChatChunkScannerTest {
             .append("parsed=").append(f.parsed)
             .append(" terminator=").append(f.terminator)
             .append(" error=").append(f.error)
+            .append(" finish=").append(f.finishReason)
             .append(" entries=").append(f.choiceEntries)
             .append(" choices=");
     for (int i = 0; i < f.choiceCount; i++) {
