@@ -5,17 +5,16 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 
 /**
  * The client-facing pipeline, top to bottom:
  *
  * <pre>
  *   read-clock  stamps each read (t_start is the first byte of a request)
- *   http        HTTP/1.1 framing, RFC 9112 (keep-alive, chunked and content-length bodies)
- *   continue    answers Expect: 100-continue so uploads start at once
- *   relay       one Exchange per request: upstream pool, meter, usage filter, timeouts
+ *   http        HTTP/1.1 framing, RFC 9112 (keep-alive, chunked and content-length bodies); ambiguous
+ *               framing becomes an invalid request, never a guess
+ *   relay       checks each request (size limits, Expect), then one Exchange per request: upstream
+ *               pool, meter, usage filter, timeouts
  * </pre>
  */
 final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
@@ -33,8 +32,7 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
     clients.add(ch); // for draining at shutdown; the group forgets closed channels by itself
     ChannelPipeline p = ch.pipeline();
     p.addLast("read-clock", new ReadClock());
-    p.addLast("http", new HttpServerCodec(s.maxInitialLineLength(), s.maxHeaderSize(), 65536));
-    p.addLast("continue", new HttpServerExpectContinueHandler());
+    p.addLast("http", new ClientHttpCodec(s.maxInitialLineLength(), s.maxHeaderSize()));
     p.addLast("relay", new ClientConnectionHandler(relay));
   }
 }
