@@ -401,6 +401,9 @@ final class Exchange {
   void clientWritabilityChanged(boolean writable) {
     if (upstream != null && !ended) {
       upstream.config().setAutoRead(writable);
+      if (writable) {
+        lastUpstreamReadNanos = System.nanoTime(); // the upstream's silence is timed from when we listen again
+      }
     }
   }
 
@@ -449,6 +452,11 @@ final class Exchange {
       return;
     }
     long limit = relay.settings.upstream().idleTimeout().toNanos();
+    if (upstream != null && !upstream.config().isAutoRead()) {
+      // We stopped reading for a slow client (backpressure): the upstream is not the one idle.
+      scheduleIdleTimeout(limit);
+      return;
+    }
     long silent = System.nanoTime() - lastUpstreamReadNanos;
     if (silent < limit) {
       scheduleIdleTimeout(limit - silent);
