@@ -81,6 +81,10 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     if (msg instanceof HttpContent content) {
       if (current == null) {
         content.release(); // the rest of a request whose exchange already ended
+        if (content.decoderResult().isFailure()) {
+          rejected = true;
+          ctx.close(); // the decoder lost the framing: no next request can be found
+        }
       } else if (content.decoderResult().isFailure()) {
         // A broken chunk (RFC 9112 §7.1): the body's end cannot be known, so none of it is relayed.
         content.release();
