@@ -156,7 +156,11 @@ public final class Soak {
     long sent;
     long unexpected;
     List<String> leakReports;
-    try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.realistic()))) {
+    // Seats and KV cache for every stream: a stream's silences are then the faults' alone. With
+    // fewer seats a request waits in the engine's queue after its response head was sent, and a
+    // wait past the idle timeout is, rightly, a timeout (the first 30-minute run showed it).
+    EngineProfile engine = EngineProfile.realistic().withMaxNumSeqs(config.streams() + 64).withKvCacheTokens(10_000_000);
+    try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(engine))) {
       Settings settings = SettingsLoader.load(SettingsLoader.resolve(null, proxyConfig(emulator.baseUri().toString(), refusedPort)));
       Tokentap tokentap = Tokentap.start(settings, List.of(ShadowEngine.factory(settings.shadow().targets())));
       try {

@@ -175,6 +175,8 @@ final class SoakLoad {
     private Channel channel;
     private Kind kind;
     private int status;
+    /** The start of a response body of ours ({@code "type":"upstream_..."}), to classify our own errors. */
+    private final StringBuilder errorBody = new StringBuilder();
     private long bodyBytes;
     private boolean finished = true;
     private boolean aborted;
@@ -198,6 +200,7 @@ final class SoakLoad {
       kind = slow ? Kind.NORMAL : draw(random);
       status = 0;
       keepAlive = true;
+      errorBody.setLength(0);
       bodyBytes = 0;
       aborted = false;
       finished = false;
@@ -255,7 +258,10 @@ final class SoakLoad {
       if (kind == Kind.CLIENT_ABORT || kind == Kind.EARLY_ABORT) {
         maxTokens = 2000; // long enough that the abort always comes first
       }
-      String json = "{\"model\":\"soak\",\"stream\":true,\"max_tokens\":" + maxTokens + ",\"ignore_eos\":true,"
+      if (kind == Kind.EARLY_ABORT) {
+        fault = "stall-after=0:" + STALL; // non-streaming and stalled: no response can precede the abort
+      }
+      String json = "{\"model\":\"soak\",\"stream\":" + (kind != Kind.EARLY_ABORT) + ",\"max_tokens\":" + maxTokens + ",\"ignore_eos\":true,"
           + "\"messages\":[{\"role\":\"user\",\"content\":\"soak " + id + "\"}]}";
       FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions",
           Unpooled.copiedBuffer(json, StandardCharsets.UTF_8));
@@ -292,6 +298,9 @@ final class SoakLoad {
       }
       if (msg instanceof HttpContent c) {
         bodyBytes += c.content().readableBytes();
+        if (status >= 500 && errorBody.length() < 256) {
+          errorBody.append(c.content().toString(StandardCharsets.UTF_8));
+        }
         if (kind == Kind.CLIENT_ABORT && bodyBytes > 600) {
           abort();
           return;
@@ -331,6 +340,10 @@ final class SoakLoad {
       String observed;
       if (aborted) {
         observed = "client_abort";
+      } else if (errorBody.indexOf("\"type\":\"upstream_closed\"") >= 0) {
+        observed = "upstream_abort"; // tokentap's own 502: the upstream closed before responding
+      } else if (errorBody.indexOf("\"type\":\"upstream_timeout\"") >= 0) {
+        observed = "timeout";
       } else if (status >= 400) {
         observed = "error";
       } else if (complete) {
@@ -341,7 +354,8 @@ final class SoakLoad {
       if (!observed.equals(kind.outcome)) {
         unexpected.incrementAndGet();
         mismatches.computeIfAbsent(kind.name().toLowerCase() + (slow ? " (slow)" : "") + " seen as " + observed + " (status " + status
-            + ", " + bodyBytes + " body bytes)", k -> new AtomicLong()).incrementAndGet();
+            + (bodyBytes == 0 ? ", no body)" : ", part of the body)") + (errorBody.length() > 0 ? ": " + errorBody : ""),
+            k -> new AtomicLong()).incrementAndGet();
       }
       count(observed);
       Channel ch = channel;
