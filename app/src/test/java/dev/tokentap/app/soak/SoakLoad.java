@@ -276,7 +276,9 @@ final class SoakLoad {
       channel.writeAndFlush(request);
       if (kind == Kind.EARLY_ABORT) {
         // Gone before any response: the proxy is waiting on the upstream's head.
-        channel.eventLoop().schedule(this::abort, random.nextInt(5), TimeUnit.MILLISECONDS);
+        // 50-100 ms: long after an answer tokentap gives at once (a 502 when it cannot connect,
+        // which the client then sees), long before the stalled upstream's.
+        channel.eventLoop().schedule(this::abort, 50 + random.nextInt(50), TimeUnit.MILLISECONDS);
       }
     }
 

@@ -3,8 +3,9 @@ package dev.tokentap.app.soak;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tokentap.testkit.LeakDetectorExtension;
-import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The soak's short version, run by every build: two minutes at 100 concurrent streams with every
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
  */
 class SoakTest {
   @Test
+  @Timeout(value = 2, unit = TimeUnit.HOURS) // the run ends itself at its duration; the build's 120 s default is for ordinary tests
   void faultsMixedIntoSustainedLoadLeaveNothingBehindAndEveryRequestIsCounted() throws Exception {
     Soak.Config config = new Soak.Config(
         Soak.parse(System.getProperty("tokentap.soak.duration", "2m")),
