@@ -273,7 +273,9 @@ final class GenerationExchange implements Sequence.Listener, ConnectionExchange 
         writeThen(
             out,
             f -> {
-              channel.config().setOption(ChannelOption.SO_LINGER, 0);
+              if (channel.isOpen()) { // the client may have hung up meanwhile: nothing left to reset
+                channel.config().setOption(ChannelOption.SO_LINGER, 0);
+              }
               channel.close();
             });
         finish("reset", -1);

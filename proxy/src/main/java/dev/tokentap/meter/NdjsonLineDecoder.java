@@ -64,6 +64,11 @@ final class NdjsonLineDecoder {
     lineStart = offset;
   }
 
+  /** Bytes fed so far: the absolute offset of the next byte. */
+  long offset() {
+    return offset;
+  }
+
   /** The absolute offset up to which every byte belongs to a complete line. */
   long completeUpTo() {
     return lineStart;

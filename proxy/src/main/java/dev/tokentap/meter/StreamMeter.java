@@ -72,6 +72,7 @@ public final class StreamMeter {
   private final UsageTally usage = new UsageTally();
   private final DropRanges drops = new DropRanges();
   private final JsonBodyBuffer json;
+  private final int maxEventBytes;
 
   private BodyKind body = BodyKind.UNKNOWN;
   private int status;
@@ -86,6 +87,14 @@ public final class StreamMeter {
   private FinishReason finishReason;
   private boolean terminated;
   private boolean unparsed;
+
+  /**
+   * An event (or NDJSON line) grew past {@link #maxEventBytes} before it ended: the stream is not
+   * what this dialect reads (garbage, a runaway event), so the meter stops reading it and the
+   * record is {@link TokenSource#UNPARSED}. Bytes are only counted from then on, and {@link
+   * #completeUpTo()} covers all of them, so nothing downstream holds them back.
+   */
+  private boolean gaveUp;
 
   /** End offset of the last event reported as dropped, to extend it by a late LF. */
   private long lastDropEnd = -1;
@@ -124,7 +133,7 @@ public final class StreamMeter {
     this.gaps = gaps;
     this.timeline = new ChoiceTimeline(gaps);
     DecodedEvents events = new DecodedEvents();
-    int maxEventBytes = Math.max(maxBufferedBodyBytes, MIN_EVENT_BYTES);
+    this.maxEventBytes = Math.max(maxBufferedBodyBytes, MIN_EVENT_BYTES);
     this.decoder = new SseEventDecoder(events, maxEventBytes);
     this.lines = new NdjsonLineDecoder(events, maxEventBytes);
   }
@@ -176,13 +185,19 @@ public final class StreamMeter {
       body = BodyKind.OPAQUE; // bytes before any head: nothing to interpret them by
     }
     nowNanos = nanos;
+    if (gaveUp) {
+      bodyBytes += length;
+      return;
+    }
     try {
       switch (body) {
         case SSE:
           decoder.feed(bytes, offset, length);
+          giveUpPast(decoder.offset() - decoder.completeUpTo());
           break;
         case NDJSON:
           lines.feed(bytes, offset, length);
+          giveUpPast(lines.offset() - lines.completeUpTo());
           break;
         case JSON:
           json.append(bytes, offset, length);
@@ -195,6 +210,19 @@ public final class StreamMeter {
     } finally {
       bodyBytes += length;
     }
+  }
+
+  /** Stops reading the stream once its pending, undispatched bytes exceed the event limit. */
+  private void giveUpPast(long pendingBytes) {
+    if (pendingBytes > maxEventBytes) {
+      gaveUp = true;
+      unparsed = true;
+    }
+  }
+
+  /** Whether the meter stopped reading this stream (see {@link #gaveUp}); timings before it stand. */
+  public boolean gaveUp() {
+    return gaveUp;
   }
 
   /** The response ended normally (last chunk); an incomplete trailing event is discarded. */
@@ -229,7 +257,7 @@ public final class StreamMeter {
    * bodies that are not SSE, all bytes fed.
    */
   public long completeUpTo() {
-    return body == BodyKind.SSE && !ended ? decoder.completeUpTo() : bodyBytes;
+    return body == BodyKind.SSE && !ended && !gaveUp ? decoder.completeUpTo() : bodyBytes;
   }
 
   /**
@@ -248,7 +276,9 @@ public final class StreamMeter {
       return;
     }
     try {
-      if (body == BodyKind.SSE) {
+      if (gaveUp) {
+        // nothing more to read: the pending event was never going to be read whole
+      } else if (body == BodyKind.SSE) {
         decoder.finish();
       } else if (body == BodyKind.NDJSON) {
         lines.finish(brokenOutcome == null);
@@ -269,11 +299,15 @@ public final class StreamMeter {
   }
 
   private void onEvent(byte[] type, int typeLength, byte[] data, int length, long start, long end) {
+    if (gaveUp) {
+      return; // the rest of a read that held an oversized event
+    }
     events++;
     if (terminated) {
       return; // after the terminator nothing is timed (wire-formats.md §13.6)
     }
     if (body == BodyKind.SSE ? decoder.eventTruncated() : lines.eventTruncated()) {
+      gaveUp = true; // an event past the limit was dispatched cut short: stop here too
       unparsed = true;
       return;
     }
@@ -349,6 +383,9 @@ public final class StreamMeter {
     } else if (body == BodyKind.JSON && status < 400) {
       source = TokenSource.UNPARSED; // a successful body without the usage it should have
     }
+    if (body.streaming() && events == 0 && bodyBytes > 0 && dialect.countsTokens()) {
+      source = TokenSource.UNPARSED; // bytes, but not one event in them: not this format at all
+    }
     if (unparsed && body != BodyKind.OPAQUE) {
       source = TokenSource.UNPARSED; // the count may be off; the record must say so
     }
@@ -383,7 +420,7 @@ public final class StreamMeter {
     if (broken != null) {
       return broken;
     }
-    if (body.streaming() && dialect.expectsTerminator() && !terminated) {
+    if (body.streaming() && dialect.expectsTerminator() && !terminated && !gaveUp) {
       return Outcome.UPSTREAM_ABORT; // the stream ended cut short
     }
     return Outcome.OK;

@@ -242,7 +242,7 @@ class StreamMeterTest {
             oversized,
             Feeder.whole(oversized.length));
     assertThat(cut.tokenSource()).isEqualTo(TokenSource.UNPARSED);
-    assertThat(cut.events()).isEqualTo(3);
+    assertThat(cut.events()).as("metering stopped at the oversized event, the last one counted").isEqualTo(2);
     assertThat(cut.tokenEvents()).isEqualTo(1);
     assertThat(cut.outcome()).isEqualTo(Outcome.OK);
   }
@@ -443,5 +443,41 @@ class StreamMeterTest {
 
   static String done() {
     return "data: [DONE]\n\n";
+  }
+
+  @Test
+  void anEventPastTheLimitStopsTheMeterWhichThenHoldsNothingBack() {
+    StreamMeter meter = new StreamMeter(Route.CHAT, true, new ArrayList<Long>()::add, 0);
+    meter.onResponseHead(200, SSE, 1);
+    byte[] event = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n".getBytes(UTF_8);
+    meter.onBody(event, 0, event.length, 2);
+    byte[] start = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"".getBytes(UTF_8);
+    meter.onBody(start, 0, start.length, 3);
+    assertThat(meter.completeUpTo()).as("an event still arriving is held").isEqualTo(event.length);
+    byte[] more = new byte[64 * 1024];
+    java.util.Arrays.fill(more, (byte) 'y');
+    for (int i = 0; i < 5; i++) { // 320 KiB: past the 256 KiB event floor
+      meter.onBody(more, 0, more.length, 4 + i);
+    }
+    assertThat(meter.gaveUp()).isTrue();
+    assertThat(meter.completeUpTo()).as("nothing is held once the meter gave up").isEqualTo(meter.bodyBytes());
+    meter.onBody(event, 0, event.length, 10); // later events are not read
+    meter.onComplete(11);
+    MeterResult r = meter.result();
+    assertThat(r.tokenEvents()).isEqualTo(1);
+    assertThat(r.tokenSource()).isEqualTo(TokenSource.UNPARSED);
+    assertThat(r.outcome()).as("no [DONE] was read, but the stream ended cleanly").isEqualTo(Outcome.OK);
+    assertThat(r.bodyBytes()).isEqualTo(2L * event.length + start.length + 5L * more.length);
+  }
+
+  @Test
+  void bytesThatHoldNoEventAtAllAreUnparsed() {
+    StreamMeter meter = new StreamMeter(Route.CHAT, false, new ArrayList<Long>()::add, 0);
+    meter.onResponseHead(200, SSE, 1);
+    byte[] garbage = "<html>\n<body>Bad gateway</body>\n</html>\n".getBytes(UTF_8);
+    meter.onBody(garbage, 0, garbage.length, 2);
+    meter.onComplete(3);
+    assertThat(meter.result().tokenSource()).isEqualTo(TokenSource.UNPARSED);
+    assertThat(meter.result().outcome()).isEqualTo(Outcome.UPSTREAM_ABORT);
   }
 }

@@ -14,20 +14,20 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /** A real proxy on ephemeral ports in front of {@code upstream}, collecting every finished record. */
-final class ProxyHarness implements AutoCloseable {
-  final Tokentap tokentap;
-  final LinkedBlockingQueue<FinishedRequest> finished = new LinkedBlockingQueue<>();
-  final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+public final class ProxyHarness implements AutoCloseable {
+  public final Tokentap tokentap;
+  public final LinkedBlockingQueue<FinishedRequest> finished = new LinkedBlockingQueue<>();
+  public final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
-  ProxyHarness(String upstream) throws Exception {
+  public ProxyHarness(String upstream) throws Exception {
     this(upstream, Map.of());
   }
 
-  ProxyHarness(String upstream, Map<String, Object> extra) throws Exception {
+  public ProxyHarness(String upstream, Map<String, Object> extra) throws Exception {
     this(upstream, extra, java.util.List.of());
   }
 
-  ProxyHarness(String upstream, Map<String, Object> extra, java.util.List<dev.tokentap.proxy.tap.RequestTapFactory> taps) throws Exception {
+  public ProxyHarness(String upstream, Map<String, Object> extra, java.util.List<dev.tokentap.proxy.tap.RequestTapFactory> taps) throws Exception {
     Map<String, Object> overrides = new HashMap<>();
     overrides.put("tokentap.proxy.listen", "127.0.0.1:0");
     overrides.put("tokentap.admin.listen", "127.0.0.1:0");
@@ -40,7 +40,7 @@ final class ProxyHarness implements AutoCloseable {
     tokentap.recorder().addListener(finished::add);
   }
 
-  URI url(String path) {
+  public URI url(String path) {
     return URI.create("http://127.0.0.1:" + tokentap.proxyAddress().getPort() + path);
   }
 
@@ -48,18 +48,18 @@ final class ProxyHarness implements AutoCloseable {
     return URI.create("http://127.0.0.1:" + tokentap.adminAddress().getPort() + path);
   }
 
-  HttpResponse<byte[]> post(String path, String json) throws Exception {
+  public HttpResponse<byte[]> post(String path, String json) throws Exception {
     return http.send(
         HttpRequest.newBuilder(url(path)).timeout(java.time.Duration.ofSeconds(20)).header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
         HttpResponse.BodyHandlers.ofByteArray());
   }
 
-  String metrics() throws Exception {
+  public String metrics() throws Exception {
     return http.send(HttpRequest.newBuilder(adminUrl("/metrics")).timeout(java.time.Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString()).body();
   }
 
   /** The next finished record, waiting up to 5 s. */
-  FinishedRequest next() throws InterruptedException {
+  public FinishedRequest next() throws InterruptedException {
     FinishedRequest r = finished.poll(5, TimeUnit.SECONDS);
     assertThat(r).as("a finished request record").isNotNull();
     return r;

@@ -21,6 +21,7 @@ public record Settings(
       int ioThreads,
       int maxInitialLineLength,
       int maxHeaderSize,
+      int maxRequestBody,
       int maxInspectedRequestBody,
       int maxInspectedResponseBody,
       boolean usageInjection,

@@ -80,6 +80,7 @@ public final class SettingsLoader {
             r.intAtLeast("tokentap.proxy.io-threads", 0),
             r.size("tokentap.proxy.max-initial-line-length", 256),
             r.size("tokentap.proxy.max-header-size", 1024),
+            r.size("tokentap.proxy.max-request-body", 0),
             r.size("tokentap.proxy.max-inspected-request-body", 0),
             r.size("tokentap.proxy.max-inspected-response-body", 0),
             r.bool("tokentap.proxy.usage-injection"),

@@ -7,20 +7,29 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 
 /**
- * The client side of one proxy connection: starts an {@link Exchange} for each request and feeds it
- * the request parts. HTTP/1.1 keep-alive reuses the connection; a pipelined request waits (reads
- * paused) until the exchange before it has ended, so responses leave in request order.
+ * The client side of one proxy connection: checks each request head, starts an {@link Exchange} for
+ * it and feeds it the request parts. HTTP/1.1 keep-alive reuses the connection; a pipelined request
+ * waits (reads paused) until the exchange before it has ended, so responses leave in request order.
+ *
+ * <p>Tokentap answers itself, records the request as {@code rejected}, relays nothing and closes the
+ * connection (the body that may follow cannot be told from a next request) when the head is
+ * malformed (400, 414, 431), declares a body over {@code max-request-body} (413, before any 100
+ * Continue), uses a transfer coding other than chunked (501, RFC 9112 §6.1) or an expectation other
+ * than 100-continue (417). {@code Expect: 100-continue} is answered here, and not sent upstream.
  */
 final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   private final RelayContext relay;
@@ -28,6 +37,8 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private Exchange current;
   private final ArrayDeque<Object> pipelined = new ArrayDeque<>();
+  /** A request was refused and the connection is closing: whatever else arrives is dropped. */
+  private boolean rejected;
 
   ClientConnectionHandler(RelayContext relay) {
     this.relay = relay;
@@ -50,10 +61,18 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   }
 
   private void dispatch(Object msg) {
+    if (rejected) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     if (msg instanceof HttpRequest request) {
       if (request.decoderResult().isFailure()) {
         ReferenceCountUtil.release(msg);
         rejectMalformed(request.decoderResult().cause());
+        return;
+      }
+      if (!acceptHead(request)) {
+        ReferenceCountUtil.release(msg);
         return;
       }
       current = new Exchange(relay, this, ctx, request, clock.firstReadSinceMark());
@@ -62,6 +81,17 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     if (msg instanceof HttpContent content) {
       if (current == null) {
         content.release(); // the rest of a request whose exchange already ended
+        if (content.decoderResult().isFailure()) {
+          rejected = true;
+          ctx.close(); // the decoder lost the framing: no next request can be found
+        }
+      } else if (content.decoderResult().isFailure()) {
+        // A broken chunk (RFC 9112 §7.1): the body's end cannot be known, so none of it is relayed.
+        content.release();
+        Exchange e = current;
+        rejected = true;
+        releasePipelined();
+        e.onRequestMalformed(content.decoderResult().cause());
       } else {
         current.onRequestContent(content, clock.lastReadNanos());
       }
@@ -91,7 +121,8 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       return;
     }
-    while (current == null && !pipelined.isEmpty()) {
+    // The next request, head and body: its parts were queued behind the exchange that just ended.
+    while (!pipelined.isEmpty() && (current == null || !current.requestComplete())) {
       dispatch(pipelined.poll());
     }
     if (pipelined.isEmpty()) {
@@ -99,21 +130,56 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** Checks what the head declares; false when the request was answered here and must go no further. */
+  private boolean acceptHead(HttpRequest request) {
+    String codings = request.headers().get(HttpHeaderNames.TRANSFER_ENCODING);
+    if (codings != null && !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(codings.trim())) {
+      // The decoder checked chunked is last; any coding before it would reach the upstream undone.
+      reject(HttpResponseStatus.NOT_IMPLEMENTED, "tokentap: transfer coding not supported: " + codings);
+      return false;
+    }
+    long declared = HttpUtil.getContentLength(request, -1L);
+    long limit = relay.settings.proxy().maxRequestBody();
+    if (declared > limit) {
+      reject(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+          "tokentap: request body of " + declared + " bytes exceeds tokentap.proxy.max-request-body (" + limit + " bytes)");
+      return false;
+    }
+    String expect = request.headers().get(HttpHeaderNames.EXPECT);
+    if (expect != null && request.protocolVersion().compareTo(HttpVersion.HTTP_1_1) >= 0
+        && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect.trim())) {
+      reject(HttpResponseStatus.EXPECTATION_FAILED, "tokentap: unsupported expectation: " + expect);
+      return false;
+    }
+    if (HttpUtil.is100ContinueExpected(request)) {
+      // Answered here so the upload starts at once; the upstream sees a plain request.
+      ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER), ctx.voidPromise());
+      request.headers().remove(HttpHeaderNames.EXPECT);
+    }
+    return true;
+  }
+
   private void rejectMalformed(Throwable cause) {
     HttpResponseStatus status =
         cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
             : cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
             : HttpResponseStatus.BAD_REQUEST;
+    String reason = cause instanceof TooLongFrameException || cause instanceof IllegalArgumentException && cause.getMessage() != null
+        ? cause.getMessage() : String.valueOf(cause);
+    reject(status, "tokentap: malformed request: " + reason);
+  }
+
+  /** Answers the request itself, records it rejected, and closes: the next request cannot be found. */
+  private void reject(HttpResponseStatus status, String message) {
     long now = System.nanoTime();
     relay.recorder.start(Role.PRIMARY, relay.settings.proxy().targetName(), clock.firstReadSinceMark())
         .finishWithoutResponse(Outcome.REJECTED, status.code(), now);
-    var response = ErrorResponses.of(ctx.alloc(), status, "invalid_request_error",
-        "tokentap: malformed request: " + (cause instanceof TooLongFrameException ? cause.getMessage() : String.valueOf(cause)));
+    var response = ErrorResponses.of(ctx.alloc(), status, "invalid_request_error", message);
     response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    // The decoder cannot find the next request after a malformed one: answer, then close.
     ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
     current = null;
     releasePipelined();
+    rejected = true;
   }
 
   @Override

@@ -127,6 +127,11 @@ final class Exchange {
   void onRequestContent(HttpContent content, long readNanos) {
     requestBytes += content.content().readableBytes();
     boolean last = content instanceof LastHttpContent;
+    if (!ended && requestBytes > relay.settings.proxy().maxRequestBody()) {
+      content.release();
+      rejectBodyTooLarge();
+      return;
+    }
     if (ended) {
       content.release();
     } else if (mode == BodyMode.INSPECT) {
@@ -157,6 +162,31 @@ final class Exchange {
       if (!ended && mode == BodyMode.INSPECT) {
         sendInspected();
       }
+    }
+  }
+
+  /** The request body was malformed (a bad chunk): 400, and whatever was relayed of it is cut. */
+  void onRequestMalformed(Throwable cause) {
+    if (ended) {
+      return;
+    }
+    upstreamReusable = false;
+    if (responseHeadSent) {
+      end(Outcome.REJECTED, System.nanoTime(), false);
+    } else {
+      respondItself(HttpResponseStatus.BAD_REQUEST, Outcome.REJECTED, "invalid_request_error",
+          "tokentap: malformed request body: " + (cause.getMessage() != null ? cause.getMessage() : cause.toString()));
+    }
+  }
+
+  /** A chunked body grew past max-request-body: whatever was relayed of it is cut with the upstream connection. */
+  private void rejectBodyTooLarge() {
+    upstreamReusable = false;
+    String message = "tokentap: request body exceeds tokentap.proxy.max-request-body (" + relay.settings.proxy().maxRequestBody() + " bytes)";
+    if (responseHeadSent) {
+      end(Outcome.REJECTED, System.nanoTime(), false); // the upstream answered early; its response is cut
+    } else {
+      respondItself(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, Outcome.REJECTED, "invalid_request_error", message);
     }
   }
 
@@ -372,6 +402,9 @@ final class Exchange {
   void clientWritabilityChanged(boolean writable) {
     if (upstream != null && !ended) {
       upstream.config().setAutoRead(writable);
+      if (writable) {
+        lastUpstreamReadNanos = System.nanoTime(); // the upstream's silence is timed from when we listen again
+      }
     }
   }
 
@@ -420,6 +453,11 @@ final class Exchange {
       return;
     }
     long limit = relay.settings.upstream().idleTimeout().toNanos();
+    if (upstream != null && !upstream.config().isAutoRead()) {
+      // We stopped reading for a slow client (backpressure): the upstream is not the one idle.
+      scheduleIdleTimeout(limit);
+      return;
+    }
     long silent = System.nanoTime() - lastUpstreamReadNanos;
     if (silent < limit) {
       scheduleIdleTimeout(limit - silent);

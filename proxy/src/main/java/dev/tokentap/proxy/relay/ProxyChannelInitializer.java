@@ -5,8 +5,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 
 /**
  * The client-facing pipeline, top to bottom:
@@ -15,9 +13,10 @@ import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
  *   tls         TLS, when tokentap.proxy.tls is configured (before the clock: a request starts at
  *               its first decrypted byte, not at the handshake)
  *   read-clock  stamps each read (t_start is the first byte of a request)
- *   http        HTTP/1.1 framing, RFC 9112 (keep-alive, chunked and content-length bodies)
- *   continue    answers Expect: 100-continue so uploads start at once
- *   relay       one Exchange per request: upstream pool, meter, usage filter, timeouts
+ *   http        HTTP/1.1 framing, RFC 9112 (keep-alive, chunked and content-length bodies); ambiguous
+ *               framing becomes an invalid request, never a guess
+ *   relay       checks each request (size limits, Expect), then one Exchange per request: upstream
+ *               pool, meter, usage filter, timeouts
  * </pre>
  */
 final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
@@ -38,8 +37,7 @@ final class ProxyChannelInitializer extends ChannelInitializer<SocketChannel> {
       p.addLast("tls", relay.listenerTls.newHandler(ch.alloc()));
     }
     p.addLast("read-clock", new ReadClock());
-    p.addLast("http", new HttpServerCodec(s.maxInitialLineLength(), s.maxHeaderSize(), 65536));
-    p.addLast("continue", new HttpServerExpectContinueHandler());
+    p.addLast("http", new ClientHttpCodec(s.maxInitialLineLength(), s.maxHeaderSize()));
     p.addLast("relay", new ClientConnectionHandler(relay));
   }
 }

@@ -33,7 +33,7 @@ final class RelayedHeads {
     HttpHeaders h = head.headers();
     boolean chunked = HttpUtil.isTransferEncodingChunked(request);
     HopByHopHeaders.strip(h);
-    h.remove(HttpHeaderNames.EXPECT); // answered by HttpServerExpectContinueHandler on the client side
+    h.remove(HttpHeaderNames.EXPECT); // answered on the client side (ClientConnectionHandler)
     String clientHost = request.headers().get(HttpHeaderNames.HOST);
     if (!settings.preserveHost() || clientHost == null) {
       h.set(HttpHeaderNames.HOST, settings.upstream().authority());

@@ -75,6 +75,7 @@ class SettingsLoaderTest {
     "tokentap.proxy.io-threads = many                    | tokentap.proxy.io-threads",
     "tokentap.proxy.usage-injection = maybe              | tokentap.proxy.usage-injection",
     "tokentap.proxy.max-inspected-request-body = 12 lbs  | tokentap.proxy.max-inspected-request-body",
+    "tokentap.proxy.max-request-body = 3GiB              | tokentap.proxy.max-request-body: 3GiB (expected: a size between 0 bytes and 2GiB)",
     "tokentap.proxy.write-buffer-high-water-mark = 1KiB  | tokentap.proxy.write-buffer-high-water-mark",
     "tokentap.upstream.connect-timeout = 0s              | tokentap.upstream.connect-timeout: 0s (expected: a duration > 0)",
     "tokentap.upstream.idle-timeout = soon               | tokentap.upstream.idle-timeout",
