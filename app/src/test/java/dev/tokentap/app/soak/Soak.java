@@ -162,7 +162,7 @@ public final class Soak {
     EngineProfile engine = EngineProfile.realistic().withMaxNumSeqs(config.streams() + 64).withKvCacheTokens(10_000_000);
     try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(engine))) {
       Settings settings = SettingsLoader.load(SettingsLoader.resolve(null, proxyConfig(emulator.baseUri().toString(), refusedPort)));
-      Tokentap tokentap = Tokentap.start(settings, List.of(ShadowEngine.factory(settings.shadow().targets())));
+      Tokentap tokentap = Tokentap.start(settings, List.of(ShadowEngine.factory(settings.shadow())));
       try {
         MeterRegistry registry = tokentap.registry();
         long startNanos = System.nanoTime();
