@@ -7,9 +7,6 @@ import dev.tokentap.proxy.admin.AdminEndpoint;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.ShadowTarget;
 import java.io.IOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
 import java.util.Map;
 import dev.tokentap.proxy.record.RequestRecorder;
 import dev.tokentap.proxy.tap.RequestTap;
@@ -132,13 +129,7 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
     if (!method.equals("PUT") && !method.equals("POST")) {
       return Response.json(405, "{\"error\":\"GET or PUT\"}");
     }
-    Map<String, String> params = new HashMap<>();
-    for (String pair : query.split("&")) {
-      int eq = pair.indexOf('=');
-      if (eq > 0) {
-        params.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
-      }
-    }
+    Map<String, String> params = AdminEndpoint.queryParams(query);
     if (body.length > 0) {
       try {
         JSON.readTree(body).fields().forEachRemaining(e -> params.put(e.getKey(), e.getValue().asText()));

@@ -1,10 +1,7 @@
 package dev.tokentap.shadow;
 
 import dev.tokentap.proxy.admin.AdminEndpoint;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -46,7 +43,7 @@ final class ShadowRampEndpoint implements AdminEndpoint, AutoCloseable {
         return Response.json(200, ramp.json() + "\n");
       }
       case "POST", "PUT" -> {
-        return start(params(query));
+        return start(AdminEndpoint.queryParams(query));
       }
       default -> {
         return Response.json(405, "{\"error\":\"GET, POST or DELETE\"}");
@@ -97,17 +94,6 @@ final class ShadowRampEndpoint implements AdminEndpoint, AutoCloseable {
       throw new IllegalArgumentException(name + ": expected more than 0");
     }
     return d;
-  }
-
-  private static Map<String, String> params(String query) {
-    Map<String, String> params = new HashMap<>();
-    for (String pair : query.split("&")) {
-      int eq = pair.indexOf('=');
-      if (eq > 0) {
-        params.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
-      }
-    }
-    return params;
   }
 
   @Override

@@ -12,6 +12,19 @@ public interface AdminEndpoint {
 
   Response handle(String method, String query, byte[] body);
 
+  /** The parameters of a query string ({@code a=1&b=x%20y}), URL-decoded; the last of a repeated name wins. */
+  static java.util.Map<String, String> queryParams(String query) {
+    java.util.Map<String, String> params = new java.util.HashMap<>();
+    for (String pair : query.split("&")) {
+      int eq = pair.indexOf('=');
+      if (eq > 0) {
+        params.put(java.net.URLDecoder.decode(pair.substring(0, eq), java.nio.charset.StandardCharsets.UTF_8),
+            java.net.URLDecoder.decode(pair.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+    return params;
+  }
+
   record Response(int status, String contentType, String body) {
     public static Response json(int status, String body) {
       return new Response(status, "application/json", body);

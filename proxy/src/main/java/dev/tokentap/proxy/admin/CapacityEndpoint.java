@@ -2,9 +2,6 @@ package dev.tokentap.proxy.admin;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,7 +36,7 @@ public final class CapacityEndpoint implements AdminEndpoint {
 
   @Override
   public Response handle(String method, String query, byte[] body) {
-    Map<String, String> params = params(query);
+    Map<String, String> params = AdminEndpoint.queryParams(query);
     switch (method) {
       case "GET", "HEAD" -> {
         return Response.json(200, state());
@@ -100,16 +97,5 @@ public final class CapacityEndpoint implements AdminEndpoint {
     new TreeMap<>(knees).forEach((t, k) -> json.append(json.charAt(json.length() - 1) == '{' ? "" : ",")
         .append('"').append(t).append("\":").append(k.get()));
     return json.append("}}\n").toString();
-  }
-
-  private static Map<String, String> params(String query) {
-    Map<String, String> params = new HashMap<>();
-    for (String pair : query.split("&")) {
-      int eq = pair.indexOf('=');
-      if (eq > 0) {
-        params.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
-      }
-    }
-    return params;
   }
 }
