@@ -63,8 +63,10 @@ class HtmlReportChromiumTest {
     int axis = firstDarkRow(image, left + 4, right - 4);
     assertThat(axis).as("the first chart's x axis").isPositive();
     int top = axis - (SvgChart.HEIGHT - 52 - 44) - 2;
-    assertThat(pixels(image, left, right, top, axis, 0x1f77b4)).as("p50 curve pixels").isGreaterThan(100);
-    assertThat(pixels(image, left, right, top, axis, 0xff7f0e)).as("p99 curve pixels").isGreaterThan(100);
+    // Drawn, not long: how far the curve runs depends on the run's numbers (steps close in throughput
+    // make a short curve); a point marker alone is about 30 pixels.
+    assertThat(pixels(image, left, right, top, axis, 0x1f77b4)).as("p50 curve pixels").isGreaterThan(40);
+    assertThat(pixels(image, left, right, top, axis, 0xff7f0e)).as("p99 curve pixels").isGreaterThan(40);
     assertThat(pixels(image, left, right, top, axis, 0xd62728)).as("knee marker pixels").isGreaterThan(30);
   }
 
