@@ -20,9 +20,10 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The passive capacity estimate against an emulator with a known knee: four sequences at a time,
- * about 48 ms of decoding a request, and a TTFT SLO of 100 ms. A request arriving with c in flight
- * waits about (c - 4) × 12 ms for a slot, so TTFT stays within 100 ms up to about c = 11 and the knee
- * lies between the levels 8 and 12. Closed-loop clients at 1, 2, 4, 8, 16 and 32 give the estimator
+ * about 144 ms of decoding a request, and a TTFT SLO of 300 ms. A request arriving with c in flight
+ * waits about (c - 4) × 36 ms for a slot, so TTFT stays within 300 ms up to about c = 11 and the knee
+ * lies between the levels 8 and 12. The times are three times what the knee needs, so a loaded
+ * machine's pauses (up to ~200 ms seen at one request in flight) do not fail the levels below it. Closed-loop clients at 1, 2, 4, 8, 16 and 32 give the estimator
  * its evidence; nobody tells it the knee.
  */
 class CapacityEstimatorTest {
@@ -31,12 +32,12 @@ class CapacityEstimatorTest {
       "{\"model\":\"m\",\"stream\":true,\"max_tokens\":24,\"ignore_eos\":true,\"messages\":[{\"role\":\"user\",\"content\":\"load\"}]}";
 
   @Test
-  @Timeout(120)
+  @Timeout(240)
   void theEstimateFindsTheKneeFromProductionTrafficAlone() throws Exception {
-    EngineProfile fourSlots = EngineProfile.fast().withBaseStep(Duration.ofMillis(2)).withMaxNumSeqs(4);
+    EngineProfile fourSlots = EngineProfile.fast().withBaseStep(Duration.ofMillis(6)).withMaxNumSeqs(4);
     try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(fourSlots));
         ProxyHarness proxy = new ProxyHarness(emulator.baseUri().toString(),
-            Map.of("tokentap.slos", List.of(Map.of("model", "*", "route", "*", "ttft", "100ms")), "tokentap.proxy.io-threads", 2))) {
+            Map.of("tokentap.slos", List.of(Map.of("model", "*", "route", "*", "ttft", "300ms")), "tokentap.proxy.io-threads", 2))) {
       assertThat(estimateGauge(proxy)).isNull(); // no evidence, no series
       for (int clients : new int[] {1, 2, 4, 8, 16, 32}) {
         closedLoop(proxy, clients, Math.max(40 / clients, 3));
@@ -58,7 +59,7 @@ class CapacityEstimatorTest {
         } else if (!above) {
           above = true;
           assertThat(level.path("slo_attainment").asDouble()).as(level.toString()).isLessThan(0.9);
-          assertThat(level.path("ttft_p99_ms").asDouble()).isGreaterThan(100);
+          assertThat(level.path("ttft_p99_ms").asDouble()).isGreaterThan(300);
         }
       }
       assertThat(above).isTrue();

@@ -49,7 +49,7 @@ public final class Soak {
 
   /** The result: the samples, the counts on both sides, and each check that failed. */
   public record Report(Config config, List<Sample> samples, long sent, Map<String, Long> clientOutcomes, Map<String, Long> proxyOutcomes,
-      Map<SoakLoad.Kind, Long> sentByKind, Map<String, Long> shadowCopies, long unexpected, long fdsBefore, long fdsIdle, long fdsAfter,
+      Map<SoakLoad.Kind, Long> sentByKind, Map<String, Long> shadowCopies, Map<String, Long> upstreamConnections, long unexpected, long fdsBefore, long fdsIdle, long fdsAfter,
       List<String> leaks, List<String> failures) {
 
     public boolean passed() {
@@ -69,6 +69,11 @@ public final class Soak {
       sentByKind.forEach((k, v) -> b.append(String.format("| %s | %d |%n", k.name().toLowerCase(), v)));
       b.append("\n| shadow copies (target, result) | count |\n|---|---:|\n");
       shadowCopies.forEach((k, v) -> b.append(String.format("| %s | %d |%n", k, v)));
+      b.append("\n| upstream connections (event, reason) | count |\n|---|---:|\n");
+      upstreamConnections.forEach((k, v) -> b.append(String.format("| %s | %d |%n", k, v)));
+      if (upstreamConnections.isEmpty()) {
+        b.append("| none: no connect error, no retry | 0 |\n");
+      }
       b.append(String.format("%nOpen file descriptors: %d before the run, %d once the load ended (idle pooled connections"
           + " included), %d after the run closed. Leak reports: %d. Requests whose observation differed from their planned"
           + " fault: %d (counted as observed).%n%n", fdsBefore, fdsIdle, fdsAfter, leaks.size(), unexpected));
@@ -151,6 +156,7 @@ public final class Soak {
     long fdsIdle;
     Map<String, Long> outcomes;
     Map<String, Long> shadow;
+    Map<String, Long> connections;
     Map<String, Long> client;
     Map<SoakLoad.Kind, Long> byKind;
     long sent;
@@ -199,6 +205,7 @@ public final class Soak {
         }
         outcomes = proxyOutcomes(registry);
         shadow = shadowCopies(registry);
+        connections = upstreamConnections(registry);
         sent = load.sent();
         client = load.outcomes();
         byKind = load.sentByKind();
@@ -214,7 +221,7 @@ public final class Soak {
     if (fdsAfter > fdsBefore + 16) {
       failures.add("open file descriptors: " + fdsBefore + " before the run, " + fdsAfter + " after it closed");
     }
-    return new Report(config, samples, sent, client, outcomes, byKind, shadow, unexpected, fdsBefore, fdsIdle, fdsAfter, leakReports, failures);
+    return new Report(config, samples, sent, client, outcomes, byKind, shadow, connections, unexpected, fdsBefore, fdsIdle, fdsAfter, leakReports, failures);
   }
 
   static Map<String, Object> proxyConfig(String upstream, int refusedPort) {
@@ -336,6 +343,18 @@ public final class Soak {
     Map<String, Long> m = new LinkedHashMap<>();
     for (Counter c : registry.find("tokentap.requests").tag("role", "primary").counters()) {
       m.merge(c.getId().getTag("outcome"), (long) c.count(), Long::sum);
+    }
+    return m;
+  }
+
+  /** The primary upstream's connect errors and the requests sent again (upstream.retry-unanswered). */
+  static Map<String, Long> upstreamConnections(MeterRegistry registry) {
+    Map<String, Long> m = new java.util.TreeMap<>();
+    for (Counter c : registry.find("tokentap.upstream.connect.errors").counters()) {
+      m.merge("connect error, " + c.getId().getTag("reason"), (long) c.count(), Long::sum);
+    }
+    for (Counter c : registry.find("tokentap.upstream.retries").counters()) {
+      m.merge("sent again, " + c.getId().getTag("reason"), (long) c.count(), Long::sum);
     }
     return m;
   }

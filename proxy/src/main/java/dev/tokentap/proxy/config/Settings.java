@@ -38,6 +38,7 @@ public record Settings(
       int maxConnectionsPerLoop,
       int maxPendingAcquiresPerLoop,
       Duration pooledConnectionIdleTimeout,
+      boolean retryUnanswered,
       ClientTls tls) {}
 
   /** @param token bearer token for the control endpoints from non-loopback peers; null: loopback only */

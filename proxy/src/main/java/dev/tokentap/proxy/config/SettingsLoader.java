@@ -102,6 +102,7 @@ public final class SettingsLoader {
             r.intAtLeast("tokentap.upstream.max-connections-per-loop", 1),
             r.intAtLeast("tokentap.upstream.max-pending-acquires-per-loop", 0),
             r.positiveDuration("tokentap.upstream.pooled-connection-idle-timeout"),
+            r.bool("tokentap.upstream.retry-unanswered"),
             r.clientTls("tokentap.upstream.tls"));
     String adminToken = r.string("tokentap.admin.token");
     Settings.Admin admin = new Settings.Admin(r.address("tokentap.admin.listen"), adminToken.isBlank() ? null : adminToken);

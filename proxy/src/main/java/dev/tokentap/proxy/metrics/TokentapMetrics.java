@@ -55,6 +55,8 @@ public final class TokentapMetrics implements RequestListener {
   static final String OVERHEAD = "tokentap.proxy.overhead";
   // tokentap_upstream_connect_errors_total{target,reason}
   static final String CONNECT_ERRORS = "tokentap.upstream.connect.errors";
+  // tokentap_upstream_retries_total{target,reason}
+  static final String RETRIES = "tokentap.upstream.retries";
   // tokentap_model_label_overflow_total
   static final String MODEL_OVERFLOW = "tokentap.model.label.overflow";
 
@@ -122,6 +124,19 @@ public final class TokentapMetrics implements RequestListener {
   public void upstreamConnectError(String target, String reason) {
     Counter.builder(CONNECT_ERRORS)
         .description("Connections to an upstream that could not be made, by reason: refused, timeout, tls (handshake or certificate verification failed), other; each answered 502")
+        .tags("target", target, "reason", reason)
+        .register(registry)
+        .increment();
+  }
+
+  /**
+   * A request was sent again on a new connection because the upstream cannot have acted on it;
+   * {@code reason} is {@code connect_failed} (a new connection failed before the request was
+   * written) or {@code stale_connection} (a pooled connection closed before any response byte).
+   */
+  public void upstreamRetry(String target, String reason) {
+    Counter.builder(RETRIES)
+        .description("Requests sent again on a new connection because the upstream cannot have acted on them: connect_failed (a new connection failed before any request byte), stale_connection (a pooled connection closed before any response byte)")
         .tags("target", target, "reason", reason)
         .register(registry)
         .increment();

@@ -48,6 +48,11 @@ import java.util.concurrent.TimeUnit;
  *                upstream not writable ─▶ client autoRead off (request uploads)
  * </pre>
  *
+ * <p>A request the upstream cannot have acted on is sent once more on a new connection
+ * ({@code upstream.retry-unanswered}): when a new connection fails before the request is written,
+ * or a pooled one closes before any response byte. The second case needs the request again, so an
+ * inspected body is kept (as the bytes sent) until the response head arrives.
+ *
  * <p>It ends exactly once, in {@link #end}: the response completed, either side broke, a timeout
  * fired, or tokentap answered itself. A client abort closes the upstream connection (so the server
  * stops generating) instead of returning it to the pool.
@@ -71,8 +76,12 @@ final class Exchange {
   private long requestBytes;
   private boolean requestComplete;
   private boolean usageInjected;
+  private byte[] replayBody; // the request body as sent, while it may be sent again; null: it cannot be
+  private boolean replayFixedLength;
+  private boolean retried;
 
   private Channel upstream;
+  private boolean upstreamReused;
   private boolean connecting;
   private ScheduledFuture<?> headTimeout;
   private ScheduledFuture<?> idleTimeout;
@@ -156,6 +165,10 @@ final class Exchange {
     }
     if (last) {
       requestComplete = true;
+      if (mode == BodyMode.STREAM && requestBytes == 0 && relay.settings.upstream().retryUnanswered()) {
+        replayBody = EMPTY;
+        replayFixedLength = false;
+      }
       if (record != null) {
         record.requestBodyRead(readNanos, requestBytes);
       }
@@ -210,14 +223,21 @@ final class Exchange {
       upstreamBody = inspected;
     }
     inspected = null;
-    HttpRequest head = upstreamHead(upstreamBody.readableBytes());
-    pendingToUpstream.add(head);
+    if (relay.settings.upstream().retryUnanswered()) {
+      replayBody = inspection.injectedBody() != null ? inspection.injectedBody() : body;
+      replayFixedLength = true;
+    }
+    queueInspected(upstreamBody);
+    connect();
+  }
+
+  private void queueInspected(ByteBuf upstreamBody) {
+    pendingToUpstream.add(upstreamHead(upstreamBody.readableBytes()));
     LastHttpContent last = new DefaultLastHttpContent(upstreamBody);
     if (pendingTrailers != null) {
       last.trailingHeaders().set(pendingTrailers);
     }
     pendingToUpstream.add(last);
-    connect();
   }
 
   private void tapTooLarge(long length) {
@@ -262,24 +282,38 @@ final class Exchange {
   }
 
   private void connect() {
+    connect(false);
+  }
+
+  /** @param fresh a new connection, not an idle pooled one (a retry) */
+  private void connect(boolean fresh) {
     if (connecting || upstream != null) {
       return;
     }
     connecting = true;
     // Hold further request bytes until there is somewhere to put them.
     client.channel().config().setAutoRead(false);
-    relay.pool(client.channel().eventLoop()).acquire().addListener(this::onUpstreamAcquired);
+    relay.pool(client.channel().eventLoop()).acquire(fresh).addListener(this::onUpstreamAcquired);
   }
 
   private void onUpstreamAcquired(Future<? super Channel> f) {
     connecting = false;
     if (!f.isSuccess()) {
-      client.channel().config().setAutoRead(true);
       Throwable cause = f.cause();
       if (cause instanceof UpstreamPool.PoolExhaustedException) {
+        client.channel().config().setAutoRead(true);
         respondItself(HttpResponseStatus.SERVICE_UNAVAILABLE, Outcome.REJECTED, "upstream_busy", "tokentap: " + cause.getMessage());
       } else {
-        relay.recorder.metrics().upstreamConnectError(relay.settings.proxy().targetName(), connectErrorReason(cause));
+        String reason = connectErrorReason(cause);
+        relay.recorder.metrics().upstreamConnectError(relay.settings.proxy().targetName(), reason);
+        if (reason.equals("other") && !ended && mayRetry()) {
+          // Made, then lost before a request byte left (a reset or close during the connect):
+          // nothing was sent, so a second connection is safe. Refused, timed out or untrusted
+          // would fail the same way again.
+          retry("connect_failed");
+          return;
+        }
+        client.channel().config().setAutoRead(true);
         respondItself(HttpResponseStatus.BAD_GATEWAY, Outcome.ERROR, "upstream_unavailable",
             "tokentap: cannot connect to upstream " + relay.settings.proxy().upstream() + ": " + describe(cause));
       }
@@ -292,6 +326,7 @@ final class Exchange {
       return;
     }
     upstream = ch;
+    upstreamReused = UpstreamPool.reused(ch);
     UpstreamResponseHandler.of(ch).bind(this);
     ch.config().setAutoRead(true);
     client.channel().config().setAutoRead(true);
@@ -338,6 +373,7 @@ final class Exchange {
     if (ended) {
       return;
     }
+    replayBody = null; // the upstream answered: it has acted on the request
     if (response.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL) {
       // 1xx interim responses (other than the 100 handled locally) are not part of this relay.
       return;
@@ -416,7 +452,9 @@ final class Exchange {
       return;
     }
     upstreamReusable = false;
-    if (!responseHeadSent) {
+    if (mayResend(cause)) {
+      resend();
+    } else if (!responseHeadSent) {
       respondItself(HttpResponseStatus.BAD_GATEWAY, Outcome.UPSTREAM_ABORT, "upstream_closed",
           "tokentap: upstream " + relay.settings.proxy().upstream() + " closed the connection before responding"
               + (cause == null ? "" : ": " + describe(cause)));
@@ -425,6 +463,42 @@ final class Exchange {
       // a reset is passed on as a reset, a plain close as a plain close.
       end(Outcome.UPSTREAM_ABORT, System.nanoTime(), cause instanceof java.io.IOException);
     }
+  }
+
+  private boolean mayRetry() {
+    return !retried && relay.settings.upstream().retryUnanswered();
+  }
+
+  /**
+   * A pooled connection closed or reset (an I/O error, not a malformed response) before any
+   * response byte: the server closed it while idle and our request crossed its FIN or RST.
+   */
+  private boolean mayResend(Throwable cause) {
+    return mayRetry() && upstreamReused && replayBody != null && requestComplete && !responseHeadSent
+        && (cause == null || cause instanceof java.io.IOException);
+  }
+
+  /** Sends the request again, as it was sent, on a new connection. */
+  private void resend() {
+    Channel stale = upstream;
+    upstream = null;
+    UpstreamResponseHandler.of(stale).unbind();
+    stale.close();
+    cancel(headTimeout);
+    headTimeout = null;
+    if (replayFixedLength) {
+      queueInspected(Unpooled.wrappedBuffer(replayBody));
+    } else {
+      pendingToUpstream.add(upstreamHead(null));
+      pendingToUpstream.add(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+    retry("stale_connection");
+  }
+
+  private void retry(String reason) {
+    retried = true;
+    relay.recorder.metrics().upstreamRetry(relay.settings.proxy().targetName(), reason);
+    connect(true);
   }
 
   /** The client connection closed while this exchange was in flight. */
@@ -544,6 +618,8 @@ final class Exchange {
       ReferenceCountUtil.release(msg);
     }
   }
+
+  private static final byte[] EMPTY = new byte[0];
 
   private static void cancel(ScheduledFuture<?> f) {
     if (f != null) {

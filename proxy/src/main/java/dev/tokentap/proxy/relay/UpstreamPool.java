@@ -78,9 +78,17 @@ final class UpstreamPool {
 
   /** A connected channel, reused when one is idle. */
   Future<Channel> acquire() {
+    return acquire(false);
+  }
+
+  /**
+   * A connected channel; with {@code fresh}, never an idle one: a retry after a pooled connection
+   * turned out stale should not meet another that the server closed at the same moment.
+   */
+  Future<Channel> acquire(boolean fresh) {
     Promise<Channel> promise = loop.newPromise();
     Channel reusable;
-    while ((reusable = idle.pollLast()) != null) {
+    while (!fresh && (reusable = idle.pollLast()) != null) {
       if (reusable.isActive() && System.nanoTime() - lastUsed(reusable) < idleTimeoutNanos) {
         return promise.setSuccess(reusable);
       }
@@ -101,13 +109,13 @@ final class UpstreamPool {
     if (!ch.isActive()) {
       return;
     }
+    ch.attr(UpstreamResponseHandler.LAST_USED).set(System.nanoTime());
     Promise<Channel> waiter;
     while ((waiter = waiters.poll()) != null) {
       if (waiter.trySuccess(ch)) {
         return;
       }
     }
-    ch.attr(UpstreamResponseHandler.LAST_USED).set(System.nanoTime());
     idle.addLast(ch);
   }
 
@@ -121,6 +129,11 @@ final class UpstreamPool {
     while ((ch = idle.poll()) != null) {
       ch.close();
     }
+  }
+
+  /** Whether {@code ch} was given back to the pool before: the server may have closed it since. */
+  static boolean reused(Channel ch) {
+    return ch.attr(UpstreamResponseHandler.LAST_USED).get() != null;
   }
 
   private static long lastUsed(Channel ch) {
