@@ -22,6 +22,7 @@ WARMUP=${WARMUP:-$((2 * ${RATE%.*}))}  # requests; two seconds' worth
 WORKLOAD=${WORKLOAD:-synthetic:input=128,output=16}
 SEED=${SEED:-0}
 EMU_PORT=${EMU_PORT:-18100}
+BENCH_JAVA_OPTS=${BENCH_JAVA_OPTS:-}  # more JVM options for the bench, e.g. -XX:StartFlightRecording=filename=bench.jfr
 BENCH_HEAP=${BENCH_HEAP:-1g}
 OUT=${OUT:-benchmarks/bench-accuracy/results}
 
@@ -40,7 +41,7 @@ EMU_PID=$!; PIDS+=("$EMU_PID")
 wait_port "$EMU_PORT"
 
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
-java "-Xmx$BENCH_HEAP" "-Xlog:gc:file=$WORK/bench-gc.log" -jar "$JAR" bench \
+java "-Xmx$BENCH_HEAP" $BENCH_JAVA_OPTS "-Xlog:gc:file=$WORK/bench-gc.log" -jar "$JAR" bench \
   --target "http://127.0.0.1:$EMU_PORT" --workload "$WORKLOAD" --load "poisson:$RATE" \
   --duration "$DURATION" --warmup "$WARMUP" --seed "$SEED" --out "$WORK/run" >"$WORK/bench.out" 2>&1 &
 BENCH_PID=$!; PIDS+=("$BENCH_PID")

@@ -25,6 +25,7 @@ STEP=${STEP:-20ms}
 OUTPUT=${OUTPUT:-256}   # tokens per response: 5 s at 20 ms a token
 HOLD=${HOLD:-20s}       # measured window of each step, after the first wave (the warm-up)
 EMU_PORT=${EMU_PORT:-18200}
+BENCH_JAVA_OPTS=${BENCH_JAVA_OPTS:-}  # more JVM options for the bench, e.g. -XX:StartFlightRecording=filename=bench.jfr
 BENCH_HEAP=${BENCH_HEAP:-2g}
 OUT=${OUT:-benchmarks/bench-scale/results}
 
@@ -84,7 +85,7 @@ for N in ${LEVELS//,/ }; do
   D=$WORK/c$N
   mkdir -p "$D"
   # The first N requests (the first wave, which also opens the connections) are the warm-up.
-  java "-Xmx$BENCH_HEAP" "-Xlog:gc:file=$D/gc.log" -jar "$JAR" bench \
+  java "-Xmx$BENCH_HEAP" $BENCH_JAVA_OPTS "-Xlog:gc:file=$D/gc.log" -jar "$JAR" bench \
     --target "http://127.0.0.1:$EMU_PORT" --workload "synthetic:input=64,output=$OUTPUT" \
     --load "concurrency:$N" --warmup "$N" --duration "$HOLD" --out "$D/run" >"$D/bench.out" 2>&1 &
   BENCH_PID=$!; PIDS+=("$BENCH_PID")
