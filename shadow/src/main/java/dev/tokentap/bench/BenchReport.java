@@ -60,6 +60,13 @@ public final class BenchReport {
    * first hand-off)}; how well the generator kept the schedule's rate. NaN below two requests.
    */
   public final double achievedRequestRate;
+  /**
+   * Open loop: the rate the schedule itself asked for over the measured requests, {@code (n − 1) /
+   * (last intended − first intended)}. A Poisson schedule's own rate differs from the target by
+   * chance (about {@code 1/√n}); {@code achievedRequestRate / scheduledRequestRate} is the
+   * generator's accuracy alone. NaN below two requests and for closed loops.
+   */
+  public final double scheduledRequestRate;
   /** Sweep line over [t_start, t_end): requests begun (intended) and not finished. */
   public final int maxConcurrentRequests;
   /** Whether the generator kept up: its own schedule lag, JVM hiccups and GC. */
@@ -164,6 +171,10 @@ public final class BenchReport {
         GeneratorCheck.generatorLagMs(run.samples(), load.closedLoop(), !load.closedLoop() && load.concurrency() > 0),
         run.hiccups().delaysMs(), run.hiccups().gcPauseMillis(), run.hiccups().gcCount());
     this.achievedRequestRate = requests < 2 || lastSend == firstSend ? Double.NaN : (requests - 1) / ((lastSend - firstSend) / 1e9);
+    // Open-loop starts are the intended times.
+    long lastIntended = measured.stream().mapToLong(BenchSample::startNanos).max().orElse(0);
+    this.scheduledRequestRate = load.closedLoop() || requests < 2 || lastIntended == first ? Double.NaN
+        : (requests - 1) / ((lastIntended - first) / 1e9);
   }
 
   /**
@@ -247,6 +258,7 @@ public final class BenchReport {
       o.put("burstiness", load.burstiness());
       o.put("arrivals", load.arrivals().name().toLowerCase(Locale.ROOT));
       o.put("achieved_request_rate", achievedRequestRate);
+      o.put("scheduled_request_rate", scheduledRequestRate);
       if (load.concurrency() > 0) {
         o.put("max_concurrency", load.concurrency());
       }
@@ -381,7 +393,8 @@ public final class BenchReport {
     row(out, "queue", queueMs);
     if (!load.closedLoop()) {
       row(out, "sched. lag", scheduleLagMs);
-      out.printf("%-34s %.2f (target %.2f)%n", "Achieved request rate (req/s):", achievedRequestRate, load.rate());
+      out.printf("%-34s %.2f (target %.2f, schedule %.2f)%n", "Achieved request rate (req/s):", achievedRequestRate, load.rate(),
+          scheduledRequestRate);
     }
     Stats h = generator.hiccupMs();
     if (h.count() > 0) {

@@ -186,6 +186,9 @@ class BenchRunTest {
       long firstSend = byIndex.get(0).sendNanos();
       long lastSend = byIndex.get(99).sendNanos();
       assertThat(report.achievedRequestRate).isEqualTo(99 / ((lastSend - firstSend) / 1e9));
+      // Constant arrivals: the schedule's own rate is the target (to the nanosecond rounding).
+      assertThat(report.scheduledRequestRate).isCloseTo(rate, within(1e-6));
+      assertThat(report.toJson().path("scheduled_request_rate").asDouble()).isEqualTo(report.scheduledRequestRate);
     }
   }
 
