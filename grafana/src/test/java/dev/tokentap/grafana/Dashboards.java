@@ -242,6 +242,11 @@ final class Dashboards {
     d.add("timeseries", "Proxy overhead: request", "s",
         "Time tokentap adds per request: last request byte read to last byte written upstream (tokentap_proxy_overhead_seconds{direction=\"request\"}), including any usage-injection edit.",
         12, 8, latency("tokentap_proxy_overhead_seconds", "direction=\"request\"", "", ""));
+    d.add("timeseries", "Upstream connection errors and retries", "short",
+        "Per second: connections to the upstream that could not be made, by reason (refused, timeout and tls are answered 502; other is tried once more), and requests sent again on a new connection because the upstream cannot have acted on them (connect_failed; stale_connection: a pooled connection the server closed while idle). tokentap_upstream_connect_errors_total, tokentap_upstream_retries_total.",
+        12, 8,
+        q("sum by (reason) (rate(tokentap_upstream_connect_errors_total{target=~\"$target\"}[$__rate_interval]))", "connect error: {{reason}}"),
+        q("sum by (reason) (rate(tokentap_upstream_retries_total{target=~\"$target\"}[$__rate_interval]))", "sent again: {{reason}}"));
     return d;
   }
 

@@ -118,15 +118,24 @@ public final class TokentapMetrics implements RequestListener {
   }
 
   /**
+   * Publishes the upstream connection counters of {@code target} at 0 before anything happens, so
+   * that rate() over them is 0, not absent, on a healthy proxy (dashboards and alerts see "none").
+   */
+  public void registerUpstream(String target) {
+    for (String reason : new String[] {"refused", "timeout", "tls", "other"}) {
+      connectErrors(target, reason);
+    }
+    for (String reason : new String[] {"connect_failed", "stale_connection"}) {
+      retries(target, reason);
+    }
+  }
+
+  /**
    * A connection to {@code target} could not be made; {@code reason} is refused, timeout, tls (the
    * handshake failed: an untrusted certificate, one for another host, or no common protocol) or other.
    */
   public void upstreamConnectError(String target, String reason) {
-    Counter.builder(CONNECT_ERRORS)
-        .description("Connections to an upstream that could not be made, by reason: refused, timeout, tls (handshake or certificate verification failed), other; each answered 502")
-        .tags("target", target, "reason", reason)
-        .register(registry)
-        .increment();
+    connectErrors(target, reason).increment();
   }
 
   /**
@@ -135,11 +144,21 @@ public final class TokentapMetrics implements RequestListener {
    * written) or {@code stale_connection} (a pooled connection closed before any response byte).
    */
   public void upstreamRetry(String target, String reason) {
-    Counter.builder(RETRIES)
+    retries(target, reason).increment();
+  }
+
+  private Counter connectErrors(String target, String reason) {
+    return Counter.builder(CONNECT_ERRORS)
+        .description("Connections to an upstream that could not be made, by reason: refused, timeout, tls (handshake or certificate verification failed), other; answered 502, except other, which is tried once more")
+        .tags("target", target, "reason", reason)
+        .register(registry);
+  }
+
+  private Counter retries(String target, String reason) {
+    return Counter.builder(RETRIES)
         .description("Requests sent again on a new connection because the upstream cannot have acted on them: connect_failed (a new connection failed before any request byte), stale_connection (a pooled connection closed before any response byte)")
         .tags("target", target, "reason", reason)
-        .register(registry)
-        .increment();
+        .register(registry);
   }
 
   /** Counts requests whose model label became {@code other} because tokentap.metrics.max-models names were taken. */
