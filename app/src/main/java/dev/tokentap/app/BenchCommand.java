@@ -3,19 +3,31 @@ package dev.tokentap.app;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokentap.bench.Bench;
+import dev.tokentap.bench.BenchListener;
+import dev.tokentap.bench.BenchMetrics;
+import dev.tokentap.bench.BenchProgress;
 import dev.tokentap.bench.BenchReport;
 import dev.tokentap.bench.BenchRunner;
 import dev.tokentap.bench.CapacityPlan;
 import dev.tokentap.bench.KneeSearch;
 import dev.tokentap.bench.LoadPlan;
 import dev.tokentap.bench.LoadStep;
+import dev.tokentap.bench.Ramp;
 import dev.tokentap.bench.SloSpec;
 import dev.tokentap.bench.Stages;
 import dev.tokentap.bench.StepResults;
 import dev.tokentap.bench.StreamingClient;
 import dev.tokentap.bench.Workload;
 import dev.tokentap.bench.Workloads;
+import dev.tokentap.proxy.admin.AdminServer;
+import dev.tokentap.proxy.config.HostAndPort;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.File;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -46,7 +58,8 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--load", required = true,
       description = "concurrency:N (closed loop), constant:RATE, poisson:RATE or gamma:RATE:BURSTINESS (open loop, requests/s), "
-          + "or stages:LOAD@[WARMUP+]HOLD,… (e.g. stages:poisson:2@30s,4@30s)")
+          + "stages:LOAD@[WARMUP+]HOLD,… (e.g. stages:poisson:2@30s,4@30s), "
+          + "or ramp:LOAD:+STEP|xFACTOR@[WARMUP+]HOLD with LOAD's level as FROM..TO (e.g. ramp:concurrency:1..64:x2@30s)")
   String load;
 
   @Option(names = "--max-concurrency", defaultValue = "0",
@@ -83,7 +96,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--sweep-max-steps", defaultValue = "12", description = "sweep: most runs (default: ${DEFAULT-VALUE})")
   int sweepMaxSteps;
 
-  @Option(names = "--stage-warmup", description = "stages: warm-up of each stage that names none, left out of the results (default: none)")
+  @Option(names = "--stage-warmup", description = "stages and ramps: warm-up of each stage that names none, left out of the results (default: none)")
   String stageWarmup;
 
   @Option(names = "--peak", description = "capacity sizing after --sweep or stages: the peak to serve, e.g. 40rps or 5000tok/s (output tokens)")
@@ -98,13 +111,24 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--capacity-target", description = "the proxy target the knee is for (with --publish-capacity and in the printed curl line)")
   String capacityTarget;
 
+  @Option(names = "--metrics", description = "serve the bench's meters (role=\"bench\") on GET /metrics at [HOST:]PORT during the run; "
+      + "a bare PORT listens on all interfaces, 0 picks a free port (default: off)")
+  String metrics;
+
+  @Option(names = "--progress", defaultValue = "5s",
+      description = "a progress line on stderr this often (step, time, requests, rate, live TTFT/TPOT p50/p99), or off (default: ${DEFAULT-VALUE})")
+  String progress;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
+    PrintWriter stderr = spec.commandLine().getErr();
     URI base = StreamingClient.baseOf(target);
-    boolean staged = Stages.isStages(load);
+    boolean ramped = Ramp.isRamp(load);
+    boolean staged = ramped || Stages.isStages(load);
     Duration stageWarm = stageWarmup == null ? null : SloSpec.duration("--stage-warmup", stageWarmup);
-    List<Stages.Stage> stages = staged ? Stages.parse(load, maxConcurrency, stageWarm) : null;
+    List<Stages.Stage> stages = !staged ? null
+        : ramped ? Ramp.parse(load, maxConcurrency, stageWarm) : Stages.parse(load, maxConcurrency, stageWarm);
     LoadPlan plan = staged ? stages.get(0).load() : LoadPlan.parse(load, maxConcurrency);
     SloSpec slos = SloSpec.parse(slo);
     Duration window = duration == null ? null : SloSpec.duration("--duration", duration);
@@ -119,11 +143,13 @@ final class BenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--sweep needs --slo (the constraints the knee is defined by)");
     }
     if (staged && (sweep || requests != null || duration != null || warmup > 0)) {
-      throw new IllegalArgumentException("--load stages:… sets each stage's hold and warm-up; it takes no --sweep, --requests, --duration or --warmup (use LOAD@WARMUP+HOLD or --stage-warmup)");
+      throw new IllegalArgumentException("--load stages:… (or ramp:…) sets each stage's hold and warm-up; it takes no --sweep, --requests, --duration or --warmup (use LOAD@WARMUP+HOLD or --stage-warmup)");
     }
     if (!staged && stageWarmup != null) {
-      throw new IllegalArgumentException("--stage-warmup applies to --load stages:…");
+      throw new IllegalArgumentException("--stage-warmup applies to --load stages:… and ramp:…");
     }
+    HostAndPort metricsListen = metrics == null ? null : metricsListen(metrics);
+    Duration progressEvery = "off".equalsIgnoreCase(progress.trim()) ? null : SloSpec.duration("--progress", progress.trim());
     if (!(sloTarget > 0 && sloTarget <= 1)) {
       throw new IllegalArgumentException("--slo-target: " + sloTarget + " (expected: 0 < x <= 1)");
     }
@@ -143,7 +169,12 @@ final class BenchCommand implements Callable<Integer> {
     String modelName = model != null ? model : Bench.firstModel(base);
     Workload work = Workloads.parse(workload, modelName, seed);
     double target = slos.isEmpty() ? Double.NaN : sloTarget;
-    try (Bench bench = new Bench(base, slos, new SimpleMeterRegistry(), timeout)) {
+    MeterRegistry registry = metricsListen == null ? new SimpleMeterRegistry() : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    BenchListener listener = metricsListen == null ? BenchListener.NONE : new BenchMetrics(registry);
+    try (AdminServer metricsServer = metricsListen == null ? null : serveMetrics(metricsListen, (PrometheusMeterRegistry) registry, stderr);
+        BenchProgress progressLine = progressEvery == null ? null
+            : new BenchProgress(stderr, progressEvery, BenchProgress.stderrIsTerminal(), progressPlan(stages, window));
+        Bench bench = new Bench(base, slos, registry, timeout, progressLine == null ? listener : BenchListener.of(listener, progressLine))) {
       StepResults results;
       if (staged) {
         results = Stages.run(bench, work, stages, seed, target, stdout);
@@ -169,6 +200,47 @@ final class BenchCommand implements Callable<Integer> {
       }
       return 0;
     }
+  }
+
+  /** What the progress line counts down: the stages and their times, a sweep's step budget, or one run. */
+  private BenchProgress.Plan progressPlan(List<Stages.Stage> stages, Duration window) {
+    if (stages != null) {
+      Duration total = Duration.ZERO;
+      for (Stages.Stage s : stages) {
+        total = total.plus(s.hold()).plus(s.warmup() == null ? Duration.ZERO : s.warmup());
+      }
+      return new BenchProgress.Plan(stages.size(), false, total);
+    }
+    return sweep ? new BenchProgress.Plan(sweepMaxSteps, true, null) : new BenchProgress.Plan(1, false, window);
+  }
+
+  /** {@code --metrics}: {@code HOST:PORT}, {@code :PORT} or a bare {@code PORT} (all interfaces, like an exporter). */
+  private static HostAndPort metricsListen(String value) {
+    String v = value.trim();
+    try {
+      return HostAndPort.parse(v.chars().allMatch(Character::isDigit) ? ":" + v : v);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--metrics " + value + ": " + e.getMessage() + " (expected: [HOST:]PORT, e.g. 9465 or 127.0.0.1:9465)");
+    }
+  }
+
+  /** The bench's registry on {@code GET /metrics} (and /health, /ready) until the command ends. */
+  private static AdminServer serveMetrics(HostAndPort listen, PrometheusMeterRegistry registry, PrintWriter stderr)
+      throws java.io.IOException, InterruptedException {
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    AdminServer server;
+    try {
+      server = AdminServer.start(listen, registry, () -> true);
+    } catch (java.io.IOException e) {
+      throw new java.io.IOException("cannot listen on " + listen + " (--metrics): "
+          + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()), e);
+    }
+    java.net.InetSocketAddress bound = server.address();
+    stderr.printf("bench metrics: http://%s:%d/metrics%n", bound.getAddress().isAnyLocalAddress() ? "127.0.0.1" : bound.getHostString(), bound.getPort());
+    stderr.flush();
+    return server;
   }
 
   /** Sizing, the curl line and the optional publish, from the knee of a sweep or stage list. */

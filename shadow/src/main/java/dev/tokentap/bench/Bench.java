@@ -8,6 +8,7 @@ import dev.tokentap.proxy.metrics.ModelLabels;
 import dev.tokentap.proxy.metrics.SloPolicy;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
 import dev.tokentap.proxy.record.RequestRecorder;
+import dev.tokentap.proxy.record.Role;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.URI;
@@ -28,13 +29,24 @@ public final class Bench implements AutoCloseable {
   private final SloSpec slo;
   private final RequestRecorder recorder;
   private final StreamingClient client;
+  private final BenchListener listener;
+  /** Runs so far; each is a step. Runs happen one after another on the caller's thread. */
+  private int steps;
 
   public Bench(URI base, SloSpec slo, MeterRegistry registry, Duration requestTimeout) {
+    this(base, slo, registry, requestTimeout, BenchListener.NONE);
+  }
+
+  /** With {@code listener} told of every step and request as the session runs. */
+  public Bench(URI base, SloSpec slo, MeterRegistry registry, Duration requestTimeout, BenchListener listener) {
     this.base = requireNonNull(base, "base");
+    this.listener = requireNonNull(listener, "listener");
     this.slo = requireNonNull(slo, "slo");
     this.recorder = new RequestRecorder(
         new TokentapMetrics(registry, slo.rules()), new SloPolicy(slo.rules()), new ModelLabels(100), 1 << 20);
     this.client = new StreamingClient(base, recorder, TARGET, requestTimeout);
+    // On the first scrape, before the first request.
+    recorder.metrics().registerInFlight(TARGET, Role.BENCH);
   }
 
   public RequestRecorder recorder() {
@@ -45,10 +57,14 @@ public final class Bench implements AutoCloseable {
     return slo;
   }
 
-  /** Runs {@code options} once and reports it. */
+  /** Runs {@code options} once, as the session's next step, and reports it. */
   public BenchReport run(BenchRunner.Options options) throws InterruptedException {
-    BenchRunner.Run run = new BenchRunner(client).run(options);
-    return new BenchReport(run, options.workload().describe(), options.load(), slo);
+    int step = ++steps;
+    listener.stepStarted(step, options);
+    BenchRunner.Run run = new BenchRunner(client, listener).run(options);
+    BenchReport report = new BenchReport(run, options.workload().describe(), options.load(), slo);
+    listener.stepFinished(step, report);
+    return report;
   }
 
   /** The first model {@code GET /v1/models} lists, as vLLM's bench does without {@code --model}. */

@@ -84,9 +84,15 @@ public final class BenchRunner {
   }
 
   private final StreamingClient client;
+  private final BenchListener listener;
 
   public BenchRunner(StreamingClient client) {
+    this(client, BenchListener.NONE);
+  }
+
+  public BenchRunner(StreamingClient client, BenchListener listener) {
     this.client = requireNonNull(client, "client");
+    this.listener = requireNonNull(listener, "listener");
   }
 
   public Run run(Options options) throws InterruptedException {
@@ -139,9 +145,12 @@ public final class BenchRunner {
       int atSend = inFlight.incrementAndGet();
       maxInFlight.accumulateAndGet(atSend, Math::max);
       long start = System.nanoTime();
+      listener.sent();
       client.send(request, start).whenCompleteAsync((r, e) -> {
         inFlight.decrementAndGet();
-        samples.add(new BenchSample(i, warm, start, start, atSend, r.record(), r.itlGapsNanos()));
+        BenchSample sample = new BenchSample(i, warm, start, start, atSend, r.record(), r.itlGapsNanos());
+        samples.add(sample);
+        listener.finished(sample);
         issue[0].run();
       }, issuer);
     };
@@ -189,12 +198,14 @@ public final class BenchRunner {
       long intended = t0 + schedule.offsetNanos(i);
       waitUntil(intended);
       long dispatched = System.nanoTime();
+      listener.scheduleLag(dispatched - intended);
       if (ceiling != null) {
         ceiling.acquire();
       }
       long sent = System.nanoTime();
       int atSend = inFlight.incrementAndGet();
       maxInFlight.accumulateAndGet(atSend, Math::max);
+      listener.sent();
       int index = i;
       pending.add(client.send(requests[i], intended).whenComplete((r, e) -> {
         inFlight.decrementAndGet();
@@ -202,7 +213,9 @@ public final class BenchRunner {
           ceiling.release();
         }
         boolean warm = index < o.warmup() || schedule.offsetNanos(index) < warmupNanos;
-        samples.add(new BenchSample(index, warm, dispatched, sent, atSend, r.record(), r.itlGapsNanos()));
+        BenchSample sample = new BenchSample(index, warm, dispatched, sent, atSend, r.record(), r.itlGapsNanos());
+        samples.add(sample);
+        listener.finished(sample);
       }));
     }
     CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();

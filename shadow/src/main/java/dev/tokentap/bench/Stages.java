@@ -70,17 +70,22 @@ public final class Stages {
       if (previous != null && previous.closedLoop() != load.closedLoop()) {
         throw new IllegalArgumentException("--load " + spec + ": stages mix rates and concurrencies (expected: all one kind, so steps compare on one axis)");
       }
-      Duration warmup = defaultWarmup;
-      String hold = holdPart;
-      int plus = holdPart.indexOf('+');
-      if (plus >= 0) {
-        warmup = SloSpec.duration("--load " + spec + " (warm-up)", holdPart.substring(0, plus).trim());
-        hold = holdPart.substring(plus + 1).trim();
-      }
-      stages.add(new Stage(load, warmup, SloSpec.duration("--load " + spec + " (hold)", hold)));
+      stages.add(stage(spec, load, holdPart, defaultWarmup));
       previous = load;
     }
     return List.copyOf(stages);
+  }
+
+  /** A stage of {@code load} held for {@code holdPart}, {@code [WARMUP+]HOLD} ({@code spec} names the flag in errors). */
+  static Stage stage(String spec, LoadPlan load, String holdPart, Duration defaultWarmup) {
+    Duration warmup = defaultWarmup;
+    String hold = holdPart;
+    int plus = holdPart.indexOf('+');
+    if (plus >= 0) {
+      warmup = SloSpec.duration("--load " + spec + " (warm-up)", holdPart.substring(0, plus).trim());
+      hold = holdPart.substring(plus + 1).trim();
+    }
+    return new Stage(load, warmup, SloSpec.duration("--load " + spec + " (hold)", hold));
   }
 
   private static boolean isNumber(String s) {
