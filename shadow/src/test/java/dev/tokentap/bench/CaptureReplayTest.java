@@ -169,8 +169,8 @@ class CaptureReplayTest {
       // Arrival rate within 5% of the capture's.
       double capturedRate = rate(captured);
       assertThat(capturedRate).isCloseTo(trace.capturedRate(), within(1e-9));
-      System.out.printf("capture: %d requests at %.3f req/s; replay as the server saw it: %.3f req/s (%+.2f%%)%n",
-          captured.size(), capturedRate, rate(replay), (rate(replay) / capturedRate - 1) * 100);
+      System.out.printf("capture: %d requests at %.3f req/s, input %d-%d tokens; replay as the server saw it: %.3f req/s (%+.2f%%)%n",
+          captured.size(), capturedRate, in[0], in[in.length - 1], rate(replay), (rate(replay) / capturedRate - 1) * 100);
       assertThat(rate(replay)).isCloseTo(capturedRate, within(0.05 * capturedRate));
 
       // Prefix groups: the same groups, each with the same requests (as (input, output) lengths).
