@@ -53,11 +53,13 @@ final class BenchCommand implements Callable<Integer> {
   String model;
 
   @Option(names = "--workload", defaultValue = "synthetic",
-      description = "synthetic[:input=LEN,output=LEN] (LEN: N, uniform:MIN:MAX, normal:MEAN:SD), jsonl:PATH or sharegpt:PATH (default: ${DEFAULT-VALUE})")
+      description = "synthetic[:input=LEN,output=LEN] (LEN: N, uniform:MIN:MAX, normal:MEAN:SD), jsonl:PATH, sharegpt:PATH "
+          + "or trace:PATH (a tokentap capture) (default: ${DEFAULT-VALUE})")
   String workload;
 
   @Option(names = "--load", required = true,
       description = "concurrency:N (closed loop), constant:RATE, poisson:RATE or gamma:RATE:BURSTINESS (open loop, requests/s), "
+          + "trace[:SPEED] (a trace workload's own arrival times, SPEED times as fast), "
           + "stages:LOAD@[WARMUP+]HOLD,… (e.g. stages:poisson:2@30s,4@30s), "
           + "or ramp:LOAD:+STEP|xFACTOR@[WARMUP+]HOLD with LOAD's level as FROM..TO (e.g. ramp:concurrency:1..64:x2@30s)")
   String load;
@@ -167,7 +169,7 @@ final class BenchCommand implements Callable<Integer> {
     URI admin = publishCapacity == null ? null : StreamingClient.baseOf(publishCapacity);
     Duration timeout = SloSpec.duration("--request-timeout", requestTimeout);
     String modelName = model != null ? model : Bench.firstModel(base);
-    Workload work = Workloads.parse(workload, modelName, seed);
+    Workload work = Workloads.parse(workload, modelName, model != null, seed);
     double target = slos.isEmpty() ? Double.NaN : sloTarget;
     MeterRegistry registry = metricsListen == null ? new SimpleMeterRegistry() : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     BenchListener listener = metricsListen == null ? BenchListener.NONE : new BenchMetrics(registry);

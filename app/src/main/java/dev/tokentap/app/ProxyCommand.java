@@ -30,6 +30,10 @@ final class ProxyCommand implements Callable<Integer> {
   @Option(names = "--config", description = "HOCON file; keys as in reference.conf")
   File config;
 
+  @Option(names = "--capture", paramLabel = "FILE",
+      description = "write a trace of production requests to FILE for `tokentap bench --workload trace:FILE` (tokentap.capture; no prompt text)")
+  String capture;
+
   @Option(names = "--shadow", paramLabel = "NAME=URL[,KEY=VALUE...]",
       description = "mirror traffic to a staging server, e.g. staging=http://10.0.0.7:8000,factor=2.5; KEY is any key of"
           + " tokentap.shadow.defaults (factor, spread-window, model, sample-by, ...). Repeatable; replaces tokentap.shadow.targets")
@@ -41,6 +45,10 @@ final class ProxyCommand implements Callable<Integer> {
     put(overrides, "tokentap.proxy.listen", listen);
     put(overrides, "tokentap.proxy.upstream", upstream);
     put(overrides, "tokentap.admin.listen", admin);
+    if (capture != null) {
+      overrides.put("tokentap.capture.enabled", true);
+      overrides.put("tokentap.capture.file", capture);
+    }
     if (shadow != null && !shadow.isEmpty()) {
       overrides.put("tokentap.shadow.targets", shadow.stream().map(ProxyCommand::shadowTarget).toList());
     }

@@ -189,4 +189,36 @@ class BenchCommandTest {
     assertThat(r.status()).isEqualTo(2);
     assertThat(r.err()).contains("--target");
   }
+
+  @Test
+  void replaysACaptureAtTwiceItsPace(@TempDir Path dir) throws Exception {
+    Path capture = dir.resolve("capture.jsonl");
+    StringBuilder lines = new StringBuilder();
+    long inputs = 0;
+    long outputs = 0;
+    for (int i = 0; i < 10; i++) {
+      int in = 20 + 13 * i;
+      int out = 1 + i % 4;
+      inputs += in;
+      outputs += out;
+      lines.append("{\"offset_us\":").append(i * 100_000).append(",\"model\":\"m\",\"route\":\"chat\",\"status\":200,\"outcome\":\"ok\",")
+          .append("\"input_tokens\":").append(in).append(",\"output_tokens\":").append(out).append("}\n");
+    }
+    Files.writeString(capture, lines);
+    MainTest.Run r = MainTest.run("bench", "--target", target(), "--workload", "trace:" + capture, "--load", "trace:2",
+        "--requests", "10", "--out", dir.resolve("out").toString());
+    assertThat(r.status()).as(r.err()).isZero();
+    JsonNode json = JSON.readTree(dir.resolve("out").resolve("result.json").toFile());
+    assertThat(json.path("arrivals").asText()).isEqualTo("trace");
+    assertThat(json.path("trace_speed").asDouble()).isEqualTo(2.0);
+    // The schedule itself: 10 arrivals over 0.45 s.
+    assertThat(json.path("request_rate").asDouble()).isCloseTo(20.0, org.assertj.core.api.Assertions.within(1e-6));
+    assertThat(json.path("completed").asInt()).isEqualTo(10);
+    assertThat(json.path("total_input_tokens").asLong()).isEqualTo(inputs);
+    assertThat(json.path("total_output_tokens").asLong()).isEqualTo(outputs);
+
+    MainTest.Run wrong = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "trace", "--requests", "3");
+    assertThat(wrong.status()).isEqualTo(3);
+    assertThat(wrong.err()).contains("--load trace:1.0x replays a capture's arrival times: it needs --workload trace:PATH");
+  }
 }

@@ -30,4 +30,11 @@ class ProxyCommandTest {
   void aShadowFlagWithoutNameEqualsUrlIsRefused() {
     assertThatThrownBy(() -> ProxyCommand.shadowTarget("http://x:1")).isInstanceOf(SettingsException.class).hasMessageContaining("--shadow http://x:1");
   }
+
+  @Test
+  void aCaptureFileThatCannotBeOpenedStopsTheProxyWithItsKey() {
+    MainTest.Run r = MainTest.run("proxy", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--capture", "/no/such/dir/capture.jsonl");
+    assertThat(r.status()).isEqualTo(3);
+    assertThat(r.err()).contains("tokentap.capture.file: \"/no/such/dir/capture.jsonl\" (expected: a file tokentap can create or append to");
+  }
 }

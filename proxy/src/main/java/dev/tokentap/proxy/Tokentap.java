@@ -11,6 +11,7 @@ import dev.tokentap.proxy.metrics.TokentapMetrics;
 import dev.tokentap.proxy.record.AccessLog;
 import dev.tokentap.proxy.record.RequestRecorder;
 import dev.tokentap.proxy.record.Role;
+import dev.tokentap.proxy.record.TraceCapture;
 import dev.tokentap.proxy.relay.ProxyServer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -40,6 +41,7 @@ public final class Tokentap implements AutoCloseable {
   private final PrometheusMeterRegistry registry;
   private final RequestRecorder recorder;
   private final AccessLog accessLog;
+  private final TraceCapture capture;
   private final ProxyServer proxy;
   private final AdminServer admin;
   private final JvmGcMetrics gcMetrics;
@@ -47,8 +49,9 @@ public final class Tokentap implements AutoCloseable {
   private final java.time.Duration shutdownGracePeriod;
   private volatile boolean ready;
 
-  private Tokentap(PrometheusMeterRegistry registry, RequestRecorder recorder, AccessLog accessLog, ProxyServer proxy, AdminServer admin, JvmGcMetrics gc,
-      java.time.Duration shutdownGracePeriod, List<RequestTap> taps) {
+  private Tokentap(PrometheusMeterRegistry registry, RequestRecorder recorder, AccessLog accessLog, TraceCapture capture, ProxyServer proxy,
+      AdminServer admin, JvmGcMetrics gc, java.time.Duration shutdownGracePeriod, List<RequestTap> taps) {
+    this.capture = capture;
     this.taps = taps;
     this.shutdownGracePeriod = shutdownGracePeriod;
     this.registry = registry;
@@ -93,11 +96,16 @@ public final class Tokentap implements AutoCloseable {
       accessLog = new AccessLog(settings.accessLog().destination(), settings.accessLog().queueSize(), registry);
       recorder.addListener(accessLog);
     }
+    TraceCapture capture = null;
     ProxyServer proxy = null;
     AdminServer admin = null;
     Tokentap[] self = new Tokentap[1];
     List<RequestTap> taps = new ArrayList<>();
     try {
+      if (settings.capture().enabled()) {
+        capture = new TraceCapture(settings.capture(), registry);
+        recorder.addListener(capture);
+      }
       for (RequestTapFactory factory : tapFactories) {
         try {
           taps.add(factory.start(recorder));
@@ -126,10 +134,13 @@ public final class Tokentap implements AutoCloseable {
       if (accessLog != null) {
         accessLog.close();
       }
+      if (capture != null) {
+        capture.close();
+      }
       gc.close();
       throw e;
     }
-    Tokentap t = new Tokentap(registry, recorder, accessLog, proxy, admin, gc, settings.proxy().shutdownGracePeriod(), List.copyOf(taps));
+    Tokentap t = new Tokentap(registry, recorder, accessLog, capture, proxy, admin, gc, settings.proxy().shutdownGracePeriod(), List.copyOf(taps));
     self[0] = t;
     t.ready = true;
     return t;
@@ -185,6 +196,15 @@ public final class Tokentap implements AutoCloseable {
         Thread.currentThread().interrupt();
       } catch (IOException ignored) {
         // closing a log file; nothing left to do
+      }
+    }
+    if (capture != null) {
+      try {
+        capture.close();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (IOException ignored) {
+        // closing the capture file; nothing left to do
       }
     }
   }

@@ -25,7 +25,14 @@ public final class ArrivalSchedule {
   public enum Kind {
     CONSTANT,
     POISSON,
-    GAMMA
+    GAMMA,
+    /** A capture's own arrival times ({@link TraceWorkload#schedule}); not generated here. */
+    TRACE
+  }
+
+  /** A schedule of given offsets, ascending, nanoseconds after the run's start. */
+  static ArrivalSchedule of(long[] offsetsNanos) {
+    return new ArrivalSchedule(offsetsNanos.clone());
   }
 
   /**
@@ -36,6 +43,9 @@ public final class ArrivalSchedule {
       Kind kind, double ratePerSecond, double burstiness, long maxRequests, long durationNanos, long seed) {
     if (!(ratePerSecond > 0) || Double.isInfinite(ratePerSecond)) {
       throw new IllegalArgumentException("rate: " + ratePerSecond + " (expected: > 0 requests/s)");
+    }
+    if (kind == Kind.TRACE) {
+      throw new IllegalArgumentException("trace arrivals come from the capture, not a rate (TraceWorkload.schedule)");
     }
     if (kind == Kind.GAMMA && !(burstiness > 0)) {
       throw new IllegalArgumentException("burstiness: " + burstiness + " (expected: > 0)");
@@ -61,6 +71,7 @@ public final class ArrivalSchedule {
         case CONSTANT -> 1 / ratePerSecond;
         case POISSON -> -Math.log(1 - random.nextDouble()) / ratePerSecond;
         case GAMMA -> gamma(random, burstiness) / (ratePerSecond * burstiness);
+        case TRACE -> throw new AssertionError("refused above");
       };
     }
     return new ArrivalSchedule(Arrays.copyOf(out, n));

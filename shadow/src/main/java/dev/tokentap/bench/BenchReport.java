@@ -246,6 +246,19 @@ public final class BenchReport {
     return max;
   }
 
+  /**
+   * The open-loop rate asked for: the load's, or for a trace replay the schedule's own, {@code (n −
+   * 1) / (last intended start − first)} over the measured requests.
+   */
+  double targetRequestRate() {
+    if (load.arrivals() != ArrivalSchedule.Kind.TRACE) {
+      return load.rate();
+    }
+    long first = measured.stream().mapToLong(BenchSample::startNanos).min().orElse(0);
+    long last = measured.stream().mapToLong(BenchSample::startNanos).max().orElse(0);
+    return requests < 2 || last == first ? Double.NaN : (requests - 1) / ((last - first) / 1e9);
+  }
+
   /** The result JSON, with vLLM {@code bench serve} keys where they exist. */
   public ObjectNode toJson() {
     ObjectNode o = JSON.createObjectNode();
@@ -254,7 +267,10 @@ public final class BenchReport {
     if (load.closedLoop()) {
       o.put("max_concurrency", load.concurrency());
     } else {
-      o.put("request_rate", load.rate());
+      o.put("request_rate", targetRequestRate());
+      if (load.arrivals() == ArrivalSchedule.Kind.TRACE) {
+        o.put("trace_speed", load.rate());
+      }
       o.put("burstiness", load.burstiness());
       o.put("arrivals", load.arrivals().name().toLowerCase(Locale.ROOT));
       o.put("achieved_request_rate", achievedRequestRate);
@@ -393,7 +409,7 @@ public final class BenchReport {
     row(out, "queue", queueMs);
     if (!load.closedLoop()) {
       row(out, "sched. lag", scheduleLagMs);
-      out.printf("%-34s %.2f (target %.2f, schedule %.2f)%n", "Achieved request rate (req/s):", achievedRequestRate, load.rate(),
+      out.printf("%-34s %.2f (target %.2f, schedule %.2f)%n", "Achieved request rate (req/s):", achievedRequestRate, targetRequestRate(),
           scheduledRequestRate);
     }
     Stats h = generator.hiccupMs();

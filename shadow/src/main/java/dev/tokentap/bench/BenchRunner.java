@@ -57,6 +57,9 @@ public final class BenchRunner {
       if (warmupDuration != null && warmupDuration.isNegative()) {
         throw new IllegalArgumentException("warmupDuration: " + warmupDuration + " (expected: >= 0)");
       }
+      if (load.arrivals() == ArrivalSchedule.Kind.TRACE && !(workload instanceof TraceWorkload)) {
+        throw new IllegalArgumentException("--load " + load.describe() + " replays a capture's arrival times: it needs --workload trace:PATH");
+      }
     }
 
     public Options(Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed) {
@@ -169,19 +172,16 @@ public final class BenchRunner {
     LoadPlan load = o.load();
     long measuredWindow = o.duration() == null ? Long.MAX_VALUE : o.duration().toNanos();
     long warmupNanos = o.warmupNanos();
-    long warmupWindow = (long) (o.warmup() / load.rate() * 1e9) + warmupNanos;
+    long warmupWindow = warmupWindow(o) + warmupNanos;
     // A schedule's prefix does not depend on its length (same seed), so the arrivals inside the
     // warm-up period can be counted first and the measured requests added to them.
     long warmupCount = o.warmup();
     if (warmupNanos > 0) {
-      warmupCount = Math.max(warmupCount,
-          ArrivalSchedule.generate(load.arrivals(), load.rate(), load.burstiness(), Long.MAX_VALUE, warmupNanos, o.seed()).size());
+      warmupCount = Math.max(warmupCount, schedule(o, Long.MAX_VALUE, warmupNanos).size());
     }
-    ArrivalSchedule schedule = ArrivalSchedule.generate(
-        load.arrivals(), load.rate(), load.burstiness(),
+    ArrivalSchedule schedule = schedule(o,
         o.requests() == Long.MAX_VALUE ? Long.MAX_VALUE : o.requests() + warmupCount,
-        measuredWindow == Long.MAX_VALUE ? Long.MAX_VALUE : measuredWindow + warmupWindow,
-        o.seed());
+        measuredWindow == Long.MAX_VALUE ? Long.MAX_VALUE : measuredWindow + warmupWindow);
     int n = schedule.size();
     BenchRequest[] requests = new BenchRequest[n];
     for (int i = 0; i < n; i++) {
@@ -220,6 +220,23 @@ public final class BenchRunner {
     }
     CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
     return new Run(List.copyOf(samples), maxInFlight.get());
+  }
+
+  /** Generated from the load's rate, or a capture's own arrivals ({@code --load trace}). */
+  private static ArrivalSchedule schedule(Options o, long maxRequests, long durationNanos) {
+    LoadPlan load = o.load();
+    return load.arrivals() == ArrivalSchedule.Kind.TRACE
+        ? ((TraceWorkload) o.workload()).schedule(load.rate(), maxRequests, durationNanos)
+        : ArrivalSchedule.generate(load.arrivals(), load.rate(), load.burstiness(), maxRequests, durationNanos, o.seed());
+  }
+
+  /** How long the {@code warmup} requests take to arrive, on average (a trace: as captured). */
+  private static long warmupWindow(Options o) {
+    LoadPlan load = o.load();
+    if (load.arrivals() == ArrivalSchedule.Kind.TRACE) {
+      return o.warmup() == 0 ? 0 : (long) (((TraceWorkload) o.workload()).offsetNanos(o.warmup()) / load.rate());
+    }
+    return (long) (o.warmup() / load.rate() * 1e9);
   }
 
   private static void waitUntil(long deadlineNanos) {

@@ -121,7 +121,7 @@ public final class FileWorkload implements Workload {
     return new FileWorkload("sharegpt(" + file.getFileName() + ", " + out.size() + " conversations, first turn)", out);
   }
 
-  private static BenchRequest fromBody(ObjectNode body, String model, String where) {
+  static BenchRequest fromBody(ObjectNode body, String model, String where) {
     Route route;
     String path;
     if (body.has("messages")) {

@@ -3,11 +3,14 @@ package dev.tokentap.bench;
 /**
  * How requests are offered, from {@code --load}: {@code concurrency:N} (closed loop: N in flight,
  * each finished request replaced at once), or open loop {@code constant:RATE}, {@code poisson:RATE},
- * {@code gamma:RATE:BURSTINESS} (requests/s on an {@link ArrivalSchedule}), optionally under a
- * concurrency ceiling ({@code --max-concurrency}) whose waiting time counts in latency.
+ * {@code gamma:RATE:BURSTINESS} (requests/s on an {@link ArrivalSchedule}), or {@code
+ * trace[:SPEED]} (a capture's own arrival times, {@link TraceWorkload}, sped up by {@code SPEED}),
+ * optionally under a concurrency ceiling ({@code --max-concurrency}) whose waiting time counts in
+ * latency.
  *
  * @param concurrency closed-loop N, or the open-loop ceiling ({@code 0}: none)
- * @param rate requests/s, {@code 0} for closed loop
+ * @param rate requests/s, {@code 0} for closed loop; for trace arrivals the speed factor (so sweeps
+ *     and stages step the speed)
  */
 public record LoadPlan(boolean closedLoop, int concurrency, ArrivalSchedule.Kind arrivals, double rate, double burstiness) {
 
@@ -20,7 +23,9 @@ public record LoadPlan(boolean closedLoop, int concurrency, ArrivalSchedule.Kind
 
   public static LoadPlan open(ArrivalSchedule.Kind arrivals, double rate, double burstiness, int maxConcurrency) {
     if (!(rate > 0) || Double.isInfinite(rate)) {
-      throw new IllegalArgumentException("rate: " + rate + " (expected: > 0 requests/s)");
+      throw new IllegalArgumentException(arrivals == ArrivalSchedule.Kind.TRACE
+          ? "trace speed: " + rate + " (expected: > 0, e.g. 2 for twice as fast)"
+          : "rate: " + rate + " (expected: > 0 requests/s)");
     }
     if (!(burstiness > 0)) {
       throw new IllegalArgumentException("burstiness: " + burstiness + " (expected: > 0)");
@@ -50,6 +55,10 @@ public record LoadPlan(boolean closedLoop, int concurrency, ArrivalSchedule.Kind
           expect(spec, p.length == 2);
           return open(ArrivalSchedule.Kind.POISSON, Double.parseDouble(p[1]), 1, maxConcurrency);
         }
+        case "trace" -> {
+          expect(spec, p.length <= 2);
+          return open(ArrivalSchedule.Kind.TRACE, p.length == 2 ? Double.parseDouble(p[1]) : 1, 1, maxConcurrency);
+        }
         case "gamma" -> {
           expect(spec, p.length == 3);
           return open(ArrivalSchedule.Kind.GAMMA, Double.parseDouble(p[1]), Double.parseDouble(p[2]), maxConcurrency);
@@ -68,7 +77,7 @@ public record LoadPlan(boolean closedLoop, int concurrency, ArrivalSchedule.Kind
   private static void expect(String spec, boolean ok) {
     if (!ok) {
       throw new IllegalArgumentException("--load " + spec
-          + " (expected: concurrency:N, constant:RATE, poisson:RATE or gamma:RATE:BURSTINESS)");
+          + " (expected: concurrency:N, constant:RATE, poisson:RATE, gamma:RATE:BURSTINESS or trace[:SPEED])");
     }
   }
 
@@ -85,7 +94,7 @@ public record LoadPlan(boolean closedLoop, int concurrency, ArrivalSchedule.Kind
     if (closedLoop) {
       return "concurrency:" + concurrency;
     }
-    String s = arrivals.name().toLowerCase(java.util.Locale.ROOT) + ":" + rate
+    String s = arrivals.name().toLowerCase(java.util.Locale.ROOT) + ":" + rate + (arrivals == ArrivalSchedule.Kind.TRACE ? "x" : "")
         + (arrivals == ArrivalSchedule.Kind.GAMMA ? ":" + burstiness : "");
     return concurrency > 0 ? s + " (max-concurrency " + concurrency + ")" : s;
   }

@@ -56,7 +56,19 @@ public final class SyntheticWorkload implements Workload {
 
   /** Text of exactly {@code 4 × (tokens − overhead)} characters (at least 4). */
   static String prompt(int tokens, Random random) {
-    int chars = CHARS_PER_TOKEN * Math.max(1, tokens - CHAT_OVERHEAD_TOKENS);
+    return text(promptChars(tokens), random);
+  }
+
+  /** Characters of a one-message chat prompt that the emulator counts as {@code tokens} input tokens. */
+  static int promptChars(int tokens) {
+    return CHARS_PER_TOKEN * Math.max(1, tokens - CHAT_OVERHEAD_TOKENS);
+  }
+
+  /**
+   * Random words, exactly {@code chars} characters: the first {@code chars} of one endless stream
+   * of words, so the same generator state gives texts that are prefixes of each other.
+   */
+  static String text(int chars, Random random) {
     StringBuilder sb = new StringBuilder(chars + 16);
     while (sb.length() < chars) {
       if (sb.length() > 0) {

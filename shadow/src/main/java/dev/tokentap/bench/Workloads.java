@@ -15,7 +15,9 @@ import java.nio.file.Path;
  *   <li>{@code synthetic} or {@code synthetic:input=LEN,output=LEN} with {@link LengthDistribution}
  *       forms ({@value #DEFAULT_INPUT} and {@value #DEFAULT_OUTPUT} by default; nothing to download);
  *   <li>{@code jsonl:PATH}: one OpenAI request body per line;
- *   <li>{@code sharegpt:PATH}: a ShareGPT JSON array, first turn of each conversation.
+ *   <li>{@code sharegpt:PATH}: a ShareGPT JSON array, first turn of each conversation;
+ *   <li>{@code trace:PATH}: a capture written by the proxy ({@code tokentap.capture}), replayed with
+ *       synthetic prompts of the captured lengths ({@link TraceWorkload}).
  * </ul>
  */
 public final class Workloads {
@@ -24,11 +26,19 @@ public final class Workloads {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String EXPECTED =
-      "expected: synthetic[:input=LEN,output=LEN], jsonl:PATH or sharegpt:PATH";
+      "expected: synthetic[:input=LEN,output=LEN], jsonl:PATH, sharegpt:PATH or trace:PATH";
 
   private Workloads() {}
 
   public static Workload parse(String spec, String model, long seed) throws IOException {
+    return parse(spec, model, false, seed);
+  }
+
+  /**
+   * @param modelGiven {@code model} was named by the user: a trace replays every request with it
+   *     instead of the captured model names
+   */
+  public static Workload parse(String spec, String model, boolean modelGiven, long seed) throws IOException {
     int colon = spec.indexOf(':');
     String kind = colon < 0 ? spec : spec.substring(0, colon);
     String rest = colon < 0 ? "" : spec.substring(colon + 1);
@@ -51,7 +61,7 @@ public final class Workloads {
         }
         return new SyntheticWorkload(model, LengthDistribution.parse(input), LengthDistribution.parse(output), seed);
       }
-      case "jsonl", "sharegpt" -> {
+      case "jsonl", "sharegpt", "trace" -> {
         if (rest.isBlank()) {
           throw new IllegalArgumentException("--workload " + spec + " (" + EXPECTED + ")");
         }
@@ -59,7 +69,11 @@ public final class Workloads {
         if (!Files.isReadable(file)) {
           throw new IllegalArgumentException("--workload " + spec + ": cannot read " + file);
         }
-        return kind.equals("jsonl") ? FileWorkload.jsonl(file, model) : FileWorkload.shareGpt(file, model);
+        return switch (kind) {
+          case "jsonl" -> FileWorkload.jsonl(file, model);
+          case "sharegpt" -> FileWorkload.shareGpt(file, model);
+          default -> TraceWorkload.read(file, model, modelGiven, seed);
+        };
       }
       default -> throw new IllegalArgumentException("--workload " + spec + " (" + EXPECTED + ")");
     }

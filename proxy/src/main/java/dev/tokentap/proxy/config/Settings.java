@@ -10,7 +10,7 @@ import java.util.List;
  */
 public record Settings(
     Proxy proxy, Upstream upstream, Admin admin, Metrics metrics, List<SloRule> slos, AccessLog accessLog, Shadow shadow,
-    Capacity capacity) {
+    Capacity capacity, Capture capture) {
 
   /** @param tls TLS on the listener; null: plain HTTP */
   public record Proxy(
@@ -51,6 +51,19 @@ public record Settings(
   public record Metrics(int maxModels, List<String> excludePaths, List<RouteRule> routes) {}
 
   public record AccessLog(boolean enabled, String destination, int queueSize) {}
+
+  /**
+   * Trace capture: one JSON line per finished production request, for {@code tokentap bench} to
+   * replay.
+   *
+   * @param file where lines are appended; rotated to {@code file.1 … file.(maxFiles-1)}
+   * @param includeText store each request body; off, no prompt text is ever written
+   * @param prefixChars leading prompt characters hashed into the prefix group
+   * @param maxFileSize bytes after which the file is rotated
+   * @param maxFiles files kept, the current one included
+   */
+  public record Capture(
+      boolean enabled, java.nio.file.Path file, boolean includeText, int prefixChars, long maxFileSize, int maxFiles, int queueSize) {}
 
   /**
    * Staging targets mirrored to (empty when shadow traffic is off), and the summary they share.

@@ -127,7 +127,23 @@ public final class SettingsLoader {
             r.fraction("tokentap.capacity.estimate.slo-attainment-goal"),
             r.intAtLeast("tokentap.capacity.estimate.min-requests", 1),
             r.positiveDuration("tokentap.capacity.estimate.window"),
-            r.intAtLeast("tokentap.capacity.estimate.samples-per-level", 1))));
+            r.intAtLeast("tokentap.capacity.estimate.samples-per-level", 1))), capture(r));
+  }
+
+  private static Settings.Capture capture(Reader r) {
+    boolean enabled = r.bool("tokentap.capture.enabled");
+    String file = r.string("tokentap.capture.file");
+    if (enabled && file.isBlank()) {
+      throw r.bad("tokentap.capture.file", "\"\"", "a file path (capture is enabled)");
+    }
+    return new Settings.Capture(
+        enabled,
+        file.isBlank() ? null : Path.of(file),
+        r.bool("tokentap.capture.include-text"),
+        r.intAtLeast("tokentap.capture.prefix-chars", 1),
+        r.size("tokentap.capture.max-file-size", 4096),
+        r.intAtLeast("tokentap.capture.max-files", 1),
+        r.intAtLeast("tokentap.capture.queue-size", 1));
   }
 
   /** {@code tokentap.capacity.in-flight}: target name to a positive number. */

@@ -15,6 +15,8 @@ import dev.tokentap.meter.TokenSource;
  * @param slo {@code met}, {@code missed} or {@code none}, decided when the record finished
  * @param inFlightAtStart requests of the same target and role in flight when this one started, it
  *     included: the load it met
+ * @param content what trace capture keeps of the request body; null when capture is off or the
+ *     body was not read
  */
 public record FinishedRequest(
     Role role,
@@ -33,7 +35,15 @@ public record FinishedRequest(
     long requestBytes,
     long responseBytes,
     MeterResult meter,
-    long inFlightAtStart) {
+    long inFlightAtStart,
+    RequestContent content) {
+
+  public FinishedRequest(Role role, String target, Route route, String model, String method, long wallClockStartMillis,
+      long startNanos, long requestLastByteNanos, long sentNanos, long endNanos, int status, Outcome outcome, String slo,
+      long requestBytes, long responseBytes, MeterResult meter, long inFlightAtStart) {
+    this(role, target, route, model, method, wallClockStartMillis, startNanos, requestLastByteNanos, sentNanos, endNanos,
+        status, outcome, slo, requestBytes, responseBytes, meter, inFlightAtStart, null);
+  }
 
   public double ttftSeconds() {
     return meter == null ? Double.NaN : meter.ttftSeconds(startNanos).orElse(Double.NaN);

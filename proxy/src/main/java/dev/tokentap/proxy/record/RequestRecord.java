@@ -30,6 +30,7 @@ public final class RequestRecord {
   private long responseBytes;
   private StreamMeter meter;
   private boolean finished;
+  private RequestContent content;
   private final long inFlightAtStart;
 
   RequestRecord(RequestRecorder recorder, Role role, String target, long startNanos, long wallClockStartMillis, long inFlightAtStart) {
@@ -73,6 +74,11 @@ public final class RequestRecord {
   public void requestBodyRead(long nanos, long bytes) {
     requestLastByteNanos = nanos;
     requestBytes = bytes;
+  }
+
+  /** What trace capture keeps of the body; set only while capture is enabled. */
+  public void content(RequestContent content) {
+    this.content = content;
   }
 
   public void requestSent(long nanos) {
@@ -134,7 +140,7 @@ public final class RequestRecord {
     String slo = recorder.slos().judge(model, route.label(), outcome, ttft, tpot, (endNanos - startNanos) / 1e9);
     FinishedRequest f =
         new FinishedRequest(role, target, route, model, method, wallClockStartMillis, startNanos, requestLastByteNanos,
-            sentNanos, endNanos, status, outcome, slo, requestBytes, responseBytes, result, inFlightAtStart);
+            sentNanos, endNanos, status, outcome, slo, requestBytes, responseBytes, result, inFlightAtStart, content);
     recorder.finished(f);
     return f;
   }

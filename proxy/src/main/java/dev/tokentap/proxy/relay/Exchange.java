@@ -3,6 +3,8 @@ package dev.tokentap.proxy.relay;
 import dev.tokentap.meter.Outcome;
 import dev.tokentap.meter.Route;
 import dev.tokentap.meter.StreamMeter;
+import dev.tokentap.proxy.config.Settings;
+import dev.tokentap.proxy.record.RequestContent;
 import dev.tokentap.proxy.record.RequestRecord;
 import dev.tokentap.proxy.record.Role;
 import dev.tokentap.proxy.tap.RequestTap;
@@ -205,11 +207,15 @@ final class Exchange {
 
   private void sendInspected() {
     byte[] body = ByteBufUtil.getBytes(inspected);
+    Settings.Capture capture = relay.settings.capture();
     RequestBodyInspector.Inspection inspection =
-        RequestBodyInspector.inspect(body, resolution.api(), relay.settings.proxy().usageInjection());
+        RequestBodyInspector.inspect(body, resolution.api(), relay.settings.proxy().usageInjection(), capture.enabled() ? capture.prefixChars() : 0);
     // Triton names the model in the path, not the body: the body's name wins where there is one.
     String model = inspection.model() != null ? inspection.model() : resolution.pathModel();
     record.describe(request.method().name(), route, resolution.api(), model);
+    if (capture.enabled() && inspection.promptHead() != null) {
+      record.content(new RequestContent(inspection.promptHead(), inspection.wholePrompt(), capture.includeText() ? body : null));
+    }
     if (!relay.taps.isEmpty()) {
       byte[] sent = inspection.injectedBody() != null ? inspection.injectedBody() : body;
       tap(model, sent, inspection.injectedBody() != null, sent.length);

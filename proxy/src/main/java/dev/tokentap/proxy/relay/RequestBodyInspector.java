@@ -13,13 +13,22 @@ import java.nio.charset.StandardCharsets;
  * {@code stream_options.include_usage} set to true by a minimal edit: the bytes are spliced at the
  * positions the parser reports, so every other byte the client sent reaches the server unchanged
  * (no re-serialisation that could reorder keys or re-escape strings).
+ *
+ * <p>While trace capture is on it also keeps the prompt's first characters for the prefix group,
+ * in the same single pass: {@code system} and {@code instructions} first, then the text of {@code
+ * messages}, {@code prompt} or {@code input} in order (string contents and the {@code text} of
+ * content parts, joined by newlines). With capture off that costs nothing: those fields are
+ * skipped as before.
  */
 final class RequestBodyInspector {
   private static final JsonFactory JSON = new JsonFactory();
 
-  /** What the body says. {@code injectedBody} is null when the body is relayed as it is. */
-  record Inspection(String model, boolean stream, boolean clientAskedForUsage, byte[] injectedBody) {
-    static final Inspection UNREADABLE = new Inspection(null, false, false, null);
+  /**
+   * What the body says. {@code injectedBody} is null when the body is relayed as it is; {@code
+   * promptHead} is null unless the prompt was asked for, {@code wholePrompt} says it was not cut.
+   */
+  record Inspection(String model, boolean stream, boolean clientAskedForUsage, byte[] injectedBody, String promptHead, boolean wholePrompt) {
+    static final Inspection UNREADABLE = new Inspection(null, false, false, null, null, false);
   }
 
   private RequestBodyInspector() {}
@@ -30,6 +39,13 @@ final class RequestBodyInspector {
    *     the option)
    */
   static Inspection inspect(byte[] body, Api api, boolean injectUsage) {
+    return inspect(body, api, injectUsage, 0);
+  }
+
+  /** @param promptChars how many leading prompt characters to keep; 0: none (capture off) */
+  static Inspection inspect(byte[] body, Api api, boolean injectUsage, int promptChars) {
+    StringBuilder instructions = promptChars > 0 ? new StringBuilder() : null;
+    StringBuilder prompt = promptChars > 0 ? new StringBuilder() : null;
     String model = null;
     boolean stream = false;
     Boolean includeUsage = null;
@@ -72,6 +88,8 @@ final class RequestBodyInspector {
               p.skipChildren();
             }
           }
+          case "system", "instructions" -> text(p, instructions, promptChars);
+          case "messages", "prompt", "input" -> text(p, prompt, promptChars);
           default -> p.skipChildren();
         }
       }
@@ -94,7 +112,54 @@ final class RequestBodyInspector {
       }
       // stream_options of another type (null, a string): the server will judge it; leave it alone.
     }
-    return new Inspection(model, stream, asked, injected);
+    if (promptChars == 0) {
+      return new Inspection(model, stream, asked, injected, null, false);
+    }
+    StringBuilder head = instructions;
+    if (!prompt.isEmpty()) {
+      append(head, prompt, promptChars);
+    }
+    boolean whole = head.length() <= promptChars;
+    head.setLength(Math.min(head.length(), promptChars));
+    return new Inspection(model, stream, asked, injected, head.toString(), whole);
+  }
+
+  /**
+   * Appends the text under the current value to {@code out}: strings, and inside objects the values
+   * of {@code content} and {@code text}. Stops collecting one character past {@code limit} (that
+   * character says the prompt goes on) and skips the rest. {@code out} null: skip the value.
+   */
+  private static void text(JsonParser p, StringBuilder out, int limit) throws IOException {
+    JsonToken t = p.currentToken();
+    if (out == null || out.length() > limit) {
+      p.skipChildren();
+    } else if (t == JsonToken.VALUE_STRING) {
+      append(out, p.getText(), limit);
+    } else if (t == JsonToken.START_ARRAY) {
+      while (p.nextToken() != JsonToken.END_ARRAY) {
+        text(p, out, limit);
+      }
+    } else if (t == JsonToken.START_OBJECT) {
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        p.nextToken();
+        if (name.equals("content") || name.equals("text")) {
+          text(p, out, limit);
+        } else {
+          p.skipChildren();
+        }
+      }
+    }
+  }
+
+  private static void append(StringBuilder out, CharSequence text, int limit) {
+    if (out.length() > limit || text.isEmpty()) {
+      return;
+    }
+    if (!out.isEmpty()) {
+      out.append('\n');
+    }
+    out.append(text, 0, Math.min(text.length(), limit + 1 - out.length()));
   }
 
   private static boolean isEmptyObject(byte[] body, long openBrace) {

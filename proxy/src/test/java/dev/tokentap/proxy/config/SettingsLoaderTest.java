@@ -122,6 +122,10 @@ class SettingsLoaderTest {
     "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", io-threads = 0 }] | tokentap.shadow.targets[0].io-threads",
     "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", speed = 2 }] | tokentap.shadow.targets[0].speed: 2 (expected: one of",
     "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\" }, { name = s, upstream = \"http://t:1\" }] | tokentap.shadow.targets[1].name: \"s\" (expected: a name no other target has)",
+    "tokentap.capture.enabled = true                                                 | tokentap.capture.file: \"\" (expected: a file path (capture is enabled))",
+    "tokentap.capture.prefix-chars = 0                                               | tokentap.capture.prefix-chars: 0 (expected: an integer >= 1)",
+    "tokentap.capture.max-files = 0                                                  | tokentap.capture.max-files: 0 (expected: an integer >= 1)",
+    "tokentap.capture.max-file-size = 1KiB                                           | tokentap.capture.max-file-size",
   })
   void badValueNamesItsKey(String hocon, String expectedMessageStart) {
     assertThatThrownBy(() -> load(hocon)).isInstanceOf(SettingsException.class).hasMessageContaining(expectedMessageStart.trim());
