@@ -408,7 +408,7 @@ public final class StreamingClient implements AutoCloseable {
     }
   }
 
-  /** The JDK provider, as the JDK client had; verifies the chain and that the certificate names the host. */
+  /** The JDK's TLS provider (no native library needed); verifies the chain and that the certificate names the host. */
   private static SslContext clientTls(String host, TrustManager trust) {
     SslContextBuilder builder = SslContextBuilder.forClient()
         .sslProvider(SslProvider.JDK)
