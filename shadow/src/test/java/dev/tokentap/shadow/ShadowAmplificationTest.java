@@ -39,6 +39,58 @@ class ShadowAmplificationTest {
 
   record Arrival(long nanos, String request) {}
 
+  /**
+   * How long this JVM kept a thread that asks to wake every millisecond waiting (GC, safepoints,
+   * CPU starvation). The upstreams that stamp arrivals run in this JVM and pause with it: a pause
+   * of p seconds stamps the r·p arrivals due in it together, which adds about r·Σp²/T to the Fano
+   * factor of a stream of rate r over T seconds. {@link #squaredPauseSeconds} is that Σp².
+   */
+  static final class PauseWatch implements AutoCloseable {
+    private final Thread thread = new Thread(this::run, "pause-watch");
+    private volatile boolean running = true;
+    private volatile long maxLateNanos;
+    private volatile double squaredPauseSeconds;
+    private final long startNanos = System.nanoTime();
+    private volatile long endNanos;
+
+    PauseWatch() {
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void run() {
+      while (running) {
+        long due = System.nanoTime() + 1_000_000;
+        LockSupport.parkNanos(1_000_000);
+        long late = System.nanoTime() - due;
+        maxLateNanos = Math.max(maxLateNanos, late);
+        if (late > 1_000_000) { // timer slop below a millisecond bunches nothing at these rates
+          squaredPauseSeconds += (late / 1e9) * (late / 1e9);
+        }
+      }
+    }
+
+    /** Stops watching; the run's numbers stay readable. */
+    void stop() {
+      running = false;
+      endNanos = System.nanoTime();
+    }
+
+    double maxPauseMs() {
+      return maxLateNanos / 1e6;
+    }
+
+    /** The Fano factor a stream of {@code rate} per second gains from the pauses seen: r·Σp²/T. */
+    double fanoExcess(double rate) {
+      return rate * squaredPauseSeconds / ((endNanos - startNanos) / 1e9);
+    }
+
+    @Override
+    public void close() {
+      running = false;
+    }
+  }
+
   @Test
   @Timeout(180)
   void copiesFollowTheFactorAndArriveAsAPoissonProcess() throws Exception {
@@ -64,9 +116,13 @@ class ShadowAmplificationTest {
             .append(upstreams.get(i).baseUrl()).append("\", factor = ").append(factors[i])
             .append(", spread-window = ").append(WINDOW).append(", max-concurrent-streams = 4096, first-byte-timeout = 30s }");
       }
-      try (ShadowHarness h = new ShadowHarness(production.baseUrl(), targets.append("]").toString())) {
+      try (ShadowHarness h = new ShadowHarness(production.baseUrl(), targets.append("]").toString());
+          PauseWatch pauses = new PauseWatch()) {
         sendPoisson(h);
         h.awaitSettled(Duration.ofSeconds(90), Duration.ofMillis(1500), names);
+        pauses.stop();
+        System.out.printf("JVM pauses during the run: longest %.1f ms, Fano excess they predict at production's rate %.3f%n",
+            pauses.maxPauseMs(), pauses.fanoExcess(RATE));
 
         for (int i = 0; i < factors.length; i++) {
           Map<String, Double> results = new java.util.TreeMap<>();
@@ -83,7 +139,7 @@ class ShadowAmplificationTest {
           assertThat((double) received).as(names[i] + " copies").isCloseTo(k * N, within(Math.max(3 * sigma, 0.5)));
           assertThat(h.copies(names[i], "sent")).as(names[i] + " sent").isEqualTo(received);
           if (k >= 1) {
-            assertPoisson(names[i], arrivals.get(i), k, productionArrivals);
+            assertPoisson(names[i], arrivals.get(i), k, productionArrivals, pauses.fanoExcess(k * RATE));
           }
         }
       }
@@ -184,8 +240,15 @@ class ShadowAmplificationTest {
    * every stream alike, with excess dispersion growing with the rate, and a server thread that
    * falls behind stamps copies that waited in its socket buffers together, whatever the copier did.
    * Then only the counts are checked, and the shape and twins are printed.
+   *
+   * <p>JVM pauses bunch a stream in proportion to its rate ({@link PauseWatch}), so production's
+   * own Fano factor understates what they do to a target at four times its rate (one run inside a
+   * full build: 1.42 at factor 4, under 1.0 for production). The Fano bound is widened by the
+   * excess the pauses measured in the run predict for this stream, {@code pauseExcess}; beyond
+   * 0.5 the run is too disturbed to judge the shape.
    */
-  private static void assertPoisson(String name, ConcurrentLinkedQueue<Arrival> seen, double k, ConcurrentLinkedQueue<Arrival> production) {
+  private static void assertPoisson(String name, ConcurrentLinkedQueue<Arrival> seen, double k, ConcurrentLinkedQueue<Arrival> production,
+      double pauseExcess) {
     double[] productionGaps = meanAndCv(production);
     double[] meanAndCv = meanAndCv(seen);
     double mean = meanAndCv[0];
@@ -193,16 +256,16 @@ class ShadowAmplificationTest {
     double fano = fano(seen);
     double productionFano = fano(production);
     System.out.printf("%s: CV %.3f, Fano %.3f (production: CV %.3f, Fano %.3f)%n", name, cv, fano, productionGaps[1], productionFano);
-    boolean noisy = productionGaps[1] > 1.2 || productionFano > 1.4;
+    boolean noisy = productionGaps[1] > 1.2 || productionFano > 1.4 || pauseExcess > 0.5;
     if (noisy) {
       // The apparatus itself (client schedule, pauses stamping arrivals late together) is not
       // Poisson here: it cannot judge staging's shape, only the counts, the rate and the twins.
-      System.out.printf("%s: production's own arrivals have CV %.2f and Fano %.2f: the shape of staging's is not judged in this run%n",
-          name, productionGaps[1], productionFano);
+      System.out.printf("%s: production's own arrivals have CV %.2f and Fano %.2f, JVM pauses predict a Fano excess of %.2f:"
+          + " the shape of staging's is not judged in this run%n", name, productionGaps[1], productionFano, pauseExcess);
     } else {
       // Poisson within the apparatus' own jitter, which production's arrivals show in the same run.
       assertThat(cv).as(name + ": inter-arrival CV").isBetween(0.85, Math.max(1.2, productionGaps[1] + 0.3));
-      assertThat(fano).as(name + ": Fano factor of 50 ms counts").isBetween(0.7, Math.max(1.4, productionFano + 0.5));
+      assertThat(fano).as(name + ": Fano factor of 50 ms counts").isBetween(0.7, Math.max(1.4, productionFano + 0.5) + pauseExcess);
       // against production's achieved rate, on the same clock
       assertThat(1 / mean).as(name + ": rate at staging").isCloseTo(k / productionGaps[0], within(0.1 * k / productionGaps[0]));
     }

@@ -10,4 +10,11 @@ package dev.tokentap.proxy.record;
  * @param wholePrompt the head is the entire prompt (it was not cut at {@code prefix-chars})
  * @param body the request body as the client sent it; null unless include-text is on
  */
-public record RequestContent(String promptHead, boolean wholePrompt, byte[] body) {}
+public record RequestContent(String promptHead, boolean wholePrompt, byte[] body) {
+  /** Never the text: a FinishedRequest printed in a log or an assertion message must not carry the prompt. */
+  @Override
+  public String toString() {
+    return "RequestContent[promptHead=" + promptHead.length() + " chars, wholePrompt=" + wholePrompt + ", body="
+        + (body == null ? "none" : body.length + " bytes") + "]";
+  }
+}
