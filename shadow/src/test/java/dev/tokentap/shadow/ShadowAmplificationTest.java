@@ -139,7 +139,7 @@ class ShadowAmplificationTest {
           assertThat((double) received).as(names[i] + " copies").isCloseTo(k * N, within(Math.max(3 * sigma, 0.5)));
           assertThat(h.copies(names[i], "sent")).as(names[i] + " sent").isEqualTo(received);
           if (k >= 1) {
-            assertPoisson(names[i], arrivals.get(i), k, productionArrivals, pauses.fanoExcess(k * RATE));
+            assertPoisson(names[i], arrivals.get(i), k, productionArrivals, pauses.fanoExcess(k * RATE), pauses.maxPauseMs());
           }
         }
       }
@@ -244,11 +244,13 @@ class ShadowAmplificationTest {
    * <p>JVM pauses bunch a stream in proportion to its rate ({@link PauseWatch}), so production's
    * own Fano factor understates what they do to a target at four times its rate (one run inside a
    * full build: 1.42 at factor 4, under 1.0 for production). The Fano bound is widened by the
-   * excess the pauses measured in the run predict for this stream, {@code pauseExcess}; beyond
-   * 0.5 the run is too disturbed to judge the shape.
+   * excess the pauses measured in the run predict for this stream, {@code pauseExcess}. Beyond 0.5,
+   * or with one pause over 100 ms (it releases the copies due in it together, twins included: a
+   * CI run beside other builds saw a 187 ms pause and 2.3% twins), the run is too disturbed to
+   * judge the shape.
    */
   private static void assertPoisson(String name, ConcurrentLinkedQueue<Arrival> seen, double k, ConcurrentLinkedQueue<Arrival> production,
-      double pauseExcess) {
+      double pauseExcess, double maxPauseMs) {
     double[] productionGaps = meanAndCv(production);
     double[] meanAndCv = meanAndCv(seen);
     double mean = meanAndCv[0];
@@ -256,12 +258,12 @@ class ShadowAmplificationTest {
     double fano = fano(seen);
     double productionFano = fano(production);
     System.out.printf("%s: CV %.3f, Fano %.3f (production: CV %.3f, Fano %.3f)%n", name, cv, fano, productionGaps[1], productionFano);
-    boolean noisy = productionGaps[1] > 1.2 || productionFano > 1.4 || pauseExcess > 0.5;
+    boolean noisy = productionGaps[1] > 1.2 || productionFano > 1.4 || pauseExcess > 0.5 || maxPauseMs > 100;
     if (noisy) {
       // The apparatus itself (client schedule, pauses stamping arrivals late together) is not
       // Poisson here: it cannot judge staging's shape, only the counts, the rate and the twins.
-      System.out.printf("%s: production's own arrivals have CV %.2f and Fano %.2f, JVM pauses predict a Fano excess of %.2f:"
-          + " the shape of staging's is not judged in this run%n", name, productionGaps[1], productionFano, pauseExcess);
+      System.out.printf("%s: production's own arrivals have CV %.2f and Fano %.2f, JVM pauses (longest %.0f ms) predict a Fano"
+          + " excess of %.2f: the shape of staging's is not judged in this run%n", name, productionGaps[1], productionFano, maxPauseMs, pauseExcess);
     } else {
       // Poisson within the apparatus' own jitter, which production's arrivals show in the same run.
       assertThat(cv).as(name + ": inter-arrival CV").isBetween(0.85, Math.max(1.2, productionGaps[1] + 0.3));
