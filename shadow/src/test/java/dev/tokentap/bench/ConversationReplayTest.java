@@ -79,11 +79,18 @@ class ConversationReplayTest {
   }
 
   private BenchReport run(LoadPlan load, long requests) throws Exception {
+    return run(new BenchRunner.Options(workload(), load, requests, null, 0, 1));
+  }
+
+  private BenchReport run(BenchRunner.Options options) throws Exception {
     try (ScriptedUpstream server = new ScriptedUpstream(this::answer);
         Bench bench = new Bench(URI.create(server.baseUrl()), SloSpec.NONE, new SimpleMeterRegistry(), Duration.ofSeconds(30))) {
-      Workload w = Workloads.parse("sharegpt:" + dataset + ":turns=all", "conv-model", 0);
-      return bench.run(new BenchRunner.Options(w, load, requests, null, 0, 1));
+      return bench.run(options);
     }
+  }
+
+  private Workload workload() throws Exception {
+    return Workloads.parse("sharegpt:" + dataset + ":turns=all", "conv-model", 0);
   }
 
   @Test
@@ -121,9 +128,31 @@ class ConversationReplayTest {
     checkSequencing(report.measured());
   }
 
+  @Test
+  void openLoopWarmUpAndDurationApplyToWholeConversations() throws Exception {
+    // 2 warm-up arrivals, then a 100 ms window at 100 conversations/s: the run stops by itself.
+    BenchReport report = run(new BenchRunner.Options(
+        workload(), LoadPlan.open(ArrivalSchedule.Kind.CONSTANT, 100, 1, 0), Long.MAX_VALUE, Duration.ofMillis(100), 2, 1));
+    List<BenchSample> all = new ArrayList<>(report.measured());
+    assertThat(all).isNotEmpty().allSatisfy(s -> assertThat(s.warmup()).isFalse());
+    // Arrivals 0 and 1 (conversations 0 and 1) began in the warm-up: the first measured one is
+    // arrival 2, and no later turn is measured without its predecessor (checkSequencing).
+    BenchSample firstMeasured = all.stream().filter(s -> s.turn() == 0)
+        .min(java.util.Comparator.comparingLong(BenchSample::index)).orElseThrow();
+    assertThat(firstMeasured.index()).isEqualTo(2);
+    assertThat(firstMeasured.record().inputTokens()).isEqualTo(200);
+    assertThat(received).hasSizeGreaterThan(all.size());
+    checkHistories(received.size());
+    checkSequencing(all);
+  }
+
   /** Every request the server saw carries exactly its conversation's messages up to its turn. */
   private void checkHistories() {
-    assertThat(received).hasSize(20);
+    checkHistories(20);
+  }
+
+  private void checkHistories(int requests) {
+    assertThat(received).hasSize(requests);
     for (JsonNode body : received) {
       JsonNode messages = body.path("messages");
       String[] ck = messages.path(messages.size() - 1).path("content").asText().split(":");
@@ -167,13 +196,13 @@ class ConversationReplayTest {
           .anySatisfy(p -> assertThat(p.endNanos()).isLessThanOrEqualTo(s.startNanos()));
       assertThat(before.size()).isGreaterThanOrEqualTo(byCode.get(code).size());
     }
-    // Conversations are taken in file order, cycling: first turns of 0, 1, 2, 0, … (the index is
+    // Conversations are taken in file order, cycling: first turns of …, 1, 2, 0, … (the index is
     // the issue order in the closed loop, the arrival's in the open loop).
     List<Integer> firsts = samples.stream().filter(s -> s.turn() == 0)
         .sorted(java.util.Comparator.comparingLong(BenchSample::index))
         .map(s -> (int) s.record().inputTokens() / 100).toList();
-    for (int i = 0; i < firsts.size(); i++) {
-      assertThat(firsts.get(i)).isEqualTo(i % TURNS.length);
+    for (int i = 1; i < firsts.size(); i++) {
+      assertThat(firsts.get(i)).isEqualTo((firsts.get(i - 1) + 1) % TURNS.length);
     }
   }
 }
