@@ -161,6 +161,33 @@ class BenchCommandTest {
   }
 
   @Test
+  void wholeShareGptConversationsReachTheEmulatorWithGrowingHistories(@TempDir Path dir) throws Exception {
+    Path dataset = dir.resolve("sharegpt.json");
+    Files.writeString(dataset, """
+        [{"conversations":[{"from":"system","value":"%s"},
+          {"from":"human","value":"%s"},{"from":"gpt","value":"%s"},
+          {"from":"human","value":"%s"},{"from":"gpt","value":"%s"},
+          {"from":"human","value":"%s"},{"from":"gpt","value":"%s"}]}]
+        """.formatted("s".repeat(8), "h".repeat(40), "g".repeat(20), "i".repeat(8), "j".repeat(12), "k".repeat(4), "l".repeat(4)));
+    MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--workload", "sharegpt:" + dataset + ":turns=all",
+        "--load", "concurrency:1", "--requests", "6", "--out", dir.toString());
+    assertThat(r.status()).as(r.err()).isZero();
+    assertThat(r.out()).contains("sharegpt(sharegpt.json, 1 conversations, 3 turns, all turns)");
+    // The emulator counts ceil(chars / 4) + 4 per message, + 2: each turn adds the previous reply
+    // and its own message to the history. One slot: the conversation twice, turn after turn.
+    int[] expected = {(2 + 4) + (10 + 4) + 2, 22 + (5 + 4) + (2 + 4), 37 + (3 + 4) + (1 + 4)};
+    var lines = Files.readAllLines(dir.resolve("requests.jsonl"));
+    assertThat(lines).hasSize(6);
+    for (String line : lines) {
+      JsonNode n = JSON.readTree(line);
+      int turn = n.path("turn").asInt(0);
+      assertThat(n.path("outcome").asText()).isEqualTo("ok");
+      assertThat(n.path("input_tokens").asInt()).as(line).isEqualTo(expected[turn]);
+    }
+    assertThat(lines.stream().filter(l -> l.contains("\"turn\":2")).count()).isEqualTo(2);
+  }
+
+  @Test
   void badLoadExitsNonZeroWithAMessage() {
     MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "fast:10");
     assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);

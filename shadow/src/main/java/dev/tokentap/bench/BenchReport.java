@@ -58,13 +58,15 @@ public final class BenchReport {
   /**
    * Open loop: measured requests handed to the client per second, {@code (n − 1) / (last hand-off −
    * first hand-off)}; how well the generator kept the schedule's rate. NaN below two requests.
+   * Conversations: arrivals (first turns) only.
    */
   public final double achievedRequestRate;
   /**
    * Open loop: the rate the schedule itself asked for over the measured requests, {@code (n − 1) /
    * (last intended − first intended)}. A Poisson schedule's own rate differs from the target by
    * chance (about {@code 1/√n}); {@code achievedRequestRate / scheduledRequestRate} is the
-   * generator's accuracy alone. NaN below two requests and for closed loops.
+   * generator's accuracy alone. NaN below two requests and for closed loops. Conversations:
+   * arrivals (first turns) only.
    */
   public final double scheduledRequestRate;
   /** Sweep line over [t_start, t_end): requests begun (intended) and not finished. */
@@ -103,7 +105,9 @@ public final class BenchReport {
       first = Math.min(first, s.startNanos());
       last = Math.max(last, s.endNanos());
       queue.add(s.queueSeconds() * 1e3);
-      lag.add(s.scheduleLagSeconds() * 1e3);
+      if (s.turn() == 0) { // a conversation's later turns have no intended time
+        lag.add(s.scheduleLagSeconds() * 1e3);
+      }
       FinishedRequest r = s.record();
       if (s.good()) {
         goodCount++;
@@ -165,16 +169,20 @@ public final class BenchReport {
     this.scheduleLagMs = Stats.of(unbox(lag));
     this.errors = Map.copyOf(errorCounts);
     this.maxConcurrentRequests = sweepLine(measured);
-    long firstSend = measured.stream().mapToLong(BenchSample::sendNanos).min().orElse(0);
-    long lastSend = measured.stream().mapToLong(BenchSample::sendNanos).max().orElse(0);
+    // A conversation's later turns are not scheduled: open-loop rates count the arrivals only.
+    List<BenchSample> arrivals = load.closedLoop() ? measured : measured.stream().filter(s -> s.turn() == 0).toList();
+    long firstSend = arrivals.stream().mapToLong(BenchSample::sendNanos).min().orElse(0);
+    long lastSend = arrivals.stream().mapToLong(BenchSample::sendNanos).max().orElse(0);
     this.generator = GeneratorCheck.evaluate(
         GeneratorCheck.generatorLagMs(run.samples(), load.closedLoop(), !load.closedLoop() && load.concurrency() > 0),
         run.hiccups().delaysMs(), run.hiccups().gcPauseMillis(), run.hiccups().gcCount());
-    this.achievedRequestRate = requests < 2 || lastSend == firstSend ? Double.NaN : (requests - 1) / ((lastSend - firstSend) / 1e9);
+    this.achievedRequestRate = arrivals.size() < 2 || lastSend == firstSend ? Double.NaN
+        : (arrivals.size() - 1) / ((lastSend - firstSend) / 1e9);
     // Open-loop starts are the intended times.
-    long lastIntended = measured.stream().mapToLong(BenchSample::startNanos).max().orElse(0);
-    this.scheduledRequestRate = load.closedLoop() || requests < 2 || lastIntended == first ? Double.NaN
-        : (requests - 1) / ((lastIntended - first) / 1e9);
+    long firstIntended = arrivals.stream().mapToLong(BenchSample::startNanos).min().orElse(0);
+    long lastIntended = arrivals.stream().mapToLong(BenchSample::startNanos).max().orElse(0);
+    this.scheduledRequestRate = load.closedLoop() || arrivals.size() < 2 || lastIntended == firstIntended ? Double.NaN
+        : (arrivals.size() - 1) / ((lastIntended - firstIntended) / 1e9);
   }
 
   /**
@@ -352,6 +360,9 @@ public final class BenchReport {
         n.put("step", step);
       }
       n.put("index", s.index());
+      if (s.turn() > 0) {
+        n.put("turn", s.turn());
+      }
       n.put("outcome", r.outcome().label());
       n.put("status", r.status());
       n.put("slo", r.slo());

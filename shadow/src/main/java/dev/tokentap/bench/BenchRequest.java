@@ -3,6 +3,7 @@ package dev.tokentap.bench;
 import static java.util.Objects.requireNonNull;
 
 import dev.tokentap.meter.Route;
+import java.util.function.Supplier;
 
 /**
  * One request a workload produces: where it goes and its JSON body.
@@ -13,13 +14,28 @@ import dev.tokentap.meter.Route;
  * @param body the JSON body, streaming with usage requested
  * @param expectedInputTokens what the workload intended (estimated), {@code -1} if unknown
  * @param expectedOutputTokens {@code max_tokens} asked for, {@code -1} if none
+ * @param followUp builds the request to send once this one has finished (a conversation's next
+ *     turn), null if none; built on demand because a whole conversation's histories grow
+ *     quadratically with its turns
  */
 public record BenchRequest(
-    String path, Route route, String model, byte[] body, int expectedInputTokens, int expectedOutputTokens) {
+    String path, Route route, String model, byte[] body, int expectedInputTokens, int expectedOutputTokens,
+    Supplier<BenchRequest> followUp) {
   public BenchRequest {
     requireNonNull(path, "path");
     requireNonNull(route, "route");
     requireNonNull(model, "model");
     requireNonNull(body, "body");
+  }
+
+  /** A request that stands alone. */
+  public BenchRequest(
+      String path, Route route, String model, byte[] body, int expectedInputTokens, int expectedOutputTokens) {
+    this(path, route, model, body, expectedInputTokens, expectedOutputTokens, null);
+  }
+
+  /** The request to send after this one, or null when nothing follows. */
+  public BenchRequest next() {
+    return followUp == null ? null : followUp.get();
   }
 }

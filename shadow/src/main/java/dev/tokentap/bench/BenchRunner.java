@@ -29,6 +29,14 @@ import java.util.concurrent.locks.LockSupport;
  *
  * The first {@code warmup} requests are sent like the rest and marked, and the report leaves them
  * out. A duration is the measured window: it starts with the first request after the warm-up.
+ *
+ * <p>A request with a {@linkplain BenchRequest#followUp() follow-up} (a conversation's next turn)
+ * is followed by it as soon as it finishes, as a user would: the load starts conversations (a
+ * closed-loop slot sends the next turn before taking a new conversation; an open-loop arrival
+ * starts one, which keeps its concurrency-ceiling permit until its last turn) and the turns of one
+ * conversation never overlap. Every turn is one request for {@code requests} and the duration, so
+ * the run's end can cut a conversation short. Open loop: a conversation started in the warm-up is
+ * warm-up to its last turn.
  */
 public final class BenchRunner {
   private static final long SPIN_NANOS = 100_000;
@@ -113,6 +121,7 @@ public final class BenchRunner {
     AtomicInteger inFlight = new AtomicInteger();
     AtomicInteger maxInFlight = new AtomicInteger();
     AtomicLong next = new AtomicLong();
+    AtomicLong nextConversation = new AtomicLong();
     AtomicLong measuredIssued = new AtomicLong();
     AtomicLong deadline = new AtomicLong(Long.MAX_VALUE);
     int slots = o.load().concurrency();
@@ -122,8 +131,8 @@ public final class BenchRunner {
     // Issuing happens on one thread, off the HTTP client's threads, and never recursively; so the
     // counters below change on that thread only.
     ExecutorService issuer = Executors.newSingleThreadExecutor(r -> daemon(r, "bench-issuer"));
-    Runnable[] issue = new Runnable[1];
-    issue[0] = () -> {
+    Slot[] issue = new Slot[1];
+    issue[0] = (previous, previousTurn) -> {
       long i = next.getAndIncrement();
       long now = System.nanoTime();
       // Both conditions only ever turn false, so warm-up requests come before all measured ones.
@@ -144,21 +153,25 @@ public final class BenchRunner {
         }
         return;
       }
-      BenchRequest request = o.workload().request(i);
+      // The finished request's next turn, else the workload's next request (for single requests,
+      // the same index as the run's: both counters move together until the run stops).
+      BenchRequest followUp = previous == null ? null : previous.next();
+      BenchRequest request = followUp != null ? followUp : o.workload().request(nextConversation.getAndIncrement());
+      int turn = followUp != null ? previousTurn + 1 : 0;
       int atSend = inFlight.incrementAndGet();
       maxInFlight.accumulateAndGet(atSend, Math::max);
       long start = System.nanoTime();
       listener.sent();
       client.send(request, start).whenCompleteAsync((r, e) -> {
         inFlight.decrementAndGet();
-        BenchSample sample = new BenchSample(i, warm, start, start, atSend, r.record(), r.itlGapsNanos());
+        BenchSample sample = new BenchSample(i, warm, start, start, atSend, r.record(), r.itlGapsNanos(), turn);
         samples.add(sample);
         listener.finished(sample);
-        issue[0].run();
+        issue[0].issue(request, turn);
       }, issuer);
     };
     for (int s = 0; s < slots; s++) {
-      issuer.execute(issue[0]);
+      issuer.execute(() -> issue[0].issue(null, 0));
     }
     try {
       allDone.join();
@@ -192,9 +205,18 @@ public final class BenchRunner {
     List<CompletableFuture<?>> pending = new ArrayList<>(n);
     AtomicInteger inFlight = new AtomicInteger();
     AtomicInteger maxInFlight = new AtomicInteger();
+    // Measured requests handed over, later turns included; a schedule has no more measured
+    // arrivals than requests, so this only binds when conversations add turns.
+    AtomicLong measuredSent = new AtomicLong();
+    AtomicLong nextFollowUpIndex = new AtomicLong(n);
     // A small lead so the first intended time is not already past when the loop starts.
     long t0 = System.nanoTime() + 5_000_000;
+    long end = measuredWindow == Long.MAX_VALUE ? Long.MAX_VALUE : t0 + warmupWindow + measuredWindow;
     for (int i = 0; i < n; i++) {
+      boolean warm = i < o.warmup() || schedule.offsetNanos(i) < warmupNanos;
+      if (!warm && measuredSent.getAndIncrement() >= o.requests()) {
+        break;
+      }
       long intended = t0 + schedule.offsetNanos(i);
       waitUntil(intended);
       long dispatched = System.nanoTime();
@@ -206,20 +228,42 @@ public final class BenchRunner {
       int atSend = inFlight.incrementAndGet();
       maxInFlight.accumulateAndGet(atSend, Math::max);
       listener.sent();
-      int index = i;
-      pending.add(client.send(requests[i], intended).whenComplete((r, e) -> {
-        inFlight.decrementAndGet();
-        if (ceiling != null) {
-          ceiling.release();
+      CompletableFuture<Void> conversationDone = new CompletableFuture<>();
+      pending.add(conversationDone);
+      new Object() {
+        /** Sends one turn; when it finishes, the next one, until the conversation or the run ends. */
+        void send(BenchRequest request, long index, int turn, long startNanos, long dispatchNanos, long sendNanos, int atSend) {
+          client.send(request, startNanos).whenComplete((r, e) -> {
+            inFlight.decrementAndGet();
+            BenchSample sample = new BenchSample(index, warm, dispatchNanos, sendNanos, atSend, r.record(), r.itlGapsNanos(), turn);
+            samples.add(sample);
+            listener.finished(sample);
+            // Built here, on the client's event loop: a body of the dataset's size, no blocking.
+            BenchRequest next = request.followUp() == null ? null : request.next();
+            long now = System.nanoTime();
+            if (next == null || end != Long.MAX_VALUE && now - end >= 0 || !warm && measuredSent.getAndIncrement() >= o.requests()) {
+              if (ceiling != null) {
+                ceiling.release();
+              }
+              conversationDone.complete(null);
+              return;
+            }
+            // The permit passes to the next turn: a conversation holds one place under the ceiling.
+            int nextAtSend = inFlight.incrementAndGet();
+            maxInFlight.accumulateAndGet(nextAtSend, Math::max);
+            listener.sent();
+            send(next, nextFollowUpIndex.getAndIncrement(), turn + 1, now, now, now, nextAtSend);
+          });
         }
-        boolean warm = index < o.warmup() || schedule.offsetNanos(index) < warmupNanos;
-        BenchSample sample = new BenchSample(index, warm, dispatched, sent, atSend, r.record(), r.itlGapsNanos());
-        samples.add(sample);
-        listener.finished(sample);
-      }));
+      }.send(requests[i], i, 0, intended, dispatched, sent, atSend);
     }
     CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
     return new Run(List.copyOf(samples), maxInFlight.get());
+  }
+
+  /** Closed loop: issues a slot's next request, after {@code previous} (turn {@code previousTurn}) finished, if any. */
+  private interface Slot {
+    void issue(BenchRequest previous, int previousTurn);
   }
 
   /** Generated from the load's rate, or a capture's own arrivals ({@code --load trace}). */

@@ -14,6 +14,8 @@ import dev.tokentap.proxy.metrics.SloPolicy;
  * @param sendNanos when it was handed to the HTTP client, after any concurrency-ceiling wait
  * @param inFlightAtSend bench requests in flight, this one included, right after it was handed over
  * @param itlGapsNanos every gap between consecutive token-bearing events (ITL, per gap)
+ * @param turn 0 for a request the load started; k for the k-th later turn of its conversation,
+ *     sent when the previous turn finished (no intended time: its clock starts when it is sent)
  */
 public record BenchSample(
     long index,
@@ -22,7 +24,8 @@ public record BenchSample(
     long sendNanos,
     int inFlightAtSend,
     FinishedRequest record,
-    long[] itlGapsNanos) {
+    long[] itlGapsNanos,
+    int turn) {
 
   public long startNanos() {
     return record.startNanos();

@@ -17,7 +17,9 @@ import java.util.List;
  * Requests read from a file, in order, cycling when the run needs more: a JSONL file of OpenAI
  * request bodies, or a ShareGPT-format JSON array (the first human turn is the prompt; the first gpt
  * turn's estimated length, {@code ceil(chars / 4)}, is {@code max_tokens}, as vLLM's ShareGPT
- * dataset uses the reply's length).
+ * dataset uses the reply's length), or every turn of each conversation as a multi-turn chat
+ * ({@link Conversation}): request {@code i} is then conversation {@code i}'s first turn, followed
+ * by its later turns.
  *
  * <p>Every body is made streaming with {@code stream_options.include_usage}, so N comes from the
  * server; {@code --model} fills in a body without a model.
@@ -77,8 +79,13 @@ public final class FileWorkload implements Workload {
     return new FileWorkload("jsonl(" + file.getFileName() + ", " + out.size() + " requests)", out);
   }
 
-  /** A ShareGPT JSON array: {@code [{"conversations": [{"from": "human", "value": …}, {"from": "gpt", …}]}]}. */
-  public static FileWorkload shareGpt(Path file, String model) throws IOException {
+  /**
+   * A ShareGPT JSON array: {@code [{"conversations": [{"from": "human", "value": …}, {"from": "gpt", …}]}]}.
+   *
+   * @param allTurns every turn of each conversation, in order, each with its history; otherwise
+   *     only the first
+   */
+  public static FileWorkload shareGpt(Path file, String model, boolean allTurns) throws IOException {
     JsonNode root;
     try {
       root = JSON.readTree(file.toFile());
@@ -90,35 +97,23 @@ public final class FileWorkload implements Workload {
     }
     List<BenchRequest> out = new ArrayList<>();
     int skipped = 0;
+    long turns = 0;
     for (JsonNode entry : root) {
-      JsonNode turns = entry.path("conversations");
-      if (!turns.isArray() || turns.size() < 2) {
+      Conversation c = Conversation.parse(entry.path("conversations"), allTurns ? Integer.MAX_VALUE : 1);
+      if (c == null) {
         skipped++;
         continue;
       }
-      JsonNode prompt = turns.get(0);
-      JsonNode reply = turns.get(1);
-      if (!"human".equals(prompt.path("from").asText()) || !prompt.path("value").isTextual()
-          || !reply.path("value").isTextual()) {
-        skipped++;
-        continue;
-      }
-      String text = prompt.get("value").asText();
-      int outputTokens = Math.max(1, Workloads.estimateTokens(reply.get("value").asText()));
-      ObjectNode body = JSON.createObjectNode();
-      body.put("model", model);
-      body.putArray("messages").addObject().put("role", "user").put("content", text);
-      body.put("max_tokens", outputTokens);
-      body.put("stream", true);
-      body.putObject("stream_options").put("include_usage", true);
-      out.add(new BenchRequest("/v1/chat/completions", Route.CHAT, model, Workloads.bytes(body),
-          Workloads.estimateTokens(text) + SyntheticWorkload.CHAT_OVERHEAD_TOKENS, outputTokens));
+      turns += c.turns();
+      out.add(c.request(0, model, allTurns));
     }
     if (out.isEmpty()) {
       throw new IllegalArgumentException(file + ": no usable conversations (" + skipped
           + " skipped; expected a human turn followed by a gpt turn)");
     }
-    return new FileWorkload("sharegpt(" + file.getFileName() + ", " + out.size() + " conversations, first turn)", out);
+    String what = allTurns ? turns + " turns, all turns" : "first turn";
+    return new FileWorkload("sharegpt(" + file.getFileName() + ", " + out.size() + " conversations, " + what
+        + (skipped > 0 ? ", " + skipped + " skipped" : "") + ")", out);
   }
 
   static BenchRequest fromBody(ObjectNode body, String model, String where) {

@@ -60,13 +60,16 @@ public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFr
 
   /**
    * The generator's own lag per measured request: dispatch minus the later of the intended time
-   * and, under a ceiling, the previous request's hand-off (warm-up requests count as predecessors).
+   * and, under a ceiling, the previous request's hand-off (warm-up requests count as predecessors);
+   * scheduled requests only.
    */
   static double[] generatorLagMs(List<BenchSample> all, boolean closedLoop, boolean ceiling) {
     if (closedLoop) {
       return new double[0];
     }
-    List<BenchSample> byIndex = all.stream().sorted(java.util.Comparator.comparingLong(BenchSample::index)).toList();
+    // A conversation's later turns are not scheduled: they are sent when the previous turn ends.
+    List<BenchSample> byIndex = all.stream().filter(s -> s.turn() == 0)
+        .sorted(java.util.Comparator.comparingLong(BenchSample::index)).toList();
     double[] out = new double[(int) byIndex.stream().filter(s -> !s.warmup()).count()];
     int k = 0;
     long previousSend = Long.MIN_VALUE;

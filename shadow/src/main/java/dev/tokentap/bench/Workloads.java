@@ -15,7 +15,8 @@ import java.nio.file.Path;
  *   <li>{@code synthetic} or {@code synthetic:input=LEN,output=LEN} with {@link LengthDistribution}
  *       forms ({@value #DEFAULT_INPUT} and {@value #DEFAULT_OUTPUT} by default; nothing to download);
  *   <li>{@code jsonl:PATH}: one OpenAI request body per line;
- *   <li>{@code sharegpt:PATH}: a ShareGPT JSON array, first turn of each conversation;
+ *   <li>{@code sharegpt:PATH[:turns=first|all]}: a ShareGPT JSON array, the first turn of each
+ *       conversation (default) or every turn, each with its history ({@link Conversation});
  *   <li>{@code trace:PATH}: a capture written by the proxy ({@code tokentap.capture}), replayed with
  *       synthetic prompts of the captured lengths ({@link TraceWorkload}).
  * </ul>
@@ -62,6 +63,16 @@ public final class Workloads {
         return new SyntheticWorkload(model, LengthDistribution.parse(input), LengthDistribution.parse(output), seed);
       }
       case "jsonl", "sharegpt", "trace" -> {
+        boolean allTurns = false;
+        int turnsAt = rest.lastIndexOf(":turns=");
+        if (kind.equals("sharegpt") && turnsAt >= 0) {
+          allTurns = switch (rest.substring(turnsAt + ":turns=".length())) {
+            case "first" -> false;
+            case "all" -> true;
+            default -> throw new IllegalArgumentException("--workload " + spec + ": turns must be first or all");
+          };
+          rest = rest.substring(0, turnsAt);
+        }
         if (rest.isBlank()) {
           throw new IllegalArgumentException("--workload " + spec + " (" + EXPECTED + ")");
         }
@@ -71,7 +82,7 @@ public final class Workloads {
         }
         return switch (kind) {
           case "jsonl" -> FileWorkload.jsonl(file, model);
-          case "sharegpt" -> FileWorkload.shareGpt(file, model);
+          case "sharegpt" -> FileWorkload.shareGpt(file, model, allTurns);
           default -> TraceWorkload.read(file, model, modelGiven, seed);
         };
       }

@@ -93,6 +93,118 @@ class WorkloadsTest {
     assertThat(JSON.readTree(w.request(1).body()).path("max_tokens").asInt()).isEqualTo(1);
   }
 
+  /** A conversation with a system prompt, three replied human turns and an unanswered last one. */
+  private static final String THREE_TURNS = """
+      {"id":"a","conversations":[
+        {"from":"system","value":"Be brief."},
+        {"from":"human","value":"What is a knee?"},{"from":"gpt","value":"%s"},
+        {"from":"human","value":"And TTFT?"},{"from":"gpt","value":"%s"},
+        {"from":"human","value":"Thanks"},{"from":"gpt","value":"ok"},
+        {"from":"human","value":"no reply to this one"}]}
+      """.formatted("x".repeat(40), "y".repeat(41));
+
+  @Test
+  void shareGptAllTurnsCarriesTheGrowingHistory(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("sharegpt.json");
+    Files.writeString(f, "[" + THREE_TURNS + """
+        ,{"id":"b","conversations":[{"from":"human","value":"Hello"},{"from":"gpt","value":"Hi there"}]}]
+        """);
+    FileWorkload w = (FileWorkload) Workloads.parse("sharegpt:" + f + ":turns=all", "m", 0);
+    assertThat(w.size()).isEqualTo(2);
+    assertThat(w.describe()).isEqualTo("sharegpt(sharegpt.json, 2 conversations, 4 turns, all turns)");
+
+    BenchRequest turn0 = w.request(0);
+    JsonNode body = JSON.readTree(turn0.body());
+    assertThat(turn0.route()).isEqualTo(Route.CHAT);
+    assertThat(body.path("stream").asBoolean()).isTrue();
+    assertThat(body.path("stream_options").path("include_usage").asBoolean()).isTrue();
+    assertThat(messages(body)).containsExactly("system:Be brief.", "user:What is a knee?");
+    assertThat(body.path("max_tokens").asInt()).isEqualTo(10).isEqualTo(turn0.expectedOutputTokens());
+    // The emulator's rule: ceil(chars / 4) + 4 per message, + 2.
+    assertThat(turn0.expectedInputTokens()).isEqualTo((3 + 4) + (4 + 4) + 2);
+
+    BenchRequest turn1 = turn0.next();
+    body = JSON.readTree(turn1.body());
+    assertThat(messages(body)).containsExactly(
+        "system:Be brief.", "user:What is a knee?", "assistant:" + "x".repeat(40), "user:And TTFT?");
+    assertThat(body.path("max_tokens").asInt()).isEqualTo(11).isEqualTo(turn1.expectedOutputTokens());
+    assertThat(turn1.expectedInputTokens()).isEqualTo((3 + 4) + (4 + 4) + (10 + 4) + (3 + 4) + 2);
+
+    BenchRequest turn2 = turn1.next();
+    body = JSON.readTree(turn2.body());
+    assertThat(messages(body)).containsExactly("system:Be brief.", "user:What is a knee?", "assistant:" + "x".repeat(40),
+        "user:And TTFT?", "assistant:" + "y".repeat(41), "user:Thanks");
+    assertThat(body.path("max_tokens").asInt()).isEqualTo(1);
+    // The unanswered human turn is not sent: nothing gives its reply's length.
+    assertThat(turn2.next()).isNull();
+    assertThat(turn2.followUp()).isNull();
+
+    // The next conversation has one turn; then the file cycles, from the first turn again.
+    BenchRequest single = w.request(1);
+    assertThat(messages(JSON.readTree(single.body()))).containsExactly("user:Hello");
+    assertThat(single.next()).isNull();
+    assertThat(w.request(2).body()).isEqualTo(turn0.body());
+    // Built on demand, the same every time.
+    assertThat(w.request(0).next().body()).isEqualTo(turn1.body());
+  }
+
+  @Test
+  void shareGptFirstTurnKeepsASystemPromptAndStopsThere(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("sharegpt.json");
+    Files.writeString(f, "[" + THREE_TURNS + "]");
+    for (String spec : new String[] {"sharegpt:" + f, "sharegpt:" + f + ":turns=first"}) {
+      FileWorkload w = (FileWorkload) Workloads.parse(spec, "m", 0);
+      assertThat(w.describe()).isEqualTo("sharegpt(sharegpt.json, 1 conversations, first turn)");
+      BenchRequest r = w.request(0);
+      assertThat(messages(JSON.readTree(r.body()))).containsExactly("system:Be brief.", "user:What is a knee?");
+      assertThat(r.expectedOutputTokens()).isEqualTo(10);
+      assertThat(r.next()).isNull();
+    }
+  }
+
+  @Test
+  void shareGptAllTurnsSkipsAndCountsMalformedConversations(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("sharegpt.json");
+    Files.writeString(f, """
+        [{"conversations":[{"from":"gpt","value":"starts with the model"},{"from":"human","value":"x"}]},
+         {"conversations":[{"from":"human","value":"a"},{"from":"human","value":"b"},{"from":"gpt","value":"c"}]},
+         {"conversations":[{"from":"human","value":"a"},{"from":"gpt","value":"b"},{"from":"gpt","value":"c"}]},
+         {"conversations":[{"from":"human","value":"a"},{"from":"system","value":"b"},{"from":"gpt","value":"c"}]},
+         {"conversations":[{"from":"human","value":"a"},{"from":"bard","value":"b"}]},
+         {"conversations":[{"from":"human","value":"a"},{"from":"gpt","value":7}]},
+         {"conversations":[{"from":"human","value":"only a question"}]},
+         {"conversations":"not an array"},
+         {"id":"no conversations"},
+         {"conversations":[{"from":"human","value":"fine"},{"from":"gpt","value":"yes"},
+                           {"from":"human","value":"later turns are read too"},{"from":"gpt","value":7}]},
+         {"conversations":[{"from":"human","value":"fine"},{"from":"gpt","value":"yes"},
+                           {"from":"system","value":"mid-conversation system turns are kept"},
+                           {"from":"human","value":"ok"},{"from":"gpt","value":"ok"}]}]
+        """);
+    FileWorkload w = (FileWorkload) Workloads.parse("sharegpt:" + f + ":turns=all", "m", 0);
+    assertThat(w.describe()).isEqualTo("sharegpt(sharegpt.json, 1 conversations, 2 turns, all turns, 10 skipped)");
+    assertThat(messages(JSON.readTree(w.request(0).next().body())))
+        .containsExactly("user:fine", "assistant:yes", "system:mid-conversation system turns are kept", "user:ok");
+    // The first-turn mode reads only up to the first reply: what follows it does not matter.
+    assertThat(Workloads.parse("sharegpt:" + f, "m", 0).describe())
+        .isEqualTo("sharegpt(sharegpt.json, 3 conversations, first turn, 8 skipped)");
+
+    Files.writeString(f, "[{\"conversations\":[{\"from\":\"human\",\"value\":\"x\"}]}]");
+    assertThatThrownBy(() -> Workloads.parse("sharegpt:" + f + ":turns=all", "m", 0))
+        .hasMessageContaining("no usable conversations (1 skipped");
+    assertThatThrownBy(() -> Workloads.parse("sharegpt:" + f + ":turns=2", "m", 0))
+        .hasMessageContaining("turns must be first or all");
+    assertThatThrownBy(() -> Workloads.parse("sharegpt:" + dir.resolve("missing.json") + ":turns=all", "m", 0))
+        .hasMessageContaining("cannot read " + dir.resolve("missing.json"));
+  }
+
+  /** {@code role:content} of each message. */
+  private static java.util.List<String> messages(JsonNode body) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    body.path("messages").forEach(m -> out.add(m.path("role").asText() + ":" + m.path("content").asText()));
+    return out;
+  }
+
   @Test
   void shareGptErrors(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("s.json");
