@@ -53,7 +53,7 @@ final class BenchCommand implements Callable<Integer> {
   String model;
 
   @Option(names = "--workload", defaultValue = "synthetic",
-      description = "synthetic[:input=LEN,output=LEN] (LEN: N, uniform:MIN:MAX, normal:MEAN:SD), jsonl:PATH, sharegpt:PATH[:turns=first|all] "
+      description = "synthetic[:input=LEN,output=LEN,prefix=TOKENS,groups=N] (LEN: N, uniform:MIN:MAX, normal:MEAN:SD, empirical:LEN=WEIGHT:..., hist:PATH), jsonl:PATH, sharegpt:PATH[:turns=first|all] "
           + "or trace:PATH (a tokentap capture) (default: ${DEFAULT-VALUE})")
   String workload;
 

@@ -12,8 +12,9 @@ import java.nio.file.Path;
  * Parses {@code --workload}:
  *
  * <ul>
- *   <li>{@code synthetic} or {@code synthetic:input=LEN,output=LEN} with {@link LengthDistribution}
- *       forms ({@value #DEFAULT_INPUT} and {@value #DEFAULT_OUTPUT} by default; nothing to download);
+ *   <li>{@code synthetic} or {@code synthetic:input=LEN,output=LEN[,prefix=TOKENS[,groups=N]]} with
+ *       {@link LengthDistribution} forms ({@value #DEFAULT_INPUT} and {@value #DEFAULT_OUTPUT} by
+ *       default; nothing to download) and optional shared prefix groups ({@link SyntheticWorkload});
  *   <li>{@code jsonl:PATH}: one OpenAI request body per line;
  *   <li>{@code sharegpt:PATH[:turns=first|all]}: a ShareGPT JSON array, the first turn of each
  *       conversation (default) or every turn, each with its history ({@link Conversation});
@@ -45,22 +46,7 @@ public final class Workloads {
     String rest = colon < 0 ? "" : spec.substring(colon + 1);
     switch (kind) {
       case "synthetic" -> {
-        String input = DEFAULT_INPUT;
-        String output = DEFAULT_OUTPUT;
-        if (!rest.isBlank()) {
-          for (String kv : rest.split(",")) {
-            int eq = kv.indexOf('=');
-            String key = eq < 0 ? kv : kv.substring(0, eq).trim();
-            String value = eq < 0 ? "" : kv.substring(eq + 1).trim();
-            switch (key) {
-              case "input" -> input = value;
-              case "output" -> output = value;
-              default -> throw new IllegalArgumentException(
-                  "--workload " + spec + ": unknown key '" + key + "' (expected: input=LEN,output=LEN)");
-            }
-          }
-        }
-        return new SyntheticWorkload(model, LengthDistribution.parse(input), LengthDistribution.parse(output), seed);
+        return synthetic(spec, rest, model, seed);
       }
       case "jsonl", "sharegpt", "trace" -> {
         boolean allTurns = false;
@@ -88,6 +74,46 @@ public final class Workloads {
       }
       default -> throw new IllegalArgumentException("--workload " + spec + " (" + EXPECTED + ")");
     }
+  }
+
+  /** {@code input=LEN,output=LEN,prefix=TOKENS,groups=N}, every key optional. */
+  private static SyntheticWorkload synthetic(String spec, String rest, String model, long seed) {
+    String input = DEFAULT_INPUT;
+    String output = DEFAULT_OUTPUT;
+    int prefix = 0;
+    int groups = 1;
+    try {
+      if (!rest.isBlank()) {
+        for (String kv : rest.split(",")) {
+          int eq = kv.indexOf('=');
+          String key = eq < 0 ? kv : kv.substring(0, eq).trim();
+          String value = eq < 0 ? "" : kv.substring(eq + 1).trim();
+          switch (key) {
+            case "input" -> input = value;
+            case "output" -> output = value;
+            case "prefix" -> prefix = count("prefix", value, 0);
+            case "groups" -> groups = count("groups", value, 1);
+            default -> throw new IllegalArgumentException(
+                "unknown key '" + key + "' (expected: input=LEN,output=LEN[,prefix=TOKENS[,groups=N]])");
+          }
+        }
+      }
+      return new SyntheticWorkload(model, LengthDistribution.parse(input), LengthDistribution.parse(output), prefix, groups, seed);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--workload " + spec + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static int count(String key, String value, int min) {
+    try {
+      int n = Integer.parseInt(value);
+      if (n >= min) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(key + "=" + value + " (expected: an integer >= " + min + ")");
   }
 
   /** The emulator's text rule: {@code ceil(codePoints / 4)}, at least 1. */

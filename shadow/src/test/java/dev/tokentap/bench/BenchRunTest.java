@@ -163,6 +163,22 @@ class BenchRunTest {
   }
 
   @Test
+  void histogramLengthsAndPrefixGroupsReachTheServerExactly() throws Exception {
+    Workload w = Workloads.parse(
+        "synthetic:input=empirical:40=1:100-120=2,output=empirical:3=1:5-6=1,prefix=20,groups=3", "bench-model", 1);
+    try (Bench bench = bench(SloSpec.NONE)) {
+      BenchReport report = bench.run(new BenchRunner.Options(w, LoadPlan.closed(2), 30, null, 0, 1));
+      assertThat(report.measured()).hasSize(30).allSatisfy(s -> {
+        BenchRequest intended = w.request(s.index());
+        // The emulator counts the prompt, shared prefix included, as the sampled length.
+        assertThat((int) s.record().inputTokens()).isEqualTo(intended.expectedInputTokens()).isIn(40, 100, 101, 102, 103, 104,
+            105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120);
+        assertThat((int) s.record().outputTokens()).isEqualTo(intended.expectedOutputTokens()).isIn(3, 5, 6);
+      });
+    }
+  }
+
+  @Test
   void openLoopClocksStartOnTheAbsoluteSchedule() throws Exception {
     try (Bench bench = bench(SloSpec.NONE)) {
       double rate = 200;

@@ -72,7 +72,7 @@ class SpecParsingTest {
     assertThat(sum / 10_000).isBetween(99.0, 101.0);
     assertThatThrownBy(() -> LengthDistribution.parse("uniform:12:10")).hasMessageContaining("MIN <= MAX");
     assertThatThrownBy(() -> LengthDistribution.parse("0")).hasMessageContaining(">= 1");
-    assertThatThrownBy(() -> LengthDistribution.parse("zipf:3")).hasMessageContaining("expected: N, fixed:N, uniform:MIN:MAX or normal:MEAN:SD");
+    assertThatThrownBy(() -> LengthDistribution.parse("zipf:3")).hasMessageContaining("expected: N, fixed:N, uniform:MIN:MAX, normal:MEAN:SD, empirical:LEN=WEIGHT:… or hist:PATH");
     assertThatThrownBy(() -> LengthDistribution.parse("normal:0:1")).hasMessageContaining("MEAN >= 1");
   }
 }
