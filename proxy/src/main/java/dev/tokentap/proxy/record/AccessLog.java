@@ -9,33 +9,26 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Writes one JSON line per finished request: timestamps, route, model, target, status, outcome,
  * TTFT, TPOT, E2E, tokens, token source and bytes. Never prompt or completion text and never
  * headers, so nothing a user typed or an API key can reach the log.
  *
- * <p>Event loops only enqueue; one daemon thread formats and writes. When the queue is full the
- * line is dropped and counted ({@code tokentap_access_log_dropped_total}) instead of stalling the
- * relay.
+ * <p>Written off the event loops ({@link QueuedLineWriter}); a line dropped because the writer
+ * fell behind or could not write is counted in {@code tokentap_access_log_dropped_total}.
  */
-public final class AccessLog implements RequestListener, AutoCloseable {
+public final class AccessLog extends QueuedLineWriter {
   private static final JsonFactory JSON = new JsonFactory();
-  private static final FinishedRequest POISON = new FinishedRequest(null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, null, 0, 0, null, 0);
 
-  private final BlockingQueue<FinishedRequest> queue;
   private final OutputStream out;
   private final boolean closeOut;
-  private final Counter dropped;
-  private final Thread writer;
 
   public AccessLog(String destination, int queueSize, MeterRegistry registry) throws IOException {
-    this.queue = new ArrayBlockingQueue<>(queueSize);
+    super(queueSize, Counter.builder("tokentap.access.log.dropped")
+        .description("Access-log lines dropped because the writer fell behind or could not write")
+        .register(registry), "tokentap-access-log");
     switch (destination) {
       case "stdout" -> {
         out = System.out;
@@ -50,42 +43,16 @@ public final class AccessLog implements RequestListener, AutoCloseable {
         closeOut = true;
       }
     }
-    this.dropped = Counter.builder("tokentap.access.log.dropped")
-        .description("Access-log lines dropped because the writer fell behind")
-        .register(registry);
-    this.writer = new Thread(this::drain, "tokentap-access-log");
-    writer.setDaemon(true);
-    writer.start();
+    start();
   }
 
   @Override
-  public void onFinished(FinishedRequest request) {
-    if (!queue.offer(request)) {
-      dropped.increment();
-    }
+  void flush() throws IOException {
+    out.flush();
   }
 
-  private void drain() {
-    try {
-      while (true) {
-        FinishedRequest r = queue.take();
-        if (r == POISON) {
-          out.flush();
-          return;
-        }
-        write(r);
-        if (queue.isEmpty()) {
-          out.flush();
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private void write(FinishedRequest r) throws IOException {
+  @Override
+  void write(FinishedRequest r) throws IOException {
     JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8);
     g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
     g.writeStartObject();
@@ -136,10 +103,7 @@ public final class AccessLog implements RequestListener, AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException, IOException {
-    // Lines already queued are written first; the writer stops at the marker.
-    queue.offer(POISON, 2, TimeUnit.SECONDS);
-    writer.join(TimeUnit.SECONDS.toMillis(2));
+  void closeOutput() throws IOException {
     if (closeOut) {
       out.close();
     }

@@ -14,36 +14,31 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
-import org.slf4j.LoggerFactory;
 
 /**
  * Trace capture: one {@link CaptureRecord} line per finished production request (role {@code
  * primary}; shadow copies and bench requests are not traffic to replay), appended to {@code
  * tokentap.capture.file} and rotated by size.
  *
- * <p>Like the access log, event loops only enqueue; one daemon thread hashes the prompt head,
- * formats and writes. A full queue drops the line and counts it ({@code
- * tokentap_capture_dropped_total}); written lines count in {@code tokentap_capture_records_total}.
+ * <p>Like the access log, it is written off the event loops ({@link QueuedLineWriter}); the
+ * writer thread also hashes the prompt head. Lines dropped because the writer fell behind or could
+ * not write count in {@code tokentap_capture_dropped_total}, written ones in {@code
+ * tokentap_capture_records_total}.
  */
-public final class TraceCapture implements RequestListener, AutoCloseable {
+public final class TraceCapture extends QueuedLineWriter {
   private static final JsonFactory JSON = new JsonFactory();
-  private static final FinishedRequest POISON = new FinishedRequest(null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, null, 0, 0, null, 0);
 
   private final Settings.Capture settings;
-  private final BlockingQueue<FinishedRequest> queue;
   private final long startNanos = System.nanoTime();
   private final Counter written;
-  private final Counter dropped;
-  private final Thread writer;
   private CountingStream out;
 
   /** Opens (creates or appends to) the file; a file that cannot be opened is a settings error. */
   public TraceCapture(Settings.Capture settings, MeterRegistry registry) {
+    super(settings.queueSize(), Counter.builder("tokentap.capture.dropped")
+        .description("Trace-capture records dropped because the writer fell behind or could not write")
+        .register(registry), "tokentap-capture");
     this.settings = settings;
-    this.queue = new ArrayBlockingQueue<>(settings.queueSize());
     try {
       this.out = open(settings.file());
     } catch (IOException e) {
@@ -53,52 +48,26 @@ public final class TraceCapture implements RequestListener, AutoCloseable {
     this.written = Counter.builder("tokentap.capture.records")
         .description("Trace-capture records written")
         .register(registry);
-    this.dropped = Counter.builder("tokentap.capture.dropped")
-        .description("Trace-capture records dropped because the writer fell behind")
-        .register(registry);
-    this.writer = new Thread(this::drain, "tokentap-capture");
-    writer.setDaemon(true);
-    writer.start();
+    start();
   }
 
   @Override
-  public void onFinished(FinishedRequest request) {
-    if (request.role() != Role.PRIMARY) {
-      return;
-    }
-    if (!queue.offer(request)) {
-      dropped.increment();
-    }
+  boolean accepts(FinishedRequest request) {
+    return request.role() == Role.PRIMARY;
   }
 
-  private void drain() {
-    try {
-      while (true) {
-        FinishedRequest r = queue.take();
-        if (r == POISON) {
-          out.flush();
-          return;
-        }
-        try {
-          write(CaptureRecord.of(r, startNanos));
-          written.increment();
-          if (queue.isEmpty()) {
-            out.flush();
-          }
-        } catch (IOException | RuntimeException e) {
-          // A full disk must not stop the proxy; the record is lost and counted.
-          dropped.increment();
-          LoggerFactory.getLogger(TraceCapture.class).warn("trace capture: cannot write {}", settings.file(), e);
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (IOException e) {
-      LoggerFactory.getLogger(TraceCapture.class).warn("trace capture: cannot flush {}", settings.file(), e);
-    }
+  @Override
+  void write(FinishedRequest request) throws IOException {
+    writeLine(CaptureRecord.of(request, startNanos));
+    written.increment();
   }
 
-  private void write(CaptureRecord record) throws IOException {
+  @Override
+  void flush() throws IOException {
+    out.flush();
+  }
+
+  private void writeLine(CaptureRecord record) throws IOException {
     if (out.count >= settings.maxFileSize()) {
       rotate();
     }
@@ -138,10 +107,7 @@ public final class TraceCapture implements RequestListener, AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException, IOException {
-    // Records already queued are written first; the writer stops at the marker.
-    queue.offer(POISON, 2, TimeUnit.SECONDS);
-    writer.join(TimeUnit.SECONDS.toMillis(2));
+  void closeOutput() throws IOException {
     out.close();
   }
 

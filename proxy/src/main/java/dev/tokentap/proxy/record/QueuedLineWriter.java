@@ -1,0 +1,91 @@
+package dev.tokentap.proxy.record;
+
+import io.micrometer.core.instrument.Counter;
+import java.io.IOException;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One line per finished request, written off the event loops: they only enqueue, and one daemon
+ * thread formats and writes. A full queue drops the request and counts it instead of stalling the
+ * relay; so does a line that cannot be written (a full disk must not stop the proxy, nor the
+ * writer thread). The access log and trace capture are its two kinds.
+ */
+abstract class QueuedLineWriter implements RequestListener, AutoCloseable {
+  private static final FinishedRequest POISON = new FinishedRequest(null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, null, 0, 0, null, 0);
+
+  private final BlockingQueue<FinishedRequest> queue;
+  private final Counter dropped;
+  private final String name;
+  private final Thread writer;
+
+  /** @param name the writer thread's name, also used in the warning a failed write logs */
+  QueuedLineWriter(int queueSize, Counter dropped, String name) {
+    this.queue = new ArrayBlockingQueue<>(queueSize);
+    this.dropped = dropped;
+    this.name = name;
+    this.writer = new Thread(this::drain, name);
+    writer.setDaemon(true);
+  }
+
+  /** Starts the writer thread; called by a subclass once its own fields are set. */
+  final void start() {
+    writer.start();
+  }
+
+  /** Whether this writer keeps {@code request} at all (checked on the event loop, so cheap). */
+  boolean accepts(FinishedRequest request) {
+    return true;
+  }
+
+  /** Formats and writes one line; on the writer thread. */
+  abstract void write(FinishedRequest request) throws IOException;
+
+  /** Flushes what was written; called whenever the queue runs empty, and at close. */
+  abstract void flush() throws IOException;
+
+  /** Releases the destination after the last line; on the closing thread. */
+  abstract void closeOutput() throws IOException;
+
+  @Override
+  public final void onFinished(FinishedRequest request) {
+    if (accepts(request) && !queue.offer(request)) {
+      dropped.increment();
+    }
+  }
+
+  private void drain() {
+    try {
+      while (true) {
+        FinishedRequest r = queue.take();
+        if (r == POISON) {
+          flush();
+          return;
+        }
+        try {
+          write(r);
+          if (queue.isEmpty()) {
+            flush();
+          }
+        } catch (IOException | RuntimeException e) {
+          dropped.increment();
+          LoggerFactory.getLogger(getClass()).warn("{}: cannot write a line", name, e);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      LoggerFactory.getLogger(getClass()).warn("{}: cannot flush", name, e);
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException, IOException {
+    // Lines already queued are written first; the writer stops at the marker.
+    queue.offer(POISON, 2, TimeUnit.SECONDS);
+    writer.join(TimeUnit.SECONDS.toMillis(2));
+    closeOutput();
+  }
+}
