@@ -102,6 +102,20 @@ class StreamingClientTest {
   }
 
   @Test
+  void aConnectionIdlePastTheReuseLimitIsClosedNotReused() throws Exception {
+    try (RawUpstream upstream = new RawUpstream((r, c) -> sse(c, SSE, true));
+        StreamingClient client = new StreamingClient(
+            URI.create(upstream.baseUrl()), recorder(), "bench", Duration.ofSeconds(10), 1, null)) {
+      assertThat(client.send(CHAT, System.nanoTime()).get(10, TimeUnit.SECONDS).record().outcome()).isEqualTo(Outcome.OK);
+      // A server closing idle connections at about this age (uvicorn: 5 s) may be closing this one.
+      Thread.sleep(KeepAlivePool.IDLE_REUSE_LIMIT.toMillis() + 200);
+      assertThat(client.send(CHAT, System.nanoTime()).get(10, TimeUnit.SECONDS).record().outcome()).isEqualTo(Outcome.OK);
+      assertThat(upstream.connectionsAccepted()).isEqualTo(2);
+      assertThat(upstream.connectionsClosedByPeer()).as("the old connection was closed by the bench").isEqualTo(1);
+    }
+  }
+
+  @Test
   void aStreamCutMidwayIsAnUpstreamAbortAndItsConnectionIsNotReused() throws Exception {
     try (RawUpstream upstream = new RawUpstream((r, c) -> sse(c, SSE, false));
         StreamingClient client = new StreamingClient(
