@@ -59,7 +59,7 @@ TARGET=$(j .request_rate)
 SCHEDULED=$(j .scheduled_request_rate)
 ACHIEVED=$(j .achieved_request_rate)
 THROUGHPUT=$(j .request_throughput)
-COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- shadow app || echo "+changes")
+COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- bench proxy app || echo "+changes")
 
 cp "$R" "$OUT/result.json"
 {

@@ -67,7 +67,7 @@ EMU_PID=$!; PIDS+=("$EMU_PID")
 wait_port "$EMU_PORT"
 STEP_MS=$(awk -v s="$STEP" 'BEGIN { v = s + 0; if (s ~ /us$/) v /= 1000; else if (s ~ /ms$/) v += 0; else if (s ~ /s$/) v *= 1000; print v }')
 
-COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- shadow app || echo "+changes")
+COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- bench proxy app || echo "+changes")
 {
   echo "Run on $(date -u +%Y-%m-%d) at $(date -u +%H:%M) UTC, commit \`$COMMIT\`, with \`benchmarks/bench-scale/run.sh\`: closed loop,"
   echo "$OUTPUT output tokens per request, emulator paced at one token per $STEP per stream, measured window $HOLD after the first wave, bench -Xmx$BENCH_HEAP, open-files limit $NOFILE."
