@@ -9,6 +9,7 @@ import dev.tokentap.bench.BenchProgress;
 import dev.tokentap.bench.BenchReport;
 import dev.tokentap.bench.BenchRunner;
 import dev.tokentap.bench.CapacityPlan;
+import dev.tokentap.bench.FailureGate;
 import dev.tokentap.bench.KneeSearch;
 import dev.tokentap.bench.LoadPlan;
 import dev.tokentap.bench.LoadStep;
@@ -117,6 +118,11 @@ final class BenchCommand implements Callable<Integer> {
       + "a bare PORT listens on all interfaces, 0 picks a free port (default: off)")
   String metrics;
 
+  @Option(names = "--max-failure-ratio", defaultValue = "" + FailureGate.DEFAULT_MAX_FAILURE_RATIO,
+      description = "exit with status " + Main.RUN_FAILED + " when more than this share of the measured requests failed, or none completed "
+          + "(default: ${DEFAULT-VALUE}; 1 accepts any failures but still fails a run with no completed request)")
+  double maxFailureRatio;
+
   @Option(names = "--progress", defaultValue = "5s",
       description = "a progress line on stderr this often (step, time, requests, rate, live TTFT/TPOT p50/p99), or off (default: ${DEFAULT-VALUE})")
   String progress;
@@ -156,6 +162,9 @@ final class BenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--slo-target: " + sloTarget + " (expected: 0 < x <= 1)");
     }
     CapacityPlan.Peak peakLoad = peak == null ? null : CapacityPlan.Peak.parse(peak);
+    if (!(maxFailureRatio >= 0 && maxFailureRatio <= 1)) {
+      throw new IllegalArgumentException("--max-failure-ratio: " + maxFailureRatio + " (expected: 0 <= x <= 1)");
+    }
     if (!(headroom >= 0) || Double.isInfinite(headroom)) {
       throw new IllegalArgumentException("--headroom: " + headroom + " (expected: >= 0, e.g. 0.3 for 30%)");
     }
@@ -199,6 +208,13 @@ final class BenchCommand implements Callable<Integer> {
       if (out != null) {
         results.write(out.toPath(), extra);
         stdout.printf("wrote %s in %s%n", String.join(", ", results.files()), out.toPath());
+      }
+      String failure = FailureGate.verdict(results, maxFailureRatio);
+      if (failure != null) {
+        stdout.flush();
+        stderr.println("tokentap bench: the run failed: " + failure);
+        stderr.flush();
+        return Main.RUN_FAILED;
       }
       return 0;
     }

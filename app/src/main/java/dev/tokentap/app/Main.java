@@ -16,6 +16,8 @@ public final class Main implements Runnable {
   public static final int CONFIG_ERROR = 3;
   /** Exit status when a listener cannot be opened or a file cannot be written. */
   public static final int IO_ERROR = 4;
+  /** Exit status of a bench run that failed as a whole: no completed request, or too many failed (--max-failure-ratio). */
+  public static final int RUN_FAILED = 5;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

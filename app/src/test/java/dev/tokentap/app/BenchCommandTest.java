@@ -211,6 +211,27 @@ class BenchCommandTest {
   }
 
   @Test
+  void aRunWithNoCompletedRequestExitsNonZeroAndSaysWhy(@TempDir Path dir) throws Exception {
+    int down;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      down = s.getLocalPort(); // closed again below: connections to it are refused
+    }
+    MainTest.Run r = MainTest.run("bench", "--target", "http://127.0.0.1:" + down, "--model", "m", "--load", "concurrency:1",
+        "--requests", "3", "--progress", "off", "--out", dir.toString());
+    assertThat(r.status()).as(r.err()).isEqualTo(Main.RUN_FAILED);
+    assertThat(r.err()).contains("the run failed: no request completed: all 3 failed");
+    assertThat(r.out()).contains("Failed:", "wrote result.json").doesNotContain("NaN");
+    assertThat(JSON.readTree(dir.resolve("result.json").toFile()).path("failed").asInt()).isEqualTo(3);
+  }
+
+  @Test
+  void maxFailureRatioIsChecked() {
+    MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "concurrency:1", "--max-failure-ratio", "1.5");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("--max-failure-ratio: 1.5");
+  }
+
+  @Test
   void missingRequiredFlagIsAUsageError() {
     MainTest.Run r = MainTest.run("bench", "--load", "concurrency:1");
     assertThat(r.status()).isEqualTo(2);

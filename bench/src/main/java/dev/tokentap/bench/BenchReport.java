@@ -433,6 +433,10 @@ public final class BenchReport {
   }
 
   private static void row(PrintWriter out, String name, Stats s) {
+    if (s.count() == 0) { // nothing measured: a dash, not NaN
+      out.printf("%-12s %10s %10s %10s %10s %10d%n", name, "-", "-", "-", "-", 0);
+      return;
+    }
     out.printf("%-12s %10.2f %10.2f %10.2f %10.2f %10d%n", name, s.mean(), s.p50(), s.p90(), s.p99(), s.count());
   }
 }
