@@ -5,9 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokentap.proxy.config.ShadowTarget;
 import dev.tokentap.proxy.record.RequestRecorder;
 import dev.tokentap.proxy.record.Role;
-import dev.tokentap.proxy.relay.TlsContexts;
+import dev.tokentap.proxy.client.ConnectionPool;
+import dev.tokentap.proxy.client.ConnectionPools;
+import dev.tokentap.proxy.client.TlsContexts;
 import dev.tokentap.proxy.relay.Transports;
-import io.netty.handler.ssl.SslContext;
 import dev.tokentap.proxy.tap.TappedRequest;
 import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
@@ -24,7 +25,6 @@ import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -51,9 +51,8 @@ final class StagingTarget implements AutoCloseable {
   private final CopyPlanner planner;
   private final RandomGenerator random; // java.util.Random: safe to share between client loops
   private final EventLoopGroup group;
-  // One pool per target loop, used only from that loop (StagingPool has no lock).
-  private final Map<EventLoop, StagingPool> pools = new ConcurrentHashMap<>();
-  private final SslContext tls; // null: plain http
+  // One pool per target loop, used only from that loop; unbounded, as the bulkhead bounds the copies open at once.
+  private final ConnectionPools pools;
   private final AtomicInteger queued = new AtomicInteger();
   private final RateLimiter rateLimiter; // null: no limit
   private final CircuitBreaker breaker;
@@ -67,7 +66,9 @@ final class StagingTarget implements AutoCloseable {
     this.planner = new CopyPlanner(settings.factor(), settings.spreadWindow().toNanos());
     this.random = random;
     String name = settings.name();
-    this.tls = TlsContexts.forUpstream(settings.upstream(), settings.tls(), "tokentap.shadow.targets[name=" + name + "].tls");
+    this.pools = new ConnectionPools(settings.upstream(),
+        TlsContexts.forUpstream(settings.upstream(), settings.tls(), "tokentap.shadow.targets[name=" + name + "].tls"),
+        ConnectionPool.Limits.unbounded(settings.connectTimeout()));
     this.bulkhead =
         Bulkhead.of("shadow-" + name, BulkheadConfig.custom().maxConcurrentCalls(settings.maxConcurrentStreams()).maxWaitDuration(Duration.ZERO).build());
     ShadowTarget.Breaker b = settings.circuitBreaker();
@@ -211,7 +212,7 @@ final class StagingTarget implements AutoCloseable {
       return;
     }
     try {
-      new StagingExchange(this, loop, r, copy, copies).start();
+      StagingExchange.send(this, loop, r, copy, copies);
     } catch (RuntimeException e) {
       copyEnded(CopyResult.FAILED, true, 0, e);
     }
@@ -228,12 +229,8 @@ final class StagingTarget implements AutoCloseable {
     counters.get(result).increment();
   }
 
-  StagingPool pool(EventLoop loop) {
-    StagingPool pool = pools.get(loop);
-    if (pool == null) {
-      pool = pools.computeIfAbsent(loop, l -> new StagingPool(l, settings, tls));
-    }
-    return pool;
+  ConnectionPool pool(EventLoop loop) {
+    return pools.of(loop);
   }
 
   RequestRecorder recorder() {
@@ -267,7 +264,7 @@ final class StagingTarget implements AutoCloseable {
 
   @Override
   public void close() {
-    pools.forEach((loop, pool) -> loop.execute(pool::closeIdle));
+    pools.closeIdle();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     // Copies still waiting out their spread delay never leave; like those offered while shutting
     // down, they are counted failed, so every planned copy has a result.

@@ -1,5 +1,6 @@
 package dev.tokentap.proxy.metrics;
 
+import dev.tokentap.meter.Outcome;
 import dev.tokentap.meter.TokenGapListener;
 import dev.tokentap.proxy.config.SloRule;
 import dev.tokentap.proxy.record.FinishedRequest;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Every tokentap meter, declared in one place (DESIGN §4). Names are given in Micrometer's dotted
@@ -179,15 +181,11 @@ public final class TokentapMetrics implements RequestListener {
     recordSeconds(s.ttfo, r.ttfoSeconds());
     recordSeconds(s.ttfb, r.ttfbSeconds());
     recordSeconds(s.tpot, r.tpotSeconds());
-    recordSeconds(requestOverhead, r.requestOverheadSeconds());
-    Tags outcome = s.tags.and("outcome", r.outcome().label());
-    timer(DURATION, "End-to-end request latency: first request byte to the end of the response (or the break)", durationBuckets, outcome)
-        .record(r.endNanos() - r.startNanos(), TimeUnit.NANOSECONDS);
-    Counter.builder(REQUESTS)
-        .description("Finished requests by outcome and SLO verdict; goodput is the rate of slo=\"met\"")
-        .tags(outcome.and("slo", r.slo()))
-        .register(registry)
-        .increment();
+    if (r.role() == Role.PRIMARY) { // the proxy's own overhead: shadow copies and bench requests relay nothing
+      recordSeconds(requestOverhead, r.requestOverheadSeconds());
+    }
+    s.duration(this, r.outcome()).record(r.endNanos() - r.startNanos(), TimeUnit.NANOSECONDS);
+    s.requests(this, r.outcome(), r.slo()).increment();
     if (r.meter() != null) {
       countTokens(s.outputTokens, s.outputTokensPerRequest, r.meter().outputTokens());
       countTokens(s.inputTokens, s.inputTokensPerRequest, r.meter().inputTokens());
@@ -238,6 +236,13 @@ public final class TokentapMetrics implements RequestListener {
         .register(registry);
   }
 
+  private Counter requestsCounter(Tags tags) {
+    return Counter.builder(REQUESTS)
+        .description("Finished requests by outcome and SLO verdict; goodput is the rate of slo=\"met\"")
+        .tags(tags)
+        .register(registry);
+  }
+
   private DistributionSummary tokensSummary(Tags tags) {
     return DistributionSummary.builder(REQUEST_TOKENS)
         .description("Tokens per request (input: prompt, output: generated)")
@@ -270,6 +275,8 @@ public final class TokentapMetrics implements RequestListener {
     final DistributionSummary inputTokensPerRequest;
     final DistributionSummary outputTokensPerRequest;
     final DistributionSummary tokensPerEvent;
+    private final AtomicReferenceArray<Timer> durations = new AtomicReferenceArray<>(Outcome.values().length);
+    private final AtomicReferenceArray<Counter> requests = new AtomicReferenceArray<>(Outcome.values().length * 3);
 
     private Series(TokentapMetrics m, Tags tags) {
       this.tags = tags;
@@ -289,6 +296,32 @@ public final class TokentapMetrics implements RequestListener {
           .tags(tags)
           .serviceLevelObjectives(Buckets.values(Buckets.TOKENS_PER_EVENT))
           .register(m.registry);
+    }
+
+    /** The E2E timer of {@code outcome}: registered on first use, then a plain array read per request. */
+    Timer duration(TokentapMetrics m, Outcome outcome) {
+      Timer t = durations.get(outcome.ordinal());
+      if (t == null) { // a race registers twice and gets the same meter back
+        t = m.timer(DURATION, "End-to-end request latency: first request byte to the end of the response (or the break)",
+            m.durationBuckets, tags.and("outcome", outcome.label()));
+        durations.set(outcome.ordinal(), t);
+      }
+      return t;
+    }
+
+    /** The requests counter of {@code outcome} and SLO verdict {@code slo}, cached like {@link #duration}. */
+    Counter requests(TokentapMetrics m, Outcome outcome, String slo) {
+      int verdict = SloPolicy.MET.equals(slo) ? 0 : SloPolicy.MISSED.equals(slo) ? 1 : SloPolicy.NONE.equals(slo) ? 2 : -1;
+      if (verdict < 0) {
+        return m.requestsCounter(tags.and("outcome", outcome.label(), "slo", slo));
+      }
+      int i = outcome.ordinal() * 3 + verdict;
+      Counter c = requests.get(i);
+      if (c == null) {
+        c = m.requestsCounter(tags.and("outcome", outcome.label(), "slo", slo));
+        requests.set(i, c);
+      }
+      return c;
     }
 
     @Override

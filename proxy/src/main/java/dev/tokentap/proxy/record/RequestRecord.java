@@ -5,6 +5,7 @@ import dev.tokentap.meter.MeterResult;
 import dev.tokentap.meter.Outcome;
 import dev.tokentap.meter.Route;
 import dev.tokentap.meter.StreamMeter;
+import dev.tokentap.meter.TokenGapListener;
 
 /**
  * The state of one request while it is in flight, created when its first byte is read and finished
@@ -61,10 +62,35 @@ public final class RequestRecord {
 
   /** The meter for this request's response, created on first use with the usage-injection flag. */
   public StreamMeter meter(boolean usageInjected) {
+    return meter(usageInjected, null);
+  }
+
+  /**
+   * The meter for this request's response; on first use, each inter-token gap it measures also goes
+   * to {@code alsoGaps} (the bench keeps every gap of its requests for its report), besides the
+   * series' ITL histogram.
+   */
+  public StreamMeter meter(boolean usageInjected, TokenGapListener alsoGaps) {
     if (meter == null) {
-      meter = new StreamMeter(api, usageInjected, recorder.series(model, route, target, role), recorder.maxInspectedResponseBody());
+      TokenGapListener series = recorder.series(model, route, target, role);
+      meter = new StreamMeter(api, usageInjected, alsoGaps == null ? series : new BothGaps(series, alsoGaps), recorder.maxInspectedResponseBody());
     }
     return meter;
+  }
+
+  /** Gaps and tokens-per-event to two listeners: the series first, then the caller's. */
+  private record BothGaps(TokenGapListener first, TokenGapListener second) implements TokenGapListener {
+    @Override
+    public void interTokenGap(long gapNanos) {
+      first.interTokenGap(gapNanos);
+      second.interTokenGap(gapNanos);
+    }
+
+    @Override
+    public void tokensPerEvent(long tokens) {
+      first.tokensPerEvent(tokens);
+      second.tokensPerEvent(tokens);
+    }
   }
 
   public StreamMeter meterOrNull() {

@@ -1,6 +1,7 @@
 package dev.tokentap.proxy.relay;
 
 import dev.tokentap.meter.Outcome;
+import dev.tokentap.proxy.client.ReadClock;
 import dev.tokentap.proxy.record.Role;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;

@@ -3,6 +3,9 @@ package dev.tokentap.proxy.relay;
 import dev.tokentap.meter.Outcome;
 import dev.tokentap.meter.Route;
 import dev.tokentap.meter.StreamMeter;
+import dev.tokentap.proxy.client.ConnectionPool;
+import dev.tokentap.proxy.client.ResponseDispatcher;
+import dev.tokentap.proxy.client.ResponseListener;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.record.RequestContent;
 import dev.tokentap.proxy.record.RequestRecord;
@@ -59,7 +62,7 @@ import java.util.concurrent.TimeUnit;
  * fired, or tokentap answered itself. A client abort closes the upstream connection (so the server
  * stops generating) instead of returning it to the pool.
  */
-final class Exchange {
+final class Exchange implements ResponseListener {
   private enum BodyMode { INSPECT, STREAM }
 
   private final RelayContext relay;
@@ -306,7 +309,7 @@ final class Exchange {
     connecting = false;
     if (!f.isSuccess()) {
       Throwable cause = f.cause();
-      if (cause instanceof UpstreamPool.PoolExhaustedException) {
+      if (cause instanceof ConnectionPool.PoolExhaustedException) {
         client.channel().config().setAutoRead(true);
         respondItself(HttpResponseStatus.SERVICE_UNAVAILABLE, Outcome.REJECTED, "upstream_busy", "tokentap: " + cause.getMessage());
       } else {
@@ -332,8 +335,8 @@ final class Exchange {
       return;
     }
     upstream = ch;
-    upstreamReused = UpstreamPool.reused(ch);
-    UpstreamResponseHandler.of(ch).bind(this);
+    upstreamReused = ConnectionPool.reused(ch);
+    ResponseDispatcher.of(ch).bind(this);
     ch.config().setAutoRead(true);
     client.channel().config().setAutoRead(true);
     HttpObject msg;
@@ -367,7 +370,8 @@ final class Exchange {
     }
   }
 
-  void upstreamWritabilityChanged(boolean writable) {
+  @Override
+  public void onWritabilityChanged(boolean writable) {
     if (!ended && !requestComplete) {
       client.channel().config().setAutoRead(writable);
     }
@@ -375,7 +379,8 @@ final class Exchange {
 
   // ---------------------------------------------------------------- response side
 
-  void onResponseHead(HttpResponse response, long readNanos) {
+  @Override
+  public void onResponseHead(HttpResponse response, long readNanos) {
     if (ended) {
       return;
     }
@@ -404,7 +409,8 @@ final class Exchange {
     scheduleIdleTimeout(relay.settings.upstream().idleTimeout().toNanos());
   }
 
-  void onResponseContent(HttpContent content, long readNanos) {
+  @Override
+  public void onResponseContent(HttpContent content, long readNanos) {
     if (ended || !responseHeadSent) {
       content.release();
       return;
@@ -453,7 +459,8 @@ final class Exchange {
   // ---------------------------------------------------------------- endings
 
   /** The upstream connection closed or failed before this exchange ended. */
-  void onUpstreamClosed(Throwable cause) {
+  @Override
+  public void onConnectionBroken(Throwable cause) {
     if (ended) {
       return;
     }
@@ -488,7 +495,7 @@ final class Exchange {
   private void resend() {
     Channel stale = upstream;
     upstream = null;
-    UpstreamResponseHandler.of(stale).unbind();
+    ResponseDispatcher.of(stale).unbind();
     stale.close();
     cancel(headTimeout);
     headTimeout = null;
@@ -605,7 +612,7 @@ final class Exchange {
     if (ch == null) {
       return;
     }
-    UpstreamResponseHandler.of(ch).unbind();
+    ResponseDispatcher.of(ch).unbind();
     ch.config().setAutoRead(true);
     if (upstreamReusable && ch.isActive()) {
       relay.pool(client.channel().eventLoop()).release(ch);

@@ -1,5 +1,6 @@
 package dev.tokentap.proxy.relay;
 
+import dev.tokentap.proxy.client.ReadClock;
 import dev.tokentap.proxy.config.Settings;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;

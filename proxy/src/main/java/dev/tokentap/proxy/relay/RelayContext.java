@@ -1,12 +1,14 @@
 package dev.tokentap.proxy.relay;
 
+import dev.tokentap.proxy.client.ConnectionPool;
+import dev.tokentap.proxy.client.ConnectionPools;
+import dev.tokentap.proxy.client.TlsContexts;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.record.RequestRecorder;
+import dev.tokentap.proxy.tap.RequestTap;
 import io.netty.channel.EventLoop;
 import io.netty.handler.ssl.SslContext;
-import dev.tokentap.proxy.tap.RequestTap;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 
 /** What every connection of one proxy listener shares: settings, the recorder, the pools per loop. */
 final class RelayContext {
@@ -18,7 +20,7 @@ final class RelayContext {
   /** TLS towards the upstream (null: plain http) and on the listener (null: off). */
   final SslContext upstreamTls;
   final SslContext listenerTls;
-  private final ConcurrentHashMap<EventLoop, UpstreamPool> pools = new ConcurrentHashMap<>();
+  private final ConnectionPools pools;
   /** Set once at shutdown: responses then close their connections instead of keeping them. */
   private volatile boolean draining;
 
@@ -29,15 +31,15 @@ final class RelayContext {
     this.routes = new RouteResolver(settings.metrics().excludePaths(), settings.metrics().routes());
     this.upstreamTls = TlsContexts.forUpstream(settings.proxy().upstream(), settings.upstream().tls(), "tokentap.upstream.tls");
     this.listenerTls = TlsContexts.forListener(settings.proxy().tls(), "tokentap.proxy.tls");
+    Settings.Upstream u = settings.upstream();
+    this.pools = new ConnectionPools(settings.proxy().upstream(), upstreamTls, new ConnectionPool.Limits(
+        u.connectTimeout(), u.pooledConnectionIdleTimeout(), u.maxConnectionsPerLoop(), u.maxPendingAcquiresPerLoop(),
+        settings.proxy().maxHeaderSize()));
   }
 
   /** The pool of {@code loop}; only ever used from that loop. */
-  UpstreamPool pool(EventLoop loop) {
-    UpstreamPool pool = pools.get(loop);
-    if (pool == null) {
-      pool = pools.computeIfAbsent(loop, l -> new UpstreamPool(l, settings.proxy().upstream(), upstreamTls, settings.proxy(), settings.upstream()));
-    }
-    return pool;
+  ConnectionPool pool(EventLoop loop) {
+    return pools.of(loop);
   }
 
   void startDraining() {
@@ -49,6 +51,6 @@ final class RelayContext {
   }
 
   void closeIdleConnections() {
-    pools.forEach((loop, pool) -> loop.execute(pool::closeIdle));
+    pools.closeIdle();
   }
 }

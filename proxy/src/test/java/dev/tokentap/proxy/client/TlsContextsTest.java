@@ -1,4 +1,4 @@
-package dev.tokentap.proxy.relay;
+package dev.tokentap.proxy.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

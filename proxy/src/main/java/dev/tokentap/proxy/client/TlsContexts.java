@@ -1,4 +1,4 @@
-package dev.tokentap.proxy.relay;
+package dev.tokentap.proxy.client;
 
 import dev.tokentap.proxy.config.ClientTls;
 import dev.tokentap.proxy.config.ServerTls;
@@ -12,6 +12,8 @@ import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.NetUtil;
 import java.time.Duration;
 import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,16 +53,41 @@ public final class TlsContexts {
         }
       }
     }
+    sni(builder, upstream);
+    try {
+      return builder.build();
+    } catch (Exception e) { // SSLException, or a provider's runtime exception for an unusable bundle
+      throw new SettingsException(key + ".ca-file: \"" + tls.caFile() + "\" (expected: PEM CA certificates; " + rootMessage(e) + ")");
+    }
+  }
+
+  /**
+   * The client context for connections to {@code upstream} that trust what {@code trust} trusts (the
+   * JVM's trust store when null); null when it is plain http. Verifies the chain and the host name
+   * as {@link #forUpstream(UpstreamUri, ClientTls, String)} does.
+   */
+  public static SslContext forUpstream(UpstreamUri upstream, TrustManager trust) {
+    if (!upstream.secure()) {
+      return null;
+    }
+    SslContextBuilder builder = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS");
+    if (trust != null) {
+      builder.trustManager(trust);
+    }
+    sni(builder, upstream);
+    try {
+      return builder.build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot set up TLS for " + upstream + ": " + rootMessage(e), e);
+    }
+  }
+
+  private static void sni(SslContextBuilder builder, UpstreamUri upstream) {
     String host = bare(upstream.host());
     if (!NetUtil.isValidIpV4Address(host) && !NetUtil.isValidIpV6Address(host)) {
       // The JDK sends SNI by itself only for names with a dot; servers behind a name-based front
       // (and single-label names such as Kubernetes services) need it always. Never for IPs (RFC 6066 §3).
       builder.serverName(new SNIHostName(host));
-    }
-    try {
-      return builder.build();
-    } catch (Exception e) { // SSLException, or a provider's runtime exception for an unusable bundle
-      throw new SettingsException(key + ".ca-file: \"" + tls.caFile() + "\" (expected: PEM CA certificates; " + rootMessage(e) + ")");
     }
   }
 

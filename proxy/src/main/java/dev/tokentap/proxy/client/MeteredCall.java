@@ -1,0 +1,258 @@
+package dev.tokentap.proxy.client;
+
+import dev.tokentap.meter.Outcome;
+import dev.tokentap.meter.StreamMeter;
+import dev.tokentap.meter.TokenGapListener;
+import dev.tokentap.proxy.record.FinishedRequest;
+import dev.tokentap.proxy.record.RequestRecord;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * One request sent whole over a pooled connection ({@link ConnectionPool}), its response read to
+ * the end through the request record's stream meter and discarded: a shadow copy and a bench
+ * request. The relay's exchange uses the same pool, dispatcher, read clock, meter and record, and
+ * relays the response instead of discarding it; so whatever sends a request, its numbers come from
+ * the same code.
+ *
+ * <p>Runs on the pool's event loop from {@link #send} to its end. Ends exactly once, in {@link #end}:
+ * the response completed (the meter then decides the outcome: an error status or event is {@code
+ * error}), or the connection could not be had ({@code error}), broke ({@code upstream_abort}), or a
+ * {@link Timeouts timeout} ran out ({@code timeout}). A connection goes back to the pool only after a
+ * response that completed and allows keep-alive; any other is closed.
+ */
+public final class MeteredCall implements ResponseListener {
+  /**
+   * Limits of one call; null for none.
+   *
+   * @param firstByte from the request's last byte written to the response head
+   * @param idle the longest silence between reads once the head arrived
+   * @param total from {@link #send} to the response's end, whatever it is waiting for
+   */
+  public record Timeouts(Duration firstByte, Duration idle, Duration total) {}
+
+  /** Told once, on the pool's loop, when the call has ended. */
+  @FunctionalInterface
+  public interface Ending {
+    /**
+     * @param completed the response arrived whole (its outcome is still the meter's)
+     * @param cause what broke the call, when something did and it is known
+     */
+    void ended(FinishedRequest finished, boolean completed, Throwable cause);
+  }
+
+  private final ConnectionPool pool;
+  private final EventLoop loop;
+  private final RequestRecord record;
+  private final boolean usageInjected;
+  private final TokenGapListener alsoGaps;
+  private final Timeouts timeouts;
+  private final Ending ending;
+
+  private Supplier<FullHttpRequest> request;
+  private Channel channel;
+  private StreamMeter meter;
+  private ScheduledFuture<?> totalTimeout;
+  private ScheduledFuture<?> firstByteTimeout;
+  private ScheduledFuture<?> idleTimeout;
+  private long lastReadNanos;
+  private boolean keepAlive;
+  /** An interim (1xx) head was read: its empty end is not the response's. */
+  private boolean informational;
+  private boolean ended;
+
+  /**
+   * @param record started by the caller: its start is the request's {@code t_start}
+   * @param usageInjected the request asks for usage the client did not (the meter then knows)
+   * @param alsoGaps given every inter-token gap besides the ITL histogram; null for none
+   */
+  public MeteredCall(ConnectionPool pool, RequestRecord record, boolean usageInjected, TokenGapListener alsoGaps,
+      Timeouts timeouts, Ending ending) {
+    this.pool = pool;
+    this.loop = pool.loop();
+    this.record = record;
+    this.usageInjected = usageInjected;
+    this.alsoGaps = alsoGaps;
+    this.timeouts = timeouts;
+    this.ending = ending;
+  }
+
+  /**
+   * Sends the request, from any thread. {@code request} is called once, on the loop, when a
+   * connection is there (so nothing is allocated for a call that never gets one).
+   */
+  public void send(Supplier<FullHttpRequest> request) {
+    this.request = request;
+    long deadline = timeouts.total() == null ? 0 : System.nanoTime() + timeouts.total().toNanos();
+    if (loop.inEventLoop()) {
+      start(deadline);
+      return;
+    }
+    try {
+      loop.execute(() -> start(deadline));
+    } catch (RejectedExecutionException e) { // the pool's loop is shutting down
+      end(Outcome.UPSTREAM_ABORT, e, System.nanoTime());
+    }
+  }
+
+  private void start(long deadline) {
+    if (timeouts.total() != null) {
+      totalTimeout = loop.schedule(() -> end(Outcome.TIMEOUT, null, System.nanoTime()), deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+    }
+    Future<Channel> acquired = pool.acquire();
+    if (acquired.isDone()) {
+      onAcquired(acquired);
+    } else {
+      acquired.addListener(f -> onAcquired(acquired));
+    }
+  }
+
+  private void onAcquired(Future<Channel> acquired) {
+    if (!acquired.isSuccess()) {
+      end(Outcome.ERROR, acquired.cause(), System.nanoTime()); // refused, timed out, TLS: as the relay's 502
+      return;
+    }
+    Channel ch = acquired.getNow();
+    if (ended) {
+      pool.release(ch); // timed out while connecting: the connection itself is fine
+      return;
+    }
+    ResponseDispatcher dispatcher = ResponseDispatcher.of(ch);
+    if (dispatcher == null || !ch.isActive()) {
+      ch.close();
+      end(Outcome.UPSTREAM_ABORT, null, System.nanoTime());
+      return;
+    }
+    channel = ch;
+    dispatcher.bind(this);
+    ch.writeAndFlush(request.get()).addListener(this::onSent);
+  }
+
+  private void onSent(Future<? super Void> written) {
+    if (ended) {
+      return;
+    }
+    if (!written.isSuccess()) {
+      end(Outcome.UPSTREAM_ABORT, written.cause(), System.nanoTime());
+      return;
+    }
+    record.requestSent(System.nanoTime());
+    if (meter == null && timeouts.firstByte() != null) {
+      firstByteTimeout = loop.schedule(() -> {
+        if (meter == null) {
+          end(Outcome.TIMEOUT, null, System.nanoTime());
+        }
+      }, timeouts.firstByte().toNanos(), TimeUnit.NANOSECONDS);
+    }
+  }
+
+  @Override
+  public void onResponseHead(HttpResponse head, long readNanos) {
+    int status = head.status().code();
+    if (ended) {
+      return;
+    }
+    if (status < 200 && status != 101) {
+      informational = true;
+      return;
+    }
+    cancel(firstByteTimeout);
+    keepAlive = HttpUtil.isKeepAlive(head);
+    lastReadNanos = readNanos;
+    meter = record.meter(usageInjected, alsoGaps);
+    meter.onResponseHead(status, head.headers().get(HttpHeaderNames.CONTENT_TYPE, ""), readNanos);
+    if (timeouts.idle() != null) {
+      scheduleIdleCheck(timeouts.idle().toNanos());
+    }
+  }
+
+  @Override
+  public void onResponseContent(HttpContent content, long readNanos) {
+    boolean last = content instanceof LastHttpContent;
+    try {
+      int n = content.content().readableBytes();
+      if (!ended && !informational && meter != null && n > 0) {
+        lastReadNanos = readNanos;
+        meter.onBody(content.content(), readNanos);
+        meter.drainDropRanges(); // nobody filters a discarded response
+        record.responseBytes(n);
+      }
+    } finally {
+      content.release();
+    }
+    if (last) {
+      if (informational) {
+        informational = false;
+      } else {
+        end(null, null, readNanos);
+      }
+    }
+  }
+
+  @Override
+  public void onConnectionBroken(Throwable cause) {
+    keepAlive = false;
+    end(Outcome.UPSTREAM_ABORT, cause, System.nanoTime());
+  }
+
+  private void scheduleIdleCheck(long delayNanos) {
+    idleTimeout = loop.schedule(this::onIdleCheck, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private void onIdleCheck() {
+    if (ended) {
+      return;
+    }
+    long limit = timeouts.idle().toNanos();
+    long silent = System.nanoTime() - lastReadNanos;
+    if (silent < limit) {
+      scheduleIdleCheck(limit - silent);
+    } else {
+      end(Outcome.TIMEOUT, null, System.nanoTime());
+    }
+  }
+
+  /** The one place a call ends: {@code broken == null} when the response completed. */
+  private void end(Outcome broken, Throwable cause, long nanos) {
+    if (ended) {
+      return;
+    }
+    ended = true;
+    cancel(totalTimeout);
+    cancel(firstByteTimeout);
+    cancel(idleTimeout);
+    FinishedRequest finished = record.finish(broken, nanos);
+    Channel ch = channel;
+    channel = null;
+    if (ch != null) {
+      ResponseDispatcher dispatcher = ResponseDispatcher.of(ch);
+      if (dispatcher != null) {
+        dispatcher.unbind();
+      }
+      if (broken == null && keepAlive && ch.isActive()) {
+        pool.release(ch);
+      } else {
+        ch.close();
+      }
+    }
+    ending.ended(finished, broken == null, cause);
+  }
+
+  private static void cancel(ScheduledFuture<?> f) {
+    if (f != null) {
+      f.cancel(false);
+    }
+  }
+}
