@@ -19,12 +19,13 @@ import java.util.Set;
  *
  * <ul>
  *   <li>a version other than HTTP/1.0 and HTTP/1.1: 505 (Netty's decoder accepts any
- *       {@code NAME/d.d} and the relay would answer under it); a name other than {@code HTTP}: 400.
+ *       {@code HTTP/d.d}, and the relay would answer under it); a name other than {@code HTTP}:
+ *       400 (Netty's decoder refuses it first; checked here too).
  *       The HTTP/2 prior-knowledge preface ({@code PRI * HTTP/2.0}) is answered in HTTP/2 itself, a
  *       SETTINGS and a GOAWAY with {@code HTTP_1_1_REQUIRED} (RFC 9113 §7), which an h2c client
  *       reports as such, recorded with status 505;
  *   <li>CONNECT and TRACE: 405 with {@code Allow} (no tunnels; TRACE would echo credentials); a
- *       method that is not a token: 400; any other method outside {@link #ALLOWED_METHODS}: 501;
+ *       method that is not a token: 400 (as the decoder's); any other method outside {@link #ALLOWED_METHODS}: 501;
  *   <li>a target with a control byte (0x00-0x20, 0x7F) or a byte over 0x7F: 400. Netty reads the
  *       line as ISO-8859-1 and its encoder writes UTF-8, so a high byte could not leave byte for
  *       byte; RFC 3986 targets are ASCII, percent-encoding is the client's to do;

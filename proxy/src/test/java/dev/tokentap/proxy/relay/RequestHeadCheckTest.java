@@ -86,6 +86,7 @@ class RequestHeadCheckTest {
       "missing Host on 1.1                 | GET / HTTP/1.1                         |           | 400 | ",
       "Host with a slash                   | GET / HTTP/1.1                         | Host: t/x | 400 | ",
       "Host with userinfo                  | GET / HTTP/1.1                         | Host: u@t | 400 | ",
+      "empty Host                          | GET / HTTP/1.1                         | Host:     | 400 | ",
       "IPv6 Host                           | GET / HTTP/1.1                         | Host: [::1]:8080 | 0 | /",
   })
   void checksTheHead(String name, String line, String hostLines, int status, String uri) {
