@@ -28,7 +28,8 @@ import java.util.ArrayDeque;
  *
  * <p>Tokentap answers itself, records the request as {@code rejected}, relays nothing and closes the
  * connection (the body that may follow cannot be told from a next request) when the head is
- * malformed (400, 414, 431), declares a body over {@code max-request-body} (413, before any 100
+ * malformed (400, 414, 431) or fails {@link RequestHeadCheck} (request line, target, Host: 400, 405,
+ * 501, 505), declares a body over {@code max-request-body} (413, before any 100
  * Continue), uses a transfer coding other than chunked (501, RFC 9112 §6.1) or an expectation other
  * than 100-continue (417). {@code Expect: 100-continue} is answered here, and not sent upstream.
  */
@@ -133,6 +134,11 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
 
   /** Checks what the head declares; false when the request was answered here and must go no further. */
   private boolean acceptHead(HttpRequest request) {
+    RequestHeadCheck.Refusal refusal = RequestHeadCheck.check(request); // may rewrite the target to origin-form
+    if (refusal != null) {
+      reject(refusal.status(), refusal.message(), refusal.http2Preface());
+      return false;
+    }
     String codings = request.headers().get(HttpHeaderNames.TRANSFER_ENCODING);
     if (codings != null && !HttpHeaderValues.CHUNKED.contentEqualsIgnoreCase(codings.trim())) {
       // The decoder checked chunked is last; any coding before it would reach the upstream undone.
@@ -172,12 +178,25 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
 
   /** Answers the request itself, records it rejected, and closes: the next request cannot be found. */
   private void reject(HttpResponseStatus status, String message) {
+    reject(status, message, false);
+  }
+
+  /** {@code http2}: the HTTP/2 preface, answered with a GOAWAY (written past the HTTP/1 encoder). */
+  private void reject(HttpResponseStatus status, String message, boolean http2) {
     long now = System.nanoTime();
     relay.recorder.start(Role.PRIMARY, relay.settings.proxy().targetName(), clock.firstReadSinceMark())
         .finishWithoutResponse(Outcome.REJECTED, status.code(), now);
-    var response = ErrorResponses.of(ctx.alloc(), status, "invalid_request_error", message);
-    response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-    ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    if (http2) {
+      ctx.pipeline().context(ClientHttpCodec.class).writeAndFlush(RequestHeadCheck.goAway(ctx.alloc(), message))
+          .addListener(ChannelFutureListener.CLOSE);
+    } else {
+      var response = ErrorResponses.of(ctx.alloc(), status, "invalid_request_error", message);
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      if (status.equals(HttpResponseStatus.METHOD_NOT_ALLOWED)) {
+        response.headers().set(HttpHeaderNames.ALLOW, RequestHeadCheck.ALLOWED_METHODS);
+      }
+      ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
     current = null;
     releasePipelined();
     rejected = true;

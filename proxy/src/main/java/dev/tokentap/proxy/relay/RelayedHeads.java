@@ -28,7 +28,8 @@ final class RelayedHeads {
    * when the body was read whole (it may have been rewritten); null keeps the client's framing.
    */
   static HttpRequest toUpstream(HttpRequest request, Settings.Proxy settings, SocketAddress clientAddress, Integer fixedLength) {
-    String uri = settings.upstream().pathPrefix() + request.uri();
+    // Origin-form, or OPTIONS's asterisk-form which no path prefix applies to (RequestHeadCheck).
+    String uri = request.uri().equals("*") ? "*" : settings.upstream().pathPrefix() + request.uri();
     HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), uri, request.headers().copy());
     HttpHeaders h = head.headers();
     boolean chunked = HttpUtil.isTransferEncodingChunked(request);
