@@ -34,7 +34,7 @@ final class ShadowRequestRewriter {
   static final String SHADOW_HEADER = "x-tokentap-shadow";
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** Client headers never copied: the target's removals, and what this rewriter sets itself. */
+  /** Client headers never copied whatever the target says: this rewriter sets them itself. */
   private static final Set<String> REPLACED = Set.of("host", "content-length", "transfer-encoding", "expect");
 
   private final ShadowTarget target;
