@@ -15,26 +15,36 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 /**
  * The request one copy sends to staging: the client's request with the target's rewrites. The
- * model is renamed; the headers the target removes (the client's {@code Authorization} by default)
- * are gone and the ones it sets are set; staging's own credential and {@code x-tokentap-shadow:
+ * model is renamed; the headers the target removes ({@code tokentap.shadow.drop-headers}, the
+ * client's credentials, and its own {@code remove-headers}; names compared case-insensitively) are
+ * gone and the ones it sets are set; staging's own credential and {@code x-tokentap-shadow:
  * <copy>/<copies>} are added; and the extra copies (the second and later) get their prompt prefix
  * made unique, so staging's prefix cache is not flattered by identical twins. Each copy owns the
- * body it is given.
+ * body it is given. What staging receives, header by header: docs/shadow.md.
  */
 final class ShadowRequestRewriter {
   static final String SHADOW_HEADER = "x-tokentap-shadow";
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** Client headers never copied whatever the target says: this rewriter sets them itself. */
+  private static final Set<String> REPLACED = Set.of("host", "content-length", "transfer-encoding", "expect");
+
   private final ShadowTarget target;
+  private final Set<String> removed;
 
   ShadowRequestRewriter(ShadowTarget target) {
     this.target = target;
+    Set<String> names = new HashSet<>(REPLACED);
+    target.removeHeaders().forEach(n -> names.add(n.toLowerCase(Locale.ROOT)));
+    this.removed = Set.copyOf(names);
   }
 
   /** The model staging is asked for: the target's rename, or the client's. */
@@ -48,9 +58,7 @@ final class ShadowRequestRewriter {
         new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(r.method()), target.upstream().pathPrefix() + r.uri(), Unpooled.wrappedBuffer(body));
     HttpHeaders h = req.headers();
     for (Map.Entry<String, String> e : r.headers()) {
-      String name = e.getKey().toLowerCase(Locale.ROOT);
-      if (!target.removeHeaders().contains(name) && !name.equals("host") && !name.equals("content-length")
-          && !name.equals("transfer-encoding") && !name.equals("expect")) {
+      if (!removed.contains(e.getKey().trim().toLowerCase(Locale.ROOT))) {
         h.add(e.getKey(), e.getValue());
       }
     }

@@ -2,8 +2,9 @@ package dev.tokentap.proxy.admin;
 
 /**
  * A control endpoint on the admin listener (such as the shadow engine's {@code /admin/shadow}).
- * Only requests from a loopback address, or carrying {@code Authorization: Bearer
- * <tokentap.admin.token>}, reach it; every other is refused with 403 before it is called.
+ * Only requests carrying {@code Authorization: Bearer <tokentap.admin.token>}, or from a loopback
+ * address with a loopback Host (and Origin, if any), reach it; every other is refused with 403
+ * before it is called ({@link AdminAccess}).
  * Called on the admin event loop: it must answer at once.
  */
 public interface AdminEndpoint {

@@ -47,8 +47,10 @@ public final class AdminServer implements AutoCloseable {
   }
 
   /**
-   * With control {@code endpoints}, reachable from loopback addresses, or from anywhere with {@code
-   * Authorization: Bearer <token>} when {@code token} is not null.
+   * With control {@code endpoints}, reachable from anywhere with {@code Authorization: Bearer
+   * <token>} when {@code token} is not null, else from loopback peers naming a loopback Host
+   * ({@link AdminAccess}). {@code /metrics}, {@code /health} and {@code /ready} answer any peer and
+   * any Host: Prometheus scrapes with the pod's address as Host, probes with whatever they like.
    */
   public static AdminServer start(HostAndPort listen, PrometheusMeterRegistry registry, BooleanSupplier ready,
       java.util.List<AdminEndpoint> endpoints, String token) throws InterruptedException, java.io.IOException {
@@ -118,8 +120,11 @@ public final class AdminServer implements AutoCloseable {
       AdminEndpoint endpoint = endpoints.stream().filter(e -> e.path().equals(path)).findFirst().orElse(null);
       FullHttpResponse res;
       if (endpoint != null) {
-        if (!AdminAccess.allowed(ctx.channel().remoteAddress(), req.headers().get(HttpHeaderNames.AUTHORIZATION), token)) {
-          res = text(ctx, HttpResponseStatus.FORBIDDEN, "text/plain", "forbidden: loopback only, or Authorization: Bearer <tokentap.admin.token>\n");
+        String refusal =
+            AdminAccess.refusal(ctx.channel().remoteAddress(), req.headers().get(HttpHeaderNames.AUTHORIZATION),
+                req.headers().get(HttpHeaderNames.HOST), req.headers().get(HttpHeaderNames.ORIGIN), token);
+        if (refusal != null) {
+          res = text(ctx, HttpResponseStatus.FORBIDDEN, "text/plain", refusal + "\n");
         } else {
           AdminEndpoint.Response r;
           try {

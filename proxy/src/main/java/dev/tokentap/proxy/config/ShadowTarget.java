@@ -10,6 +10,9 @@ import java.util.Map;
  *
  * @param sampleBy null for random sampling, else the key that makes sampling consistent
  * @param model the model name sent to staging, or null to keep the client's
+ * @param removeHeaders client headers never sent to this target, lower-case: {@code
+ *     tokentap.shadow.drop-headers} (the client's credentials, by default) and its own {@code
+ *     remove-headers}
  * @param authorizationToken staging's API key read from the environment at start-up, or null
  * @param maxRate copies started per second at most; 0 for no limit
  * @param tls certificate checks for an https upstream

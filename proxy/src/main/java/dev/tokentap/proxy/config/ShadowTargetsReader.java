@@ -3,20 +3,29 @@ package dev.tokentap.proxy.config;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * Reads {@code tokentap.shadow.targets}: each entry over {@code tokentap.shadow.defaults}, every
- * problem reported with the entry's full key ({@code tokentap.shadow.targets[0].factor}).
+ * problem reported with the entry's full key ({@code tokentap.shadow.targets[0].factor}). A
+ * target's headers removed are {@code tokentap.shadow.drop-headers} (the client's credentials)
+ * plus its own {@code remove-headers}: docs/shadow.md, "What staging receives".
  */
 final class ShadowTargetsReader {
   private static final String KEY = "tokentap.shadow.targets";
+  private static final String DROP_KEY = "tokentap.shadow.drop-headers";
+  /** An HTTP field name: one or more tchar (RFC 9110 §5.1). */
+  private static final Pattern FIELD_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
   private static final Set<String> ROUTES = Set.of("*", "chat", "completions", "responses", "messages", "generate", "embeddings", "other");
 
   private ShadowTargetsReader() {}
@@ -28,6 +37,7 @@ final class ShadowTargetsReader {
     } catch (ConfigException.WrongType e) {
       throw new SettingsException(KEY + ": " + config.getValue(KEY).unwrapped() + " (expected: a list of { name, upstream, ... } objects)");
     }
+    List<String> dropped = headerNames(new SettingsLoader.Reader(config), DROP_KEY);
     Config defaults = config.getConfig("tokentap.shadow.defaults");
     Set<String> known = defaults.root().keySet();
     List<ShadowTarget> targets = new ArrayList<>();
@@ -40,7 +50,7 @@ final class ShadowTargetsReader {
           throw new SettingsException(at + field + ": " + c.getValue(field).unwrapped() + " (expected: one of " + String.join(", ", known.stream().sorted().toList()) + ")");
         }
       }
-      ShadowTarget t = target(new SettingsLoader.Reader(c.withFallback(defaults), at), env);
+      ShadowTarget t = target(new SettingsLoader.Reader(c.withFallback(defaults), at), env, dropped);
       if (!names.add(t.name())) {
         throw new SettingsException(at + "name: \"" + t.name() + "\" (expected: a name no other target has)");
       }
@@ -49,7 +59,35 @@ final class ShadowTargetsReader {
     return List.copyOf(targets);
   }
 
-  private static ShadowTarget target(SettingsLoader.Reader r, Function<String, String> env) {
+  /**
+   * Header names at {@code key}, lower-cased, without repeats: a list, or one comma-separated
+   * string (the form an environment variable gives). A blank string is refused, not read as "none":
+   * an empty variable must not quietly send the client's credentials to staging.
+   */
+  static List<String> headerNames(SettingsLoader.Reader r, String key) {
+    ConfigValue v = r.config().getValue(key);
+    List<String> names;
+    if (v.valueType() == ConfigValueType.STRING) {
+      String text = (String) v.unwrapped();
+      if (text.isBlank()) {
+        throw r.bad(key, "\"\"", "header names, as a list or comma-separated; [] in a config file to name none");
+      }
+      names = List.of(text.split(",", -1));
+    } else {
+      names = r.stringList(key);
+    }
+    Set<String> out = new LinkedHashSet<>();
+    for (String n : names) {
+      String name = n.trim();
+      if (!FIELD_NAME.matcher(name).matches()) {
+        throw r.bad(key, "\"" + n + "\"", "header names (letters, digits and !#$%&'*+.^_`|~-), as a list or comma-separated");
+      }
+      out.add(name.toLowerCase(Locale.ROOT));
+    }
+    return List.copyOf(out);
+  }
+
+  private static ShadowTarget target(SettingsLoader.Reader r, Function<String, String> env, List<String> dropped) {
     String name = r.label("name");
     UpstreamUri upstream = r.upstream("upstream");
     double factor = r.doubleAtLeast("factor", 0);
@@ -81,7 +119,8 @@ final class ShadowTargetsReader {
       }
       setHeaders.put(e.getKey(), String.valueOf(v));
     }
-    List<String> removeHeaders = r.stringList("remove-headers").stream().map(h -> h.toLowerCase(java.util.Locale.ROOT)).toList();
+    Set<String> removeHeaders = new LinkedHashSet<>(dropped);
+    removeHeaders.addAll(headerNames(r, "remove-headers"));
     String authEnv = r.string("authorization-env");
     String token = null;
     if (!authEnv.isEmpty()) {
@@ -121,7 +160,7 @@ final class ShadowTargetsReader {
         models,
         model.isEmpty() ? null : model,
         setHeaders,
-        removeHeaders,
+        List.copyOf(removeHeaders),
         token,
         cacheBusting,
         r.size("max-body", 0),

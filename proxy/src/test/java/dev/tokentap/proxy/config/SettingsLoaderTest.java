@@ -54,7 +54,7 @@ class SettingsLoaderTest {
     assertThat(t.factor()).isEqualTo(2.5);
     assertThat(t.sampleBy()).isEqualTo(new ShadowTarget.SampleKey(false, "user"));
     assertThat(t.authorizationToken()).isEqualTo("sk-staging");
-    assertThat(t.removeHeaders()).containsExactly("authorization");
+    assertThat(t.removeHeaders()).contains("authorization", "x-api-key", "cookie");
     assertThat(t.setHeaders()).containsEntry("x-env", "staging");
     assertThat(t.cacheBusting()).isEqualTo(ShadowTarget.CacheBusting.NONE);
     assertThat(t.spreadWindow()).isEqualTo(Duration.ofSeconds(10));
