@@ -66,7 +66,15 @@ BASE=$(live_heap "$TT_PID")
 
 java -Xmx512m "$HERE/SlowReaders.java" clients "127.0.0.1:$TT_PORT" "$N" "$HOLD" >"$WORK/clients.log" 2>&1 &
 CLIENTS_PID=$!; PIDS+=("$CLIENTS_PID")
-sleep $(( N / 1000 + 2 + HOLD / 2 ))   # the ramp (100 connections per 0.1 s), then half the hold
+in_flight() { curl -s "http://127.0.0.1:$TT_ADMIN/metrics" | awk '/^tokentap_requests_in_flight/ { s += $NF } END { print s + 0 }'; }
+# Measured once every client's request is in flight (the clients' JVM takes a few seconds to start,
+# and their hold starts once all are connected), or after half the hold plus 20 s, whichever is first.
+for _ in $(seq $(( HOLD / 2 + 20 ))); do
+  kill -0 "$CLIENTS_PID" 2>/dev/null || break
+  sleep 1
+  echo "$(date +%s) in flight $(in_flight)" >>"$WORK/in-flight.log"
+  (( $(in_flight) < N )) || break
+done
 HEAP=0
 for _ in 1 2 3; do   # the largest of three readings a second apart
   H=$(live_heap "$TT_PID")
@@ -74,8 +82,9 @@ for _ in 1 2 3; do   # the largest of three readings a second apart
   sleep 1
 done
 RSS=$(rss_mib "$TT_PID")
-INFLIGHT=$(curl -s "http://127.0.0.1:$TT_ADMIN/metrics" | awk '/^tokentap_requests_in_flight/ { s += $NF } END { print s + 0 }')
+INFLIGHT=$(in_flight)
 wait "$CLIENTS_PID" || true
+curl -s "http://127.0.0.1:$TT_ADMIN/metrics" | grep -E '^tokentap_(requests_total|requests_in_flight)' >"$WORK/requests.txt" || true
 SUMMARY=$(tail -1 "$WORK/clients.log")
 
 # One whole answer at full speed: the client gets every byte and its usage reaches /metrics.
