@@ -78,6 +78,12 @@ final class JsonSkeleton {
     bytesSeen += count;
     int end = offset + count;
     for (int i = offset; i < end && !overflowed; i++) {
+      if (!escaped && (mode == Mode.LONG_STRING || (mode == Mode.SKIP && skipInString))) {
+        i = nextQuoteOrBackslash(source, i, end); // the bulk of a big body: text no one reads
+        if (i == end) {
+          break;
+        }
+      }
       byte b = source[i];
       switch (mode) {
         case COPY -> copy(b);
@@ -90,6 +96,14 @@ final class JsonSkeleton {
         case SKIP -> skip(b);
       }
     }
+  }
+
+  private static int nextQuoteOrBackslash(byte[] source, int from, int end) {
+    int i = from;
+    while (i < end && source[i] != '"' && source[i] != '\\') {
+      i++;
+    }
+    return i;
   }
 
   boolean overflowed() {
