@@ -22,10 +22,15 @@ import java.io.IOException;
  *       output_tokens}, {@code input_tokens_details.cached_tokens}, {@code
  *       output_tokens_details.reasoning_tokens}).
  *   <li>Error after the 200: {@code event: error} (payload nested in {@code error}, or flat as the
- *       OpenAPI schema has it), {@code response.failed}, and {@code response.incomplete} (§13.8).
+ *       OpenAPI schema has it) and {@code response.failed}.
+ *   <li>{@code response.incomplete} is a normal, cut-short answer: its {@code
+ *       incomplete_details.reason} ({@code max_output_tokens}, {@code content_filter}) is the finish
+ *       reason ({@code length}, {@code content_filter}), as {@code finish_reason: "length"} is in
+ *       chat; the outcome stays {@code ok}.
  * </ul>
  *
- * A non-streaming body is a Response object: its {@code usage}, {@code status} and {@code error}.
+ * A non-streaming body is a Response object: its {@code usage}, {@code status} ({@code
+ * incomplete} read the same way) and {@code error}.
  */
 final class ResponsesDialect extends JsonObjectDialect {
 
@@ -74,14 +79,17 @@ final class ResponsesDialect extends JsonObjectDialect {
         facts.terminator = true;
         facts.finishReason = FinishReason.STOP;
       }
-      case "response.incomplete", "response.failed" -> {
+      case "response.incomplete" -> {
+        // A length-limited (or filtered) answer, as finish_reason "length" is in chat: not an error.
         facts.terminator = true;
-        facts.error = true;
-        if (eventType.equals("response.failed")) {
-          facts.finishReason = FinishReason.ERROR;
-        } else if (facts.finishReason == null) {
+        if (facts.finishReason == null) {
           facts.finishReason = FinishReason.OTHER; // no incomplete_details.reason given
         }
+      }
+      case "response.failed" -> {
+        facts.terminator = true;
+        facts.error = true;
+        facts.finishReason = FinishReason.ERROR;
       }
       case "error" -> facts.error = true;
       default -> {

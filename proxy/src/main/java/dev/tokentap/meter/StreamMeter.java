@@ -14,7 +14,8 @@ import io.netty.buffer.ByteBuf;
  *                      ├─ text/event-stream:   SseEventDecoder ─┐
  *                      ├─ application/x-ndjson: NdjsonLineDecoder ┴▶ Dialect ─▶ EventFacts
  *                      │                      ─▶ timing, ITL gaps, usage, drop ranges
- *                      ├─ application/json:  buffered (capped), read by the Dialect at the end
+ *                      ├─ application/json:  outlined as it passes (JsonSkeleton, bounded),
+ *                      │                      read by the Dialect at the end
  *                      └─ anything else:     bytes counted
  * </pre>
  *
@@ -71,7 +72,7 @@ public final class StreamMeter {
   private final ChoiceTimeline timeline;
   private final UsageTally usage = new UsageTally();
   private final DropRanges drops = new DropRanges();
-  private final JsonBodyBuffer json;
+  private final JsonSkeleton json;
   private final int maxEventBytes;
 
   private BodyKind body = BodyKind.UNKNOWN;
@@ -115,9 +116,10 @@ public final class StreamMeter {
    * @param usageInjected the relay added {@code stream_options.include_usage}; the usage-only chunk
    *     is reported for removal
    * @param gaps receives every inter-token gap as it happens
-   * @param maxBufferedBodyBytes the most bytes of a non-streaming JSON body kept for reading usage
-   *     and errors; a larger body is {@link TokenSource#UNPARSED}. SSE events are kept up to this
-   *     or {@value #MIN_EVENT_BYTES}, whichever is larger.
+   * @param maxBufferedBodyBytes SSE events and NDJSON lines are kept up to this or {@value
+   *     #MIN_EVENT_BYTES}, whichever is larger. A non-streaming JSON body is never kept: it is read
+   *     whole, whatever its size, through its {@link JsonSkeleton outline}, which takes at most this
+   *     or {@value JsonSkeleton#MAX_BYTES}, whichever is smaller (0: JSON bodies are not read).
    */
   public StreamMeter(
       Api api, boolean usageInjected, TokenGapListener gaps, int maxBufferedBodyBytes) {
@@ -128,7 +130,7 @@ public final class StreamMeter {
           "maxBufferedBodyBytes: " + maxBufferedBodyBytes + " (expected: >= 0)");
     }
     this.usageInjected = usageInjected;
-    this.json = new JsonBodyBuffer(maxBufferedBodyBytes);
+    this.json = new JsonSkeleton(maxBufferedBodyBytes);
     this.dialect = Dialect.forApi(api);
     this.gaps = gaps;
     this.timeline = new ChoiceTimeline(gaps);
@@ -141,7 +143,7 @@ public final class StreamMeter {
   /**
    * Status line and headers arrived. {@code text/event-stream} is read as SSE, {@code
    * application/x-ndjson} as NDJSON lines, {@code application/json} (and {@code +json}) is
-   * buffered and read at the end, anything else is only counted.
+   * outlined as it passes and read at the end, anything else is only counted.
    */
   public void onResponseHead(int status, String contentType, long nanos) {
     this.status = status;
@@ -348,10 +350,10 @@ public final class StreamMeter {
 
   private void readJsonBody() {
     if (json.overflowed()) {
-      unparsed = true; // past the cap the body is not read; the record says so
+      unparsed = true; // an outline past its cap (no such body from a real server); the record says so
       return;
     }
-    if (json.length() == 0) {
+    if (json.bytesSeen() == 0) {
       return;
     }
     facts.reset();

@@ -91,7 +91,48 @@ class DialectsTest {
     assertThat(r.firstOutputNanos()).isEqualTo(10);
     assertThat(r.outputTokens()).isEqualTo(3);
     assertThat(r.terminated()).isTrue();
-    assertThat(r.outcome()).as("response.incomplete is a failure (§13.8)").isEqualTo(Outcome.ERROR);
+    assertThat(r.outcome()).as("response.incomplete is a cut-short answer, not a failure").isEqualTo(Outcome.OK);
+    assertThat(r.errorEvent()).isFalse();
+    assertThat(r.finishReason()).as("no incomplete_details.reason").isEqualTo(FinishReason.OTHER);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"max_output_tokens, LENGTH", "content_filter, CONTENT_FILTER"})
+  void responsesIncompleteIsAnOkAnswerWithItsReason(String reason, FinishReason expected) {
+    String incomplete = "event: response.incomplete\ndata: {\"type\":\"response.incomplete\",\"response\":"
+        + "{\"status\":\"incomplete\",\"error\":null,\"incomplete_details\":{\"reason\":\"" + reason + "\"},"
+        + "\"usage\":{\"input_tokens\":4,\"output_tokens\":2}}}\n\n";
+    MeterResult r = feed(Api.OPENAI_RESPONSES, SSE, true,
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"a\"}\n\n",
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"b\"}\n\n",
+        incomplete);
+    assertThat(r.outcome()).isEqualTo(Outcome.OK);
+    assertThat(r.terminated()).isTrue();
+    assertThat(r.errorEvent()).isFalse();
+    assertThat(r.finishReason()).isEqualTo(expected);
+    assertThat(r.outputTokens()).isEqualTo(2);
+    assertThat(r.tokenSource()).isEqualTo(TokenSource.USAGE);
+
+    // Non-streaming: the Response object with "status":"incomplete", in either field order.
+    String details = "\"incomplete_details\":{\"reason\":\"" + reason + "\"}";
+    for (String body : List.of(
+        "{\"object\":\"response\",\"status\":\"incomplete\",\"error\":null," + details + ",\"usage\":{\"input_tokens\":4,\"output_tokens\":2}}",
+        "{\"object\":\"response\"," + details + ",\"error\":null,\"usage\":{\"input_tokens\":4,\"output_tokens\":2},\"status\":\"incomplete\"}")) {
+      MeterResult b = feed(Api.OPENAI_RESPONSES, JSON, true, body);
+      assertThat(b.outcome()).as(body).isEqualTo(Outcome.OK);
+      assertThat(b.finishReason()).as(body).isEqualTo(expected);
+      assertThat(b.outputTokens()).as(body).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void responsesFailedIsStillAnError() {
+    MeterResult r = feed(Api.OPENAI_RESPONSES, SSE, true,
+        "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\",\"error\":{\"code\":\"server_error\"}}}\n\n");
+    assertThat(r.outcome()).isEqualTo(Outcome.ERROR);
+    assertThat(r.finishReason()).isEqualTo(FinishReason.ERROR);
+    MeterResult b = feed(Api.OPENAI_RESPONSES, JSON, true, "{\"object\":\"response\",\"status\":\"failed\",\"error\":{\"code\":\"x\"}}");
+    assertThat(b.outcome()).isEqualTo(Outcome.ERROR);
   }
 
   @Test

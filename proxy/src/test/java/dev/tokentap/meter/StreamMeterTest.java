@@ -337,9 +337,15 @@ class StreamMeterTest {
     assertThat(noUsage.tokenSource()).isEqualTo(TokenSource.UNPARSED);
     assertThat(noUsage.outcome()).isEqualTo(Outcome.OK);
 
-    MeterResult tooBig =
-        feedJson(200, "{\"usage\":{\"completion_tokens\":3}," + " ".repeat(100) + "}", 64);
-    assertThat(tooBig.tokenSource()).isEqualTo(TokenSource.UNPARSED);
+    MeterResult outlineTooBig =
+        feedJson(200, "{\"usage\":{\"completion_tokens\":3},\"model\":\"" + "m".repeat(100) + "\"}", 64);
+    assertThat(outlineTooBig.tokenSource()).isEqualTo(TokenSource.UNPARSED);
+
+    MeterResult bodyBiggerThanTheCap =
+        feedJson(200, "{\"choices\":[{\"message\":{\"content\":\"" + "m".repeat(1000) + "\"}}],"
+            + "\"usage\":{\"completion_tokens\":3}}", 64);
+    assertThat(bodyBiggerThanTheCap.tokenSource()).as("only the outline counts").isEqualTo(TokenSource.USAGE);
+    assertThat(bodyBiggerThanTheCap.outputTokens()).isEqualTo(3);
 
     MeterResult htmlWithJsonType = feedJson(502, "<html>Bad Gateway</html>", 1 << 20);
     assertThat(htmlWithJsonType.outcome()).isEqualTo(Outcome.ERROR);

@@ -190,6 +190,9 @@ class DialectClientsTest {
         ClientView view = measured(() -> responsesStream(viaProxy, seed), record);
         assertThat(view.text()).isEqualTo(directView.text()).isNotEmpty();
         assertThat(record[0].route()).isEqualTo(Route.RESPONSES);
+        // max_output_tokens with ignore_eos: the stream ends with response.incomplete, a normal answer
+        assertThat(record[0].outcome()).isEqualTo(Outcome.OK);
+        assertThat(record[0].meter().finishReason()).isEqualTo(dev.tokentap.meter.FinishReason.LENGTH);
         assertThat(record[0].ttftSeconds()).isCloseTo(view.ttftSeconds(), within(0.002));
         assertThat(record[0].e2eSeconds()).isCloseTo(view.e2eSeconds(), within(0.010));
         assertThat(record[0].outputTokens()).isEqualTo(view.outputTokens()).isEqualTo(30);
