@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -65,6 +66,13 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
+    if (!ctx.channel().isActive() && msg instanceof HttpObject o && o.decoderResult().isFailure()) {
+      // The decoder's word on bytes the client left unfinished when it closed (or was closed by a
+      // client timeout): an incomplete head was never a request, and a request cut mid-body ends
+      // as a client abort when channelInactive follows.
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     if (msg instanceof HttpRequest request) {
       if (request.decoderResult().isFailure()) {
         ReferenceCountUtil.release(msg);
@@ -75,7 +83,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
         ReferenceCountUtil.release(msg);
         return;
       }
-      current = new Exchange(relay, this, ctx, request, clock.firstReadSinceMark());
+      current = new Exchange(relay, this, ctx, request, clock.requestStart(System.nanoTime()));
       current.onRequestHead();
     }
     if (msg instanceof HttpContent content) {
@@ -172,7 +180,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   /** Answers the request itself, records it rejected, and closes: the next request cannot be found. */
   private void reject(HttpResponseStatus status, String message) {
     long now = System.nanoTime();
-    relay.recorder.start(Role.PRIMARY, relay.settings.proxy().targetName(), clock.firstReadSinceMark())
+    relay.recorder.start(Role.PRIMARY, relay.settings.proxy().targetName(), clock.requestStart(now))
         .finishWithoutResponse(Outcome.REJECTED, status.code(), now);
     var response = ErrorResponses.of(ctx.alloc(), status, "invalid_request_error", message);
     response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -197,6 +205,21 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
       Exchange e = current;
       current = null;
       e.onClientClosed();
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt != ClientTimeouts.BodyStalled.INSTANCE) {
+      ctx.fireUserEventTriggered(evt);
+      return;
+    }
+    rejected = true; // nothing more is read from this connection
+    releasePipelined();
+    if (current != null) {
+      current.onRequestBodyTimeout(relay.settings.proxy().clientLimits().requestBodyTimeout());
+    } else {
+      ctx.close(); // the rest of a body whose exchange already ended: no one is owed an answer
     }
   }
 

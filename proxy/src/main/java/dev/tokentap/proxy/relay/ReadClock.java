@@ -8,9 +8,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  * knows when bytes arrived rather than when a decoder produced a message from them. Sits first in
  * the pipeline; passes every message on untouched.
  *
- * <p>{@link #firstReadSinceMark()} is the arrival of the first byte after the last {@link #mark()}:
- * the relay marks when a request completes, so the next read starts the next request ({@code
- * t_start}, DESIGN §2).
+ * <p>{@link #requestStart} is the arrival of the first byte after the last {@link #mark()}: the
+ * relay marks when a request completes, so the next read starts the next request ({@code t_start},
+ * README "The numbers"); a pipelined request already buffered starts when it is taken up.
  */
 final class ReadClock extends ChannelInboundHandlerAdapter {
   private long lastReadNanos;
@@ -30,8 +30,14 @@ final class ReadClock extends ChannelInboundHandlerAdapter {
     return lastReadNanos;
   }
 
-  long firstReadSinceMark() {
-    return firstReadSinceMark < 0 ? System.nanoTime() : firstReadSinceMark;
+  /**
+   * When the request taken up at {@code now} started: its first byte, read since the last {@link
+   * #mark()}; or {@code now} when none was, because its bytes were already buffered behind the
+   * request before it (pipelined) and it starts when the proxy takes it up. Never after {@code
+   * now}, so no duration measured to {@code now} or later is negative.
+   */
+  long requestStart(long now) {
+    return firstReadSinceMark < 0 ? now : Math.min(firstReadSinceMark, now);
   }
 
   void mark() {
