@@ -216,7 +216,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     rejected = true; // nothing more is read from this connection
     releasePipelined();
-    if (current != null) {
+    if (current != null && !current.requestComplete()) {
       current.onRequestBodyTimeout(relay.settings.proxy().clientLimits().requestBodyTimeout());
     } else {
       ctx.close(); // the rest of a body whose exchange already ended: no one is owed an answer

@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  *                                        (written to the socket) or from the accept; then closed
  *   a request head arriving              request-head-timeout from its first byte; then 408 and close
  *   a request body arriving              request-body-timeout of silence, timed only while tokentap
- *                                        reads (not while it holds the client back); then the relay
+ *                                        reads (not while it holds the client back) and once every
+ *                                        request before it is answered (pipelining); then the relay
  *                                        answers 408 or cuts the exchange, and closes
  *   a request read, its answer owed      none: the upstream's timeouts govern, so a stream of any
  *                                        length is never cut here
@@ -74,6 +75,8 @@ final class ClientTimeouts extends ChannelDuplexHandler {
   /** The first read of the next request head, while no request is in progress; -1: none yet. */
   private long headStart = -1;
   private long lastRead;
+  /** When the body arriving became the only request owed an answer: its silence counts from here at the earliest. */
+  private long bodySince;
   /** The last time the channel was asked to read: reading resumes after tokentap held it. */
   private long readRequested;
   private ScheduledFuture<?> check;
@@ -159,17 +162,20 @@ final class ClientTimeouts extends ChannelDuplexHandler {
     if (unanswered > 0) {
       unanswered--;
     }
-    if (unanswered == 0 && !inBody) {
+    if (inBody) {
+      bodySince = now(); // a pipelined body waited for this answer: its silence counts from now
+    } else if (unanswered == 0) {
       idleSince = now();
       headStart = -1;
-      rearm();
     }
+    rearm();
   }
 
   /** What the connection is waiting for from the client; null while a response is owed to it. */
   private Phase phase() {
     if (inBody) {
-      return Phase.BODY;
+      // A body behind a request still being answered waits on tokentap, not the other way round.
+      return unanswered <= 1 ? Phase.BODY : null;
     }
     if (unanswered > 0) {
       return null;
@@ -181,7 +187,7 @@ final class ClientTimeouts extends ChannelDuplexHandler {
     return switch (phase) {
       case IDLE -> idleSince + idleNanos;
       case HEAD -> headStart + headNanos;
-      case BODY -> Math.max(lastRead, readRequested) + bodyNanos;
+      case BODY -> Math.max(Math.max(lastRead, readRequested), bodySince) + bodyNanos;
     };
   }
 

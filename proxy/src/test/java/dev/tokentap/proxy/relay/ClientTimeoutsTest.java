@@ -148,6 +148,21 @@ class ClientTimeoutsTest {
   }
 
   @Test
+  void aPipelinedBodyIsTimedOnlyOnceTheRequestBeforeItIsAnswered() {
+    send("POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}"
+        + "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12");
+    advance(600); // the first request's answer streams for ten minutes
+    assertThat(events).isEmpty();
+    ch.writeOutbound(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK), LastHttpContent.EMPTY_LAST_CONTENT);
+    assertThat(written()).startsWith("HTTP/1.1 200 OK");
+    advance(59);
+    assertThat(events).isEmpty();
+    advance(2);
+    assertThat(events).containsExactly(ClientTimeouts.BodyStalled.INSTANCE);
+    ch.close();
+  }
+
+  @Test
   void noTimeoutWhileAResponseIsOwedHoweverLongThenKeepAliveFromItsEnd() {
     send("POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}");
     assertThat(requests).containsExactly("DefaultHttpRequest", "DefaultLastHttpContent");
