@@ -202,7 +202,7 @@ final class ClientTimeouts extends ChannelDuplexHandler {
   /** Makes sure a check runs by the current deadline; a later one already scheduled is moved up. */
   private void rearm() {
     Phase phase = phase();
-    if (phase == null || expired || ctx == null) {
+    if (phase == null || expired || ctx == null || !ctx.channel().isActive()) {
       return; // a check already scheduled finds nothing to do
     }
     long at = deadline(phase);
