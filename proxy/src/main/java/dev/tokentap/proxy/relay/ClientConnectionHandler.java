@@ -68,8 +68,8 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
     }
     if (!ctx.channel().isActive() && msg instanceof HttpObject o && o.decoderResult().isFailure()) {
       // The decoder's word on bytes the client left unfinished when it closed (or was closed by a
-      // client timeout): an incomplete head was never a request, and a request cut mid-body ends
-      // as a client abort when channelInactive follows.
+      // client timeout): an incomplete head was never a request (docs/reliability.md), and a
+      // request cut mid-body ends as a client abort when channelInactive follows.
       ReferenceCountUtil.release(msg);
       return;
     }

@@ -129,6 +129,19 @@ class ClientLimitsTest {
   }
 
   @Test
+  void aClientThatClosesMidBodyIsAClientAbortNotARejectedRequest() throws Exception {
+    start(Map.of("tokentap.proxy.request-body-timeout", "30s"));
+    try (RawHttpClient c = new RawHttpClient(port())) {
+      c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"model\":", null);
+      Thread.sleep(100);
+    }
+    FinishedRequest record = proxy.next();
+    assertThat(record.outcome()).isEqualTo(Outcome.CLIENT_ABORT);
+    assertThat(Meters.requests(registry(), "rejected")).isZero();
+    assertThat(upstream.connectionsAccepted()).isZero();
+  }
+
+  @Test
   void anIdleKeepAliveConnectionIsClosedAfterTheKeepAliveTimeout() throws Exception {
     start(Map.of("tokentap.proxy.keep-alive-timeout", "400ms"));
     try (RawHttpClient c = new RawHttpClient(port())) {
@@ -248,7 +261,7 @@ class ClientLimitsTest {
   @Test
   void slowlorisConnectionsAreClosedWhileNormalRequestsAreServed() throws Exception {
     start(Map.of("tokentap.proxy.request-head-timeout", "1s"));
-    int attackers = 20;
+    int attackers = 200; // issue 14: 200 connections sending a header byte now and then
     List<Socket> slow = new ArrayList<>();
     byte[] dribble = "POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nX-Pad: ".getBytes(StandardCharsets.ISO_8859_1);
     for (int i = 0; i < attackers; i++) {
