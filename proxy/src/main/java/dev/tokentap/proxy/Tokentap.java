@@ -88,6 +88,7 @@ public final class Tokentap implements AutoCloseable {
     TokentapMetrics metrics = new TokentapMetrics(registry, settings.slos());
     metrics.registerInFlight(settings.proxy().targetName(), Role.PRIMARY);
     metrics.registerUpstream(settings.proxy().targetName());
+    metrics.registerClientLimits();
     RequestRecorder recorder =
         new RequestRecorder(metrics, new SloPolicy(settings.slos()), new ModelLabels(settings.metrics().maxModels(), metrics.modelLabelOverflow()::increment),
             settings.proxy().maxInspectedResponseBody());

@@ -29,7 +29,20 @@ public record Settings(
       boolean preserveHost,
       int writeBufferLowWaterMark,
       int writeBufferHighWaterMark,
-      Duration shutdownGracePeriod) {}
+      Duration shutdownGracePeriod,
+      ClientLimits clientLimits) {}
+
+  /**
+   * What a client may hold on the listener (docs/reliability.md, "Limits").
+   *
+   * @param requestHeadTimeout from a request head's first byte to its end
+   * @param keepAliveTimeout a connection with no request in progress
+   * @param requestBodyTimeout the longest silence between two reads of a request body
+   * @param maxConnections client connections open at once; beyond, closed as accepted
+   * @param backlog the listener's SO_BACKLOG
+   */
+  public record ClientLimits(
+      Duration requestHeadTimeout, Duration keepAliveTimeout, Duration requestBodyTimeout, int maxConnections, int backlog) {}
 
   public record Upstream(
       Duration connectTimeout,

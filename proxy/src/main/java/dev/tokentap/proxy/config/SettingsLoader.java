@@ -88,7 +88,13 @@ public final class SettingsLoader {
             r.bool("tokentap.proxy.preserve-host"),
             r.size("tokentap.proxy.write-buffer-low-water-mark", 1),
             r.size("tokentap.proxy.write-buffer-high-water-mark", 1),
-            r.positiveDuration("tokentap.proxy.shutdown-grace-period"));
+            r.positiveDuration("tokentap.proxy.shutdown-grace-period"),
+            new Settings.ClientLimits(
+                r.positiveDuration("tokentap.proxy.request-head-timeout"),
+                r.positiveDuration("tokentap.proxy.keep-alive-timeout"),
+                r.positiveDuration("tokentap.proxy.request-body-timeout"),
+                r.intAtLeast("tokentap.proxy.max-connections", 1),
+                r.intAtLeast("tokentap.proxy.backlog", 1)));
     if (proxy.writeBufferHighWaterMark() < proxy.writeBufferLowWaterMark()) {
       throw new SettingsException(
           "tokentap.proxy.write-buffer-high-water-mark: " + proxy.writeBufferHighWaterMark()

@@ -61,6 +61,14 @@ public final class TokentapMetrics implements RequestListener {
   static final String RETRIES = "tokentap.upstream.retries";
   // tokentap_model_label_overflow_total
   static final String MODEL_OVERFLOW = "tokentap.model.label.overflow";
+  // tokentap_client_connections_closed_total{reason}
+  static final String CLIENT_CONNECTIONS_CLOSED = "tokentap.client.connections.closed";
+
+  /**
+   * Why tokentap closed a client connection by one of its client-side limits (docs/reliability.md,
+   * "Limits"): the {@code reason} label of {@code tokentap_client_connections_closed_total}.
+   */
+  public static final List<String> CLIENT_CLOSE_REASONS = List.of("head_timeout", "idle_timeout", "body_timeout", "max_connections");
 
   private final MeterRegistry registry;
   private final Duration[] ttftBuckets;
@@ -160,6 +168,23 @@ public final class TokentapMetrics implements RequestListener {
     return Counter.builder(RETRIES)
         .description("Requests sent again on a new connection because the upstream cannot have acted on them: connect_failed (a new connection failed before any request byte), stale_connection (a pooled connection closed before any response byte)")
         .tags("target", target, "reason", reason)
+        .register(registry);
+  }
+
+  /** Publishes every {@code tokentap_client_connections_closed_total} series at 0, before the first close. */
+  public void registerClientLimits() {
+    CLIENT_CLOSE_REASONS.forEach(this::clientConnectionsClosed);
+  }
+
+  /**
+   * The counter of client connections closed for {@code reason}, one of {@link
+   * #CLIENT_CLOSE_REASONS}. Such a connection is not a request: {@code tokentap_requests_total}
+   * counts it only when a request was under way (a body timeout).
+   */
+  public Counter clientConnectionsClosed(String reason) {
+    return Counter.builder(CLIENT_CONNECTIONS_CLOSED)
+        .description("Client connections closed by a client-side limit: head_timeout (request head not complete in time), idle_timeout (keep-alive connection with no request), body_timeout (request body stalled), max_connections (over tokentap.proxy.max-connections, closed as accepted)")
+        .tags("reason", reason)
         .register(registry);
   }
 

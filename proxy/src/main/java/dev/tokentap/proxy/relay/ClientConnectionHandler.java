@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -67,6 +68,13 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(msg);
       return;
     }
+    if (!ctx.channel().isActive() && msg instanceof HttpObject o && o.decoderResult().isFailure()) {
+      // The decoder's word on bytes the client left unfinished when it closed (or was closed by a
+      // client timeout): an incomplete head was never a request (docs/reliability.md), and a
+      // request cut mid-body ends as a client abort when channelInactive follows.
+      ReferenceCountUtil.release(msg);
+      return;
+    }
     if (msg instanceof HttpRequest request) {
       if (request.decoderResult().isFailure()) {
         ReferenceCountUtil.release(msg);
@@ -77,7 +85,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
         ReferenceCountUtil.release(msg);
         return;
       }
-      current = new Exchange(relay, this, ctx, request, clock.firstReadSinceMark());
+      current = new Exchange(relay, this, ctx, request, clock.requestStart(System.nanoTime()));
       current.onRequestHead();
     }
     if (msg instanceof HttpContent content) {
@@ -184,7 +192,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   /** {@code http2}: the HTTP/2 preface, answered with a GOAWAY (written past the HTTP/1 encoder). */
   private void reject(HttpResponseStatus status, String message, boolean http2) {
     long now = System.nanoTime();
-    relay.recorder.start(Role.PRIMARY, relay.settings.proxy().targetName(), clock.firstReadSinceMark())
+    relay.recorder.start(Role.PRIMARY, relay.settings.proxy().targetName(), clock.requestStart(now))
         .finishWithoutResponse(Outcome.REJECTED, status.code(), now);
     if (http2) {
       ctx.pipeline().context(ClientHttpCodec.class).writeAndFlush(RequestHeadCheck.goAway(ctx.alloc(), message))
@@ -217,6 +225,21 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
       Exchange e = current;
       current = null;
       e.onClientClosed();
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt != ClientTimeouts.BodyStalled.INSTANCE) {
+      ctx.fireUserEventTriggered(evt);
+      return;
+    }
+    rejected = true; // nothing more is read from this connection
+    releasePipelined();
+    if (current != null && !current.requestComplete()) {
+      current.onRequestBodyTimeout(relay.settings.proxy().clientLimits().requestBodyTimeout());
+    } else {
+      ctx.close(); // the rest of a body whose exchange already ended: no one is owed an answer
     }
   }
 

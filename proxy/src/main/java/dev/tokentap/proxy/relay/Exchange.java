@@ -197,6 +197,25 @@ final class Exchange implements ResponseListener {
     }
   }
 
+  /**
+   * No request body byte came for {@code limit} while it was being read (tokentap.proxy.request-body-timeout):
+   * the upstream request is cancelled (its connection closed), the client gets 408 if no response
+   * has started (else its response is cut), and the request is a {@code client_abort}: the client
+   * stalled, no server failed (docs/reliability.md, "Slow and vanishing clients").
+   */
+  void onRequestBodyTimeout(java.time.Duration limit) {
+    if (ended) {
+      return;
+    }
+    upstreamReusable = false;
+    if (responseHeadSent) {
+      end(Outcome.CLIENT_ABORT, System.nanoTime(), false);
+    } else {
+      respondItself(HttpResponseStatus.REQUEST_TIMEOUT, Outcome.CLIENT_ABORT, "request_timeout",
+          "tokentap: no request body bytes for " + limit.toMillis() + " ms (tokentap.proxy.request-body-timeout)");
+    }
+  }
+
   /** A chunked body grew past max-request-body: whatever was relayed of it is cut with the upstream connection. */
   private void rejectBodyTooLarge() {
     upstreamReusable = false;

@@ -49,7 +49,7 @@ public final class ProxyServer implements AutoCloseable {
           new ServerBootstrap()
               .group(boss, workers)
               .channel(Transports.serverChannel())
-              .option(ChannelOption.SO_BACKLOG, 1024)
+              .option(ChannelOption.SO_BACKLOG, s.clientLimits().backlog())
               .option(ChannelOption.SO_REUSEADDR, true)
               .childOption(ChannelOption.TCP_NODELAY, true)
               .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,

@@ -26,6 +26,8 @@ class SettingsLoaderTest {
     assertThat(s.admin().listen().host()).as("admin binds to loopback by default").isEqualTo("127.0.0.1");
     assertThat(s.proxy().usageInjection()).isTrue();
     assertThat(s.upstream().idleTimeout()).isEqualTo(Duration.ofSeconds(120));
+    assertThat(s.proxy().clientLimits()).isEqualTo(
+        new Settings.ClientLimits(Duration.ofSeconds(30), Duration.ofSeconds(75), Duration.ofSeconds(60), 10000, 1024));
     assertThat(s.slos()).singleElement().satisfies(r -> assertThat(r.ttft()).isEqualTo(Duration.ofSeconds(2)));
   }
 
@@ -78,6 +80,11 @@ class SettingsLoaderTest {
     "tokentap.proxy.max-request-body = 3GiB              | tokentap.proxy.max-request-body: 3GiB (expected: a size between 0 bytes and 2GiB)",
     "tokentap.proxy.write-buffer-high-water-mark = 1KiB  | tokentap.proxy.write-buffer-high-water-mark",
     "tokentap.upstream.connect-timeout = 0s              | tokentap.upstream.connect-timeout: 0s (expected: a duration > 0)",
+    "tokentap.proxy.request-head-timeout = 0s           | tokentap.proxy.request-head-timeout: 0s (expected: a duration > 0)",
+    "tokentap.proxy.keep-alive-timeout = soon           | tokentap.proxy.keep-alive-timeout: soon (expected: a duration such as 250ms or 30s)",
+    "tokentap.proxy.request-body-timeout = -1s          | tokentap.proxy.request-body-timeout: -1s (expected: a duration > 0)",
+    "tokentap.proxy.max-connections = 0                 | tokentap.proxy.max-connections: 0 (expected: an integer >= 1)",
+    "tokentap.proxy.backlog = lots                      | tokentap.proxy.backlog",
     "tokentap.upstream.idle-timeout = soon               | tokentap.upstream.idle-timeout",
     "tokentap.upstream.max-connections-per-loop = 0      | tokentap.upstream.max-connections-per-loop",
     "tokentap.admin.listen = \"\"                        | tokentap.admin.listen",

@@ -258,6 +258,38 @@ class HostileRequestsTest {
     }
   }
 
+  /**
+   * A malformed request buffered behind a good one (pipelined) is taken up when the good one ends:
+   * it starts then (README "The numbers"), so its duration is never negative and Micrometer, which
+   * drops negative samples, counts it (issue 14 item 7).
+   */
+  @Test
+  void aMalformedRequestPipelinedBehindAGoodOneHasADurationOfZeroOrMore() throws Exception {
+    double timedBefore = rejectedDurations();
+    byte[] body = CHAT.getBytes(StandardCharsets.UTF_8);
+    String good = "POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+        + "\r\n\r\n" + CHAT;
+    String bad = "POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}}";
+    try (RawHttpClient c = new RawHttpClient(port())) {
+      c.send(good + bad, null); // both in one write: the second waits behind the first
+      assertThat(c.read().status()).isEqualTo(200);
+      assertThat(c.read().status()).isEqualTo(400);
+      assertClosed(c.socket().getInputStream());
+    }
+    upstream.takeRequest();
+    assertThat(proxy.next().outcome()).isEqualTo(Outcome.OK);
+    FinishedRequest rejected = proxy.next();
+    assertThat(rejected.outcome()).isEqualTo(Outcome.REJECTED);
+    assertThat(rejected.endNanos()).isGreaterThanOrEqualTo(rejected.startNanos());
+    assertThat(rejected.e2eSeconds()).isNotNegative();
+    assertThat(rejectedDurations()).as("tokentap_request_duration_seconds_count{outcome=\"rejected\"}").isEqualTo(timedBefore + 1);
+  }
+
+  static double rejectedDurations() {
+    return proxy.tokentap.registry().find("tokentap.request.duration").tag("outcome", "rejected").timers().stream()
+        .mapToDouble(io.micrometer.core.instrument.Timer::count).sum();
+  }
+
   static void assertClosed(InputStream in) throws IOException {
     try {
       assertThat(in.read()).as("the proxy closed the connection after its answer").isEqualTo(-1);
