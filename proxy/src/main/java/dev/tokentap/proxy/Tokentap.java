@@ -116,6 +116,9 @@ public final class Tokentap implements AutoCloseable {
           throw new IllegalStateException("cannot start a request tap: " + e.getMessage(), e);
         }
       }
+      if (settings.proxy().warmupRequests() > 0) {
+        Warmup.run(settings.proxy().warmupRequests());
+      }
       proxy = ProxyServer.start(settings, recorder, taps);
       new NettyEventExecutorMetrics(proxy.workers()).bindTo(registry);
       List<AdminEndpoint> endpoints = new ArrayList<>();

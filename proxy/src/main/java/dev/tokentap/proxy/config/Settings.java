@@ -30,7 +30,8 @@ public record Settings(
       int writeBufferLowWaterMark,
       int writeBufferHighWaterMark,
       Duration shutdownGracePeriod,
-      ClientLimits clientLimits) {}
+      ClientLimits clientLimits,
+      int warmupRequests) {}
 
   /**
    * What a client may hold on the listener (docs/reliability.md, "Limits").

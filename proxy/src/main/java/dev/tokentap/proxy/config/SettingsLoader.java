@@ -94,7 +94,8 @@ public final class SettingsLoader {
                 r.positiveDuration("tokentap.proxy.keep-alive-timeout"),
                 r.positiveDuration("tokentap.proxy.request-body-timeout"),
                 r.intAtLeast("tokentap.proxy.max-connections", 1),
-                r.intAtLeast("tokentap.proxy.backlog", 1)));
+                r.intAtLeast("tokentap.proxy.backlog", 1)),
+            r.intAtLeast("tokentap.proxy.warmup-requests", 0));
     if (proxy.writeBufferHighWaterMark() < proxy.writeBufferLowWaterMark()) {
       throw new SettingsException(
           "tokentap.proxy.write-buffer-high-water-mark: " + proxy.writeBufferHighWaterMark()

@@ -45,6 +45,11 @@ public final class ProxyServer implements AutoCloseable {
     EventLoopGroup workers = Transports.newGroup(s.ioThreads(), "tokentap-io");
     ChannelGroup clients = new DefaultChannelGroup("tokentap-clients", GlobalEventExecutor.INSTANCE);
     try {
+      // Every I/O thread started before the listener opens: a thread's start (and its selector's)
+      // would otherwise fall on the first connection it serves, inside that request's timings.
+      for (io.netty.util.concurrent.EventExecutor loop : workers) {
+        loop.submit(() -> {}).sync();
+      }
       Channel listener =
           new ServerBootstrap()
               .group(boss, workers)

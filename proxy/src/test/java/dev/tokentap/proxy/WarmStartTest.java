@@ -1,0 +1,130 @@
+package dev.tokentap.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tokentap.testkit.Fixtures;
+import dev.tokentap.testkit.ScriptedUpstream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Start-up warm-up ({@code tokentap.proxy.warmup-requests}): the proxy's TTFT for its very first
+ * requests agrees with the client's as well as it does later. Cold, the relay delays the first
+ * token by milliseconds, so the proxy's TTFT reads that much below the client's.
+ *
+ * <p>The client here is a raw socket, warmed on the upstream directly first, so its own cold code
+ * does not count against the proxy. Each request's difference (client TTFT − proxy TTFT) is the
+ * proxy's relay delay plus the loopback hops; the first requests' must be within 1 ms of the
+ * settled requests'.
+ */
+class WarmStartTest {
+  private static final byte[] SSE = Fixtures.stream("openai-chat-usage.sse");
+  private static final String BODY = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+  private static final int DIRECT = 300;
+  private static final int THROUGH = 100;
+
+  /** Client-side TTFT in ms: the request's first byte written to the first content delta read. */
+  private static double ttftMillis(int port) throws IOException {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.setTcpNoDelay(true);
+      s.setSoTimeout(10_000);
+      byte[] body = BODY.getBytes(StandardCharsets.US_ASCII);
+      byte[] head = ("POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nConnection: close\r\n"
+          + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+      OutputStream out = s.getOutputStream();
+      InputStream in = s.getInputStream();
+      byte[] request = new byte[head.length + body.length];
+      System.arraycopy(head, 0, request, 0, head.length);
+      System.arraycopy(body, 0, request, head.length, body.length);
+      long start = System.nanoTime();
+      out.write(request);
+      out.flush();
+      ByteArrayOutputStream seen = new ByteArrayOutputStream();
+      byte[] buf = new byte[16384];
+      long first = -1;
+      int n;
+      // To the chunked body's end: the server may keep the connection open whatever the client asked.
+      while ((n = in.read(buf)) > 0) {
+        seen.write(buf, 0, n);
+        String text = seen.toString(StandardCharsets.ISO_8859_1);
+        if (first < 0 && firstContent(text)) {
+          first = System.nanoTime();
+        }
+        if (text.endsWith("\r\n0\r\n\r\n")) {
+          break;
+        }
+      }
+      assertThat(first).as("a content delta arrived").isPositive();
+      return (first - start) / 1e6;
+    }
+  }
+
+  /** Whether {@code text} holds a non-empty content delta (the role-only event's content is empty). */
+  private static boolean firstContent(String text) {
+    for (int i = text.indexOf("\"content\":\""); i >= 0; i = text.indexOf("\"content\":\"", i + 1)) {
+      if (i + 11 < text.length() && text.charAt(i + 11) != '"') {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static double median(double[] values, int from, int to) {
+    double[] v = Arrays.copyOfRange(values, from, to);
+    Arrays.sort(v);
+    return v[v.length / 2];
+  }
+
+  @Test
+  void theFirstRequestsAfterStartAreAsAccurateAsLaterOnes() throws Exception {
+    // Timings of production code, not of the paranoid leak detector (a stack trace per buffer):
+    // sampled leak detection, as in production, for this test only.
+    io.netty.util.ResourceLeakDetector.Level level = io.netty.util.ResourceLeakDetector.getLevel();
+    io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.SIMPLE);
+    try {
+      measure();
+    } finally {
+      io.netty.util.ResourceLeakDetector.setLevel(level);
+    }
+  }
+
+  private void measure() throws Exception {
+    int firstContent = new String(SSE, StandardCharsets.ISO_8859_1).indexOf("\"content\":\"T");
+    int split = new String(SSE, StandardCharsets.ISO_8859_1).lastIndexOf("data:", firstContent);
+    // The first token 5 ms after the head: TTFT is a real interval, not one read.
+    try (ScriptedUpstream upstream = new ScriptedUpstream(r -> ScriptedUpstream.Script.sse(SSE, new int[] {split}, 5_000))) {
+      for (int i = 0; i < DIRECT; i++) {
+        ttftMillis(upstream.port());
+      }
+      upstream.clearRequests();
+      int warmup = Integer.getInteger("tokentap.test.warmup-requests", 2000);
+      try (ProxyHarness h = new ProxyHarness(upstream.baseUrl(), Map.of("tokentap.proxy.warmup-requests", warmup))) {
+        double[] gap = new double[THROUGH];
+        for (int i = 0; i < THROUGH; i++) {
+          double client = ttftMillis(h.tokentap.proxyAddress().getPort());
+          dev.tokentap.proxy.record.FinishedRequest f = h.next();
+          assertThat(f.model()).isEqualTo("m");
+          gap[i] = client - f.ttftSeconds() * 1e3;
+        }
+        double settled = median(gap, THROUGH / 2, THROUGH);
+        StringBuilder windows = new StringBuilder();
+        for (int from = 0; from < THROUGH / 2; from += 10) {
+          windows.append(String.format(" %.3f", median(gap, from, from + 10)));
+        }
+        System.out.printf("warm-up %d: client - proxy TTFT (ms), medians of 10 from the first:%s; settled %.3f; first requests %s%n",
+            warmup, windows, settled, Arrays.toString(Arrays.copyOf(gap, 5)));
+        for (int from = 0; from < THROUGH / 2; from += 10) {
+          assertThat(median(gap, from, from + 10)).as("requests %d-%d against the settled %.3f ms", from, from + 9, settled)
+              .isLessThanOrEqualTo(settled + 1.0);
+        }
+      }
+    }
+  }
+}
