@@ -45,25 +45,16 @@ class StreamingClientTest {
   private static void sse(RawUpstream.Connection c, byte[] body, boolean complete) throws java.io.IOException, InterruptedException {
     c.write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n");
     int half = body.length / 2;
-    c.write(chunk(Arrays.copyOfRange(body, 0, half)));
+    c.write(RawUpstream.chunk(Arrays.copyOfRange(body, 0, half)));
     Thread.sleep(5);
     if (!complete) {
       c.close();
       return;
     }
-    c.write(chunk(Arrays.copyOfRange(body, half, body.length)));
+    c.write(RawUpstream.chunk(Arrays.copyOfRange(body, half, body.length)));
     c.write("0\r\n\r\n");
   }
 
-  private static byte[] chunk(byte[] data) {
-    byte[] head = (Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
-    byte[] out = new byte[head.length + data.length + 2];
-    System.arraycopy(head, 0, out, 0, head.length);
-    System.arraycopy(data, 0, out, head.length, data.length);
-    out[out.length - 2] = '\r';
-    out[out.length - 1] = '\n';
-    return out;
-  }
 
   @Test
   void sendsTheRequestAndReusesOneKeptAliveConnection() throws Exception {
@@ -134,7 +125,7 @@ class StreamingClientTest {
     CountDownLatch closedByClient = new CountDownLatch(1);
     try (RawUpstream upstream = new RawUpstream((r, c) -> {
           c.write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n");
-          c.write(chunk(Arrays.copyOfRange(SSE, 0, SSE.length / 2)));
+          c.write(RawUpstream.chunk(Arrays.copyOfRange(SSE, 0, SSE.length / 2)));
           if (c.stallUntilPeerCloses(30_000)) {
             closedByClient.countDown();
           }

@@ -25,6 +25,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class RawUpstream implements AutoCloseable {
 
+  /** {@code data} as one HTTP/1.1 chunk: its size in hex, CRLF, the bytes, CRLF. */
+  public static byte[] chunk(byte[] data) {
+    byte[] head = (Integer.toHexString(data.length) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    byte[] out = new byte[head.length + data.length + 2];
+    System.arraycopy(head, 0, out, 0, head.length);
+    System.arraycopy(data, 0, out, head.length, data.length);
+    out[out.length - 2] = '\r';
+    out[out.length - 1] = '\n';
+    return out;
+  }
+
   /** What to do with one request: write to {@code connection}, return to read the next one. */
   @FunctionalInterface
   public interface Responder {

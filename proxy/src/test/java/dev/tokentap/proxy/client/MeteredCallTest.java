@@ -63,9 +63,9 @@ class MeteredCallTest {
   private static void sse(RawUpstream.Connection c, boolean complete) throws java.io.IOException, InterruptedException {
     c.write("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n");
     int half = SSE.length / 2;
-    c.write(chunk(java.util.Arrays.copyOfRange(SSE, 0, half)));
+    c.write(RawUpstream.chunk(java.util.Arrays.copyOfRange(SSE, 0, half)));
     Thread.sleep(5);
-    c.write(chunk(java.util.Arrays.copyOfRange(SSE, half, SSE.length)));
+    c.write(RawUpstream.chunk(java.util.Arrays.copyOfRange(SSE, half, SSE.length)));
     if (complete) {
       c.write("0\r\n\r\n");
     } else {
@@ -73,15 +73,6 @@ class MeteredCallTest {
     }
   }
 
-  private static byte[] chunk(byte[] data) {
-    byte[] head = (Integer.toHexString(data.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
-    byte[] out = new byte[head.length + data.length + 2];
-    System.arraycopy(head, 0, out, 0, head.length);
-    System.arraycopy(data, 0, out, head.length, data.length);
-    out[out.length - 2] = '\r';
-    out[out.length - 1] = '\n';
-    return out;
-  }
 
   private FullHttpRequest request() {
     FullHttpRequest r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions", Unpooled.wrappedBuffer(BODY));
