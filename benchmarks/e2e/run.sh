@@ -7,6 +7,7 @@
 #
 #   benchmarks/e2e/run.sh              # build the jars if missing, then run
 #   LOADS=1,10 benchmarks/e2e/run.sh   # a quick subset
+#   TT_TRANSPORT=io_uring benchmarks/e2e/run.sh   # tokentap on io_uring (tokentap.proxy.transport)
 #
 # Needs Linux, Java 17 and nginx (apt-get install -y nginx-light); a hard `ulimit -n` above 20,200
 # for the full 10,000 streams. Nothing is pinned: the emulator, tokentap, nginx and the load client share the
@@ -53,6 +54,7 @@ CONF
 # upstream connect timeout (60s) instead of 5s, since 10,000 streams start at once.
 cat > "$WORK/tokentap.conf" <<CONF
 tokentap {
+  proxy.transport = ${TT_TRANSPORT:-auto}
   upstream { max-connections-per-loop = 8192, max-pending-acquires-per-loop = 16384, connect-timeout = 60s }
   access-log.enabled = false
 }
@@ -106,7 +108,7 @@ done
 COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- proxy app emulator benchmarks || echo "+changes")
 CPU=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 cat > "$WORK/header.md" <<HDR
-Run on $(date -u +%Y-%m-%d) at $(date -u +%H:%M) UTC, commit \`$COMMIT\`, with \`benchmarks/e2e/run.sh\`
+Run on $(date -u +%Y-%m-%d) at $(date -u +%H:%M) UTC, commit \`$COMMIT\`, tokentap transport ${TT_TRANSPORT:-auto}, with \`benchmarks/e2e/run.sh\`
 (loads $LOADS, max_tokens $MAX_TOKENS and $MAX_TOKENS_TOP at the top load, ignore_eos, open-files limit $NOFILE). Machine: $(nproc) cores ($CPU), $(free -g | awk '/Mem:/{print $2}') GiB,
 $(uname -sr); $(java -version 2>&1 | head -1); $(nginx -v 2>&1). Load average at start: $(cut -d' ' -f1-3 /proc/loadavg).
 HDR

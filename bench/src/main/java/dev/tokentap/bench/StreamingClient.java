@@ -49,7 +49,7 @@ import javax.net.ssl.TrustManager;
  * callers hand any real work to their own threads.
  *
  * <pre>
- *   socket → [tls] → ReadClock → HttpClientCodec → ResponseDispatcher → MeteredCall (meter, future)
+ *   socket → [tls] → ReadClock → UpstreamHttpCodec → ResponseDispatcher → MeteredCall (meter, future)
  * </pre>
  */
 public final class StreamingClient implements AutoCloseable {

@@ -5,6 +5,7 @@ import dev.tokentap.proxy.admin.AdminServer;
 import dev.tokentap.proxy.admin.CapacityEndpoint;
 import dev.tokentap.proxy.admin.CapacityEstimator;
 import dev.tokentap.proxy.config.Settings;
+import dev.tokentap.proxy.config.SettingsException;
 import dev.tokentap.proxy.metrics.ModelLabels;
 import dev.tokentap.proxy.metrics.SloPolicy;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
@@ -13,6 +14,7 @@ import dev.tokentap.proxy.record.RequestRecorder;
 import dev.tokentap.proxy.record.Role;
 import dev.tokentap.proxy.record.TraceCapture;
 import dev.tokentap.proxy.relay.ProxyServer;
+import dev.tokentap.proxy.relay.Transports;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -71,6 +73,11 @@ public final class Tokentap implements AutoCloseable {
    * engine); they measure with this proxy's recorder and are closed after it stops relaying.
    */
   public static Tokentap start(Settings settings, List<RequestTapFactory> tapFactories) throws InterruptedException, IOException {
+    try {
+      Transports.use(Transports.resolve(settings.proxy().transport())); // before the first event loop
+    } catch (IllegalArgumentException e) {
+      throw new SettingsException("tokentap.proxy.transport: " + e.getMessage());
+    }
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new JvmMemoryMetrics().bindTo(registry);
     JvmGcMetrics gc = new JvmGcMetrics();

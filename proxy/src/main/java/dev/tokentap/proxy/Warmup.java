@@ -63,14 +63,20 @@ import org.slf4j.LoggerFactory;
  * server answering every request with a recorded OpenAI chat stream, a second relay in front of it
  * (loopback, ephemeral port, its own event loops and its own registry, so no production series
  * counts the canned requests), and the upstream client sending streaming chat requests through it,
- * a few at a time. Nothing leaves the machine. A warm-up that fails or outlasts its budget is
+ * a few at a time: half ask for usage themselves (the relay forwards the upstream's bytes), half do
+ * not (usage is injected and filtered out), so both response paths are compiled. Nothing leaves the machine. A warm-up that fails or outlasts its budget is
  * logged and abandoned: it never stops tokentap from starting.
  */
 final class Warmup {
   private static final Logger log = LoggerFactory.getLogger(Warmup.class);
   private static final byte[] STREAM = stream();
+  /** Usage injected and filtered out again: the relay frames the payload anew for the client. */
   private static final byte[] BODY =
       "{\"model\":\"warmup\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"warm up\"}]}".getBytes(StandardCharsets.US_ASCII);
+  /** Usage asked for by the client: the relay forwards the upstream's bytes as they came. */
+  private static final byte[] BODY_WITH_USAGE =
+      "{\"model\":\"warmup\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"warm up\"}]}"
+          .getBytes(StandardCharsets.US_ASCII);
   private static final int IN_FLIGHT = 4;
   private static final Duration BUDGET = Duration.ofSeconds(30);
 
@@ -129,7 +135,8 @@ final class Warmup {
     MeteredCall.Timeouts timeouts = new MeteredCall.Timeouts(null, null, Duration.ofSeconds(10));
     Runnable[] sendOne = new Runnable[1];
     sendOne[0] = () -> {
-      if (next.getAndIncrement() >= requests) {
+      int n = next.getAndIncrement();
+      if (n >= requests) {
         return;
       }
       RequestRecord record = recorder.start(Role.BENCH, "warmup", System.nanoTime());
@@ -137,7 +144,7 @@ final class Warmup {
       new MeteredCall(pool, record, false, null, timeouts, (finished, completed, cause) -> {
         done.countDown();
         sendOne[0].run();
-      }).send(Warmup::request);
+      }).send(() -> request(n % 2 == 0 ? BODY : BODY_WITH_USAGE));
     };
     for (int i = 0; i < IN_FLIGHT; i++) {
       sendOne[0].run();
@@ -147,10 +154,11 @@ final class Warmup {
     return requests - (int) done.getCount();
   }
 
-  private static FullHttpRequest request() {
-    FullHttpRequest r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions", Unpooled.wrappedBuffer(BODY));
+  /** Half the requests take each of the relay's two response paths (docs/performance.md, "Zero-copy response relay"). */
+  private static FullHttpRequest request(byte[] body) {
+    FullHttpRequest r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions", Unpooled.wrappedBuffer(body));
     r.headers().set(HttpHeaderNames.HOST, "warmup").set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-        .setInt(HttpHeaderNames.CONTENT_LENGTH, BODY.length);
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
     return r;
   }
 

@@ -126,6 +126,11 @@ public final class RawHttpClient implements AutoCloseable {
     }
   }
 
+  /** Exactly {@code n} raw bytes (a body's framing included); fewer only if the connection closed. */
+  public byte[] readBytes(int n) throws IOException {
+    return in.readNBytes(n);
+  }
+
   private String line() throws IOException {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     int c;

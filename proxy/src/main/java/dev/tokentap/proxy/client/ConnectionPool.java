@@ -9,7 +9,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
@@ -37,7 +36,7 @@ import java.util.ArrayDeque;
  * on it. The handshake shares the connect timeout: both are "reaching the upstream".
  *
  * <pre>
- *   upstream socket → [tls] → ReadClock → HttpClientCodec → ResponseDispatcher → listener
+ *   upstream socket → [tls] → ReadClock → UpstreamHttpCodec → ResponseDispatcher → listener
  * </pre>
  */
 public final class ConnectionPool {
@@ -95,7 +94,7 @@ public final class ConnectionPool {
                     }
                     ch.pipeline()
                         .addLast("read-clock", new ReadClock())
-                        .addLast("http", new HttpClientCodec(4096, limits.maxHeaderSize(), 65536))
+                        .addLast("http", new UpstreamHttpCodec(4096, limits.maxHeaderSize()))
                         .addLast("response", new ResponseDispatcher());
                   }
                 });

@@ -15,7 +15,7 @@ import io.netty.util.ReferenceCountUtil;
  * is out of step with its requests and is closed.
  *
  * <pre>
- *   upstream socket → [tls] → ReadClock → HttpClientCodec → ResponseDispatcher → listener
+ *   upstream socket → [tls] → ReadClock → UpstreamHttpCodec → ResponseDispatcher → listener
  * </pre>
  */
 public final class ResponseDispatcher extends ChannelInboundHandlerAdapter {

@@ -17,7 +17,7 @@
  * </ul>
  *
  * <pre>
- *   upstream socket → [tls] → ReadClock → HttpClientCodec → ResponseDispatcher → Exchange | MeteredCall
+ *   upstream socket → [tls] → ReadClock → UpstreamHttpCodec → ResponseDispatcher → Exchange | MeteredCall
  * </pre>
  */
 package dev.tokentap.proxy.client;

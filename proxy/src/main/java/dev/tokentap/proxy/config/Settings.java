@@ -19,6 +19,7 @@ public record Settings(
       UpstreamUri upstream,
       String targetName,
       int ioThreads,
+      String transport,
       int maxInitialLineLength,
       int maxHeaderSize,
       int maxRequestBody,

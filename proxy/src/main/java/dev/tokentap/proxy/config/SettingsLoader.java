@@ -78,6 +78,7 @@ public final class SettingsLoader {
             r.upstream("tokentap.proxy.upstream"),
             r.label("tokentap.proxy.target-name"),
             r.intAtLeast("tokentap.proxy.io-threads", 0),
+            r.transport("tokentap.proxy.transport"),
             r.size("tokentap.proxy.max-initial-line-length", 256),
             r.size("tokentap.proxy.max-header-size", 1024),
             r.size("tokentap.proxy.max-request-body", 0),
@@ -318,6 +319,15 @@ public final class SettingsLoader {
         throw bad(key, "\"\"", "a non-empty string");
       }
       return value;
+    }
+
+    /** One of the transport names; whether this machine can run it is checked at start-up. */
+    String transport(String key) {
+      String v = nonEmpty(key).toLowerCase(java.util.Locale.ROOT);
+      if (!List.of("auto", "epoll", "io_uring", "nio").contains(v)) {
+        throw bad(key, v, "auto, epoll, io_uring or nio");
+      }
+      return v;
     }
 
     String label(String key) {

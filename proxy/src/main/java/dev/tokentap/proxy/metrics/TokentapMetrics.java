@@ -76,12 +76,16 @@ public final class TokentapMetrics implements RequestListener {
   private final Duration[] itlBuckets;
   private final Duration[] durationBuckets;
   private final ConcurrentHashMap<SeriesKey, Series> series = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<String, AtomicLong> inFlight = new ConcurrentHashMap<>();
+  /** Per role, per target: looked up by the target's (cached) hash, no key built per request. */
+  private final java.util.EnumMap<Role, ConcurrentHashMap<String, AtomicLong>> inFlight = new java.util.EnumMap<>(Role.class);
   private final Timer requestOverhead;
   private final Timer responseOverhead;
 
   public TokentapMetrics(MeterRegistry registry, List<SloRule> slos) {
     this.registry = registry;
+    for (Role role : Role.values()) {
+      inFlight.put(role, new ConcurrentHashMap<>());
+    }
     SloPolicy policy = new SloPolicy(slos);
     this.ttftBuckets = Buckets.durations(Buckets.TIME_TO_FIRST_TOKEN, policy.thresholds(SloRule::ttft));
     this.tpotBuckets = Buckets.durations(Buckets.PER_TOKEN, policy.thresholds(SloRule::tpot));
@@ -236,7 +240,7 @@ public final class TokentapMetrics implements RequestListener {
   }
 
   private AtomicLong inFlightCounter(String target, Role role) {
-    return inFlight.computeIfAbsent(target + '\u0000' + role.label(), k -> {
+    return inFlight.get(role).computeIfAbsent(target, k -> {
       AtomicLong value = new AtomicLong();
       Gauge.builder(IN_FLIGHT, value, AtomicLong::get)
           .description("Requests started and not yet finished")

@@ -2,6 +2,7 @@ package dev.tokentap.proxy.relay;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -32,7 +33,8 @@ import java.util.List;
  * </ul>
  *
  * <p>The response side is Netty's encoder, told which requests were HEAD so their responses carry
- * no body, as {@code HttpServerCodec} does.
+ * no body, as {@code HttpServerCodec} does. A response relayed in the upstream's own framing ({@link
+ * WireRelay}) has only its head encoded here; its body bytes pass through as they are.
  */
 final class ClientHttpCodec extends CombinedChannelDuplexHandler<ClientHttpCodec.RequestDecoder, ClientHttpCodec.ResponseEncoder> {
   /** Methods of the requests decoded and not yet answered, oldest first: pipelining answers in order. */
@@ -129,7 +131,17 @@ final class ClientHttpCodec extends CombinedChannelDuplexHandler<ClientHttpCodec
         return super.isContentAlwaysEmpty(msg); // an interim response: the request still awaits its final one
       }
       HttpMethod method = methods.poll();
-      return HttpMethod.HEAD.equals(method) || super.isContentAlwaysEmpty(msg);
+      // A WireRelay.Head's body is written as WireRelay.Bytes, past the encoder: "always empty" for it.
+      return HttpMethod.HEAD.equals(method) || msg instanceof WireRelay.Head || super.isContentAlwaysEmpty(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+      if (msg instanceof WireRelay.Bytes bytes) {
+        ctx.write(bytes.content(), promise); // the holder's reference passes to the socket
+        return;
+      }
+      super.write(ctx, msg, promise);
     }
   }
 }

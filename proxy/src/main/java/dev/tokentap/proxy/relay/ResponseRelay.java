@@ -1,6 +1,7 @@
 package dev.tokentap.proxy.relay;
 
 import dev.tokentap.meter.StreamMeter;
+import dev.tokentap.proxy.client.WireContent;
 import dev.tokentap.proxy.record.RequestRecord;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -9,15 +10,22 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 
 /**
- * The response side of one {@link Exchange}: each part the upstream sends is fed to the meter, then
- * written to the client and flushed at once, less the usage event tokentap injected ({@link
- * UsageEventFilter}). Owns no connection: the exchange decides when the response has ended.
+ * The response side of one {@link Exchange}: each part the upstream sends (one per socket read) is
+ * fed to the meter, then written to the client and flushed at once. Owns no connection: the
+ * exchange decides when the response has ended.
+ *
+ * <p>Where the client can take the body exactly as the upstream framed it (the same chunking or the
+ * same Content-Length, nothing filtered out), the upstream's bytes are forwarded as they came
+ * ({@link WireRelay}): nothing is decoded, copied or encoded again. Otherwise (the usage event
+ * tokentap injected is filtered out by {@link UsageEventFilter}, an HTTP/1.0 client, a body that
+ * ends at close) the payload is framed anew for the client by the encoder.
  */
 final class ResponseRelay {
   private final RelayContext relay;
@@ -26,6 +34,8 @@ final class ResponseRelay {
   private UsageEventFilter usageFilter;
   private boolean headSent;
   private boolean keepAlive;
+  /** The body goes to the client in the upstream's own framing. */
+  private boolean wire;
 
   ResponseRelay(RelayContext relay, ChannelHandlerContext client, RequestRecord record) {
     this.relay = relay;
@@ -51,7 +61,21 @@ final class ResponseRelay {
     HttpResponse toClient = RelayedHeads.toClient(request, response, keepAliveToClient, usageFilter != null);
     keepAlive = HttpUtil.isKeepAlive(toClient);
     headSent = true;
-    client.writeAndFlush(toClient, client.voidPromise());
+    wire = usageFilter == null && sameFraming(request, response, toClient);
+    client.writeAndFlush(wire ? new WireRelay.Head(toClient) : toClient, client.voidPromise());
+  }
+
+  /** Whether the client's body framing is the upstream's, so its bytes can pass as they are. */
+  private static boolean sameFraming(HttpRequest request, HttpResponse upstream, HttpResponse toClient) {
+    int status = upstream.status().code();
+    if (request.method().equals(HttpMethod.HEAD) || status < 200 || status == 204 || status == 205 || status == 304) {
+      return false; // no body (or one the encoder must blank)
+    }
+    if (HttpUtil.isTransferEncodingChunked(upstream)) {
+      return HttpUtil.isTransferEncodingChunked(toClient);
+    }
+    long length = HttpUtil.getContentLength(upstream, -1L);
+    return length >= 0 && length == HttpUtil.getContentLength(toClient, -1L);
   }
 
   /** Meters and relays one body part (released here); true when it ended the response. */
@@ -62,8 +86,34 @@ final class ResponseRelay {
       meter.onBody(bytes, readNanos);
       record.responseBytes(bytes.readableBytes());
     }
-    ByteBuf out = usageFilter != null ? usageFilter.filter(bytes.retain()) : bytes.retain();
     boolean last = content instanceof LastHttpContent;
+    if (wire) {
+      relayWire(content, last);
+    } else {
+      relayPayload(content, last);
+    }
+    relay.recorder.metrics().recordResponseOverhead(System.nanoTime() - readNanos);
+    return last;
+  }
+
+  /** The upstream's bytes as they came: one write and one flush per read. */
+  private void relayWire(HttpContent content, boolean last) {
+    // Only a zero-length body arrives as something other than WireContent; its payload is its wire.
+    ByteBuf bytes = content instanceof WireContent w ? w.wire() : content.content();
+    if (bytes.isReadable()) {
+      client.write(new WireRelay.Bytes(bytes.retain()), client.voidPromise());
+    }
+    content.release();
+    if (last) {
+      client.write(LastHttpContent.EMPTY_LAST_CONTENT, client.voidPromise());
+    }
+    client.flush();
+  }
+
+  /** The payload, less the injected usage event, framed anew by the client's encoder. */
+  private void relayPayload(HttpContent content, boolean last) {
+    ByteBuf bytes = content.content();
+    ByteBuf out = usageFilter != null ? usageFilter.filter(bytes.retain()) : bytes.retain();
     HttpContent relayed;
     if (last) {
       if (usageFilter != null) {
@@ -78,8 +128,6 @@ final class ResponseRelay {
     }
     content.release();
     client.writeAndFlush(relayed, client.voidPromise());
-    relay.recorder.metrics().recordResponseOverhead(System.nanoTime() - readNanos);
-    return last;
   }
 
   /** Whether the response head was written to the client (after it, tokentap cannot answer itself). */
