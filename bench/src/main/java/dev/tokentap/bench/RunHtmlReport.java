@@ -73,8 +73,8 @@ final class RunHtmlReport {
     sb.append(SvgChart.render("ttft-over-time", "TTFT by second of start", "seconds since the first request", "TTFT (ms)",
         List.of(new Series("p50 TTFT", BLUE, sec, t.ttftP50Ms(), null, Dot.CIRCLE),
             new Series("p99 TTFT", ORANGE, sec, t.ttftP99Ms(), HtmlReport.P99_DASH, Dot.HOLLOW_SQUARE)), null));
-    sb.append(SvgChart.render("in-flight-over-time", "Requests in flight per second", "seconds since the first request", "requests",
-        List.of(new Series("in flight", PURPLE, sec, t.inFlight(), null, Dot.NONE)), null));
+    sb.append(SvgChart.render("in-flight-over-time", "Requests active in each second (vLLM's count)", "seconds since the first request", "requests",
+        List.of(new Series("active", PURPLE, sec, t.inFlight(), null, Dot.NONE)), null));
     sb.append("<p>Formulas: docs/bench.md (vLLM <code>bench serve</code> definitions; attainment = good / measured requests).</p>\n")
         .append("</body></html>\n");
     return sb.toString();

@@ -8,13 +8,14 @@ import java.util.List;
  * ({@code vllm/benchmarks/serve.py}, {@code calculate_metrics}): over the completed requests, one-second
  * buckets from the earliest start; a request's token times are {@code start + TTFT} and then each
  * inter-token gap added in turn, so a bucket counts token-bearing events (chunks), not tokens; a
- * request is in flight in every bucket from the one it starts in to the one it ends in.
+ * request is active in every bucket from the one it starts in to the one it ends in. The last
+ * bucket is usually a partial second.
  *
  * <p>Also, for the report's time series, the completions per second and the TTFT percentiles of the
  * requests that started in each second.
  *
  * @param outputChunks token-bearing events per second
- * @param inFlight requests in flight during each second
+ * @param inFlight requests active at some time during each second
  * @param completed requests that finished (outcome ok) in each second
  * @param ttftP50Ms median TTFT of the requests that started in each second; NaN when none
  * @param ttftP99Ms p99 of the same

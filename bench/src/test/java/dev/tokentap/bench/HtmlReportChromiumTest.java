@@ -31,11 +31,7 @@ class HtmlReportChromiumTest {
 
   @Test
   void theReportRendersWithTheCurveAndTheKneeVisible(@TempDir Path dir) throws Exception {
-    Path chromium = findChromium();
-    if (chromium == null) {
-      assertThat(System.getenv("TOKENTAP_REQUIRE_CHROMIUM")).as("chromium is required here but not installed").isNotEqualTo("true");
-      Assumptions.abort("chromium is not installed (apt-get install chromium)");
-    }
+    Path chromium = requireChromium();
     StepResults results;
     try (KneeFixture fixture = new KneeFixture()) {
       results = fixture.stages();
@@ -82,11 +78,7 @@ class HtmlReportChromiumTest {
 
   @Test
   void theSingleRunReportRendersItsHeadlineDistributionsAndTimeSeries(@TempDir Path dir) throws Exception {
-    Path chromium = findChromium();
-    if (chromium == null) {
-      assertThat(System.getenv("TOKENTAP_REQUIRE_CHROMIUM")).as("chromium is required here but not installed").isNotEqualTo("true");
-      Assumptions.abort("chromium is not installed (apt-get install chromium)");
-    }
+    Path chromium = requireChromium();
     BenchReport report;
     try (KneeFixture fixture = new KneeFixture();
         Bench bench = new Bench(fixture.emulator.baseUri(), SloSpec.parse("ttft=150ms"), new SimpleMeterRegistry(), Duration.ofSeconds(30))) {
@@ -112,6 +104,16 @@ class HtmlReportChromiumTest {
     int axis = firstDarkRow(image, left + 4, right - 4);
     assertThat(axis).as("the TTFT chart's x axis").isPositive();
     assertThat(pixels(image, left, right, axis - (SvgChart.HEIGHT - 52 - 44) - 2, axis, 0x1f77b4)).as("CDF pixels").isGreaterThan(80);
+  }
+
+  /** The Chromium binary; the test is skipped without one, unless CI requires it. */
+  private static Path requireChromium() {
+    Path chromium = findChromium();
+    if (chromium == null) {
+      assertThat(System.getenv("TOKENTAP_REQUIRE_CHROMIUM")).as("chromium is required here but not installed").isNotEqualTo("true");
+      Assumptions.abort("chromium is not installed (apt-get install chromium)");
+    }
+    return chromium;
   }
 
   private static Path findChromium() {
