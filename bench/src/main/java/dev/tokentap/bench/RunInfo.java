@@ -31,9 +31,9 @@ public record RunInfo(List<String> targets, long seed, String commandLine, Insta
     requireNonNull(startedAt, "startedAt");
   }
 
-  /** {@code tokentap bench} with {@code args}, each quoted when it holds anything but safe characters. */
+  /** {@code tokentap} with {@code args} (the subcommand first), each quoted when it holds anything but safe characters. */
   public static String commandLine(List<String> args) {
-    return "tokentap bench" + args.stream().map(a -> " " + (a.matches("[A-Za-z0-9_./:=,@+%-]+") ? a : "'" + a.replace("'", "'\\''") + "'"))
+    return "tokentap" + args.stream().map(a -> " " + (a.matches("[A-Za-z0-9_./:=,@+%-]+") ? a : "'" + a.replace("'", "'\\''") + "'"))
         .collect(Collectors.joining());
   }
 

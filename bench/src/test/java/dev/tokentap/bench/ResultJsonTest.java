@@ -50,7 +50,7 @@ class ResultJsonTest {
   }
 
   private static RunInfo info() {
-    return new RunInfo(List.of(EMULATOR.baseUri().toString()), 7, RunInfo.commandLine(List.of("--load", "concurrency:6", "--slo", "ttft=1 s")),
+    return new RunInfo(List.of(EMULATOR.baseUri().toString()), 7, RunInfo.commandLine(List.of("bench", "--load", "concurrency:6", "--slo", "ttft=1 s")),
         Instant.parse("2026-01-02T03:04:05Z"));
   }
 
