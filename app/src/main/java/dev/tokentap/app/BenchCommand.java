@@ -103,7 +103,8 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--sweep-max-steps", defaultValue = "12", description = "sweep: most runs (default: ${DEFAULT-VALUE})")
   int sweepMaxSteps;
 
-  @Option(names = "--stage-warmup", description = "stages and ramps: warm-up of each stage that names none, left out of the results (default: none)")
+  @Option(names = "--stage-warmup", description = "stages and ramps: warm-up of each stage that names none, left out of the results; 0 for none "
+      + "(default: " + BenchWarmup.DEFAULT + " for the first stage only)")
   String stageWarmup;
 
   @Option(names = "--peak", description = "capacity sizing after --sweep or stages: the peak to serve, e.g. 40rps or 5000tok/s (output tokens)")
@@ -139,7 +140,7 @@ final class BenchCommand implements Callable<Integer> {
     URI base = StreamingClient.baseOf(target);
     boolean ramped = Ramp.isRamp(load);
     boolean staged = ramped || Stages.isStages(load);
-    Duration stageWarm = stageWarmup == null ? null : SloSpec.duration("--stage-warmup", stageWarmup);
+    Duration stageWarm = stageWarmup == null ? null : BenchWarmup.stageTime(stageWarmup);
     List<Stages.Stage> stages = !staged ? null
         : ramped ? Ramp.parse(load, maxConcurrency, stageWarm) : Stages.parse(load, maxConcurrency, stageWarm);
     if (staged && stageWarm == null) {

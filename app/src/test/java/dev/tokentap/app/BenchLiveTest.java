@@ -59,7 +59,7 @@ class BenchLiveTest {
     StringWriter err = new StringWriter();
     CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> Main.run(new String[] {
         "bench", "--target", emulator.baseUri().toString(), "--model", "m", "--workload", "synthetic:input=16,output=8",
-        "--load", "stages:constant:20@2s,40@2s", "--metrics", "127.0.0.1:0", "--progress", "250ms", "--out", dir.toString()},
+        "--load", "stages:constant:20@2s,40@2s", "--stage-warmup", "0", "--metrics", "127.0.0.1:0", "--progress", "250ms", "--out", dir.toString()},
         new PrintWriter(out, true), new PrintWriter(err, true)));
     URI metrics = null;
     while (metrics == null && !run.isDone()) {
@@ -114,7 +114,7 @@ class BenchLiveTest {
     // Plain lines (stderr is no terminal here), one per 250 ms, each with every field.
     String progress = err.toString();
     assertThat(progress).doesNotContain("\r");
-    Pattern line = Pattern.compile("step (\\d)/2 constant:(\\d+)\\.0 \\| \\d+\\.\\ds/2\\.0s, total 0:0\\d/0:04 \\| done (\\d+), errors 0"
+    Pattern line = Pattern.compile("step (\\d)/2 constant:(\\d+) \\| \\d+\\.\\ds/2\\.0s, total 0:0\\d/0:04 \\| done (\\d+), errors 0"
         + " \\| achieved \\d+\\.\\d req/s \\| in flight \\d+ \\| TTFT (p50 \\S+ p99 \\S+|p50 - p99 -) \\| TPOT (p50 \\S+ p99 \\S+|p50 - p99 -)");
     List<String> lines = progress.lines().filter(l -> l.startsWith("step ")).toList();
     assertThat(lines).allSatisfy(l -> assertThat(l).matches(line));

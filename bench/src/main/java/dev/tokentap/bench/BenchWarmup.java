@@ -49,6 +49,11 @@ public record BenchWarmup(int requests, Duration time) {
     return time.isZero() ? new BenchWarmup(0, null) : new BenchWarmup(1, time);
   }
 
+  /** {@code --stage-warmup}'s value: a time, or {@code 0} for none (which also keeps the default off the first stage). */
+  public static Duration stageTime(String value) {
+    return value.trim().equals("0") ? Duration.ZERO : SloSpec.duration("--stage-warmup", value.trim());
+  }
+
   /** A run's options with this warm-up. */
   public BenchRunner.Options options(Workload workload, LoadPlan load, long requests, Duration duration, long seed) {
     return new BenchRunner.Options(workload, load, requests, duration, this.requests, seed, time);

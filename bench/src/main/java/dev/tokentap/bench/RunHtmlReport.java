@@ -102,7 +102,7 @@ final class RunHtmlReport {
       y[i] = 100.0 * (k + 1) / sorted.length;
     }
     sb.append(SvgChart.render(id, name + " distribution (CDF, " + sorted.length + " values)", name + " (ms)", "percent at or below",
-        List.of(new Series(name, BLUE, x, y, null, Dot.NONE)), null));
+        List.of(new Series(name, BLUE, x, y, null, Dot.NONE)), null, 100));
   }
 
   private static void pair(StringBuilder sb, String name, Stats s) {

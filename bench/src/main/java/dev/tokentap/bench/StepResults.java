@@ -65,8 +65,8 @@ public record StepResults(String mode, String kind, double target, List<LoadStep
         judged() ? String.format(", attainment >= %.0f%%", target * 100) : "");
     for (LoadStep s : steps) {
       BenchReport r = s.report();
-      out.printf("%-11s %10.2f  %8.2f req/s  attainment %5.1f%%  goodput %8.2f req/s  p99 TTFT %8.1f ms  p99 TPOT %7.2f ms  %s%n",
-          kind, s.level(), r.requestThroughput, r.sloAttainment * 100, r.requestGoodput,
+      out.printf("%-11s %10s  %8.2f req/s  attainment %5.1f%%  goodput %8.2f req/s  p99 TTFT %8.1f ms  p99 TPOT %7.2f ms  %s%n",
+          kind, fmt(s.level()), r.requestThroughput, r.sloAttainment * 100, r.requestGoodput,
           r.ttftMs.p99(), r.tpotMs.p99(), (!judged() ? "" : s.passed() ? "pass" : "FAIL")
               + (r.generator.bottleneck() ? "  GENERATOR-BOUND" : ""));
     }

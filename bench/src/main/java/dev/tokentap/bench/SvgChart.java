@@ -44,6 +44,11 @@ final class SvgChart {
   private SvgChart() {}
 
   static String render(String id, String title, String xLabel, String yLabel, List<Series> series, Marker marker) {
+    return render(id, title, xLabel, yLabel, series, marker, Double.NaN);
+  }
+
+  /** As above, with the y axis ending at {@code yTop} (a percentage's 100) rather than above the data; NaN for the default. */
+  static String render(String id, String title, String xLabel, String yLabel, List<Series> series, Marker marker, double yTop) {
     double xMin = Double.POSITIVE_INFINITY;
     double xMax = Double.NEGATIVE_INFINITY;
     double yMax = 0;
@@ -75,8 +80,10 @@ final class SvgChart {
       xMin -= pad;
       xMax += pad;
     }
-    double yStep = niceStep(yMax > 0 ? yMax * 1.1 : 1);
-    double yTop = Math.ceil((yMax > 0 ? yMax * 1.05 : 1) / yStep) * yStep;
+    double yStep = niceStep(finite(yTop) ? yTop : yMax > 0 ? yMax * 1.1 : 1);
+    if (!finite(yTop)) {
+      yTop = Math.ceil((yMax > 0 ? yMax * 1.05 : 1) / yStep) * yStep;
+    }
     double xStep = niceStep(xMax - xMin);
     Axis ax = new Axis(xMin, xMax, yTop);
     int plotBottom = HEIGHT - BOTTOM;
