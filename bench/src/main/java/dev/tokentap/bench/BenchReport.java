@@ -309,54 +309,8 @@ public final class BenchReport {
     return maxInFlight;
   }
 
-  /** The human-readable summary. */
+  /** The human-readable summary ({@link ConsoleSummary}). */
   public void printTable(PrintWriter out) {
-    out.printf("============ tokentap bench ============%n");
-    out.printf("%-34s %s%n", "Workload:", workload);
-    out.printf("%-34s %s%n", "Load:", load.describe());
-    out.printf("%-34s %s%n", "SLO:", slo.describe());
-    out.printf("%-34s %d (after %d warm-up)%n", "Requests (measured):", requests, warmupRequests);
-    out.printf("%-34s %d%n", "Completed:", completed);
-    out.printf("%-34s %d %s%n", "Failed:", failed, errors.isEmpty() ? "" : errors.toString());
-    out.printf("%-34s %.3f%n", "Duration (s):", durationSeconds);
-    out.printf("%-34s %d / %d%n", "Input / output tokens:", totalInputTokens, totalOutputTokens);
-    out.printf("%-34s %.2f%n", "Request throughput (req/s):", requestThroughput);
-    out.printf("%-34s %.2f%n", "Output token throughput (tok/s):", outputThroughput);
-    if (!slo.isEmpty()) {
-      out.printf("%-34s %.2f%n", "Request goodput (req/s):", requestGoodput);
-      out.printf("%-34s %.1f%% (binding: %s)%n", "SLO attainment:", sloAttainment * 100, bindingConstraint());
-    }
-    out.printf("%-34s %d (client in flight %d)%n", "Max concurrent requests:", maxConcurrentRequests, maxInFlight);
-    out.printf("%-12s %10s %10s %10s %10s %10s%n", "(ms)", "mean", "p50", "p90", "p99", "count");
-    row(out, "TTFT", ttftMs);
-    row(out, "TPOT", tpotMs);
-    row(out, "ITL", itlMs);
-    row(out, "E2E", e2elMs);
-    row(out, "queue", queueMs);
-    if (!load.closedLoop()) {
-      row(out, "sched. lag", scheduleLagMs);
-      out.printf("%-34s %.2f (target %.2f, schedule %.2f)%n", "Achieved request rate (req/s):", achievedRequestRate, targetRequestRate(),
-          scheduledRequestRate);
-    }
-    SocketLateness late = generator.lateness();
-    if (late.ms().count() > 0) {
-      out.printf("%-34s p50 %.2f, p99 %.2f, max %.2f ms (material above %.2f ms)%n", "Lateness at the socket:", late.ms().p50(),
-          late.ms().p99(), late.maxMs(), late.limitMs());
-    }
-    Stats h = generator.hiccupMs();
-    if (h.count() > 0) {
-      out.printf("%-34s p50 %.2f, p99 %.2f, max %.2f ms; GC %d ms%n", "Generator hiccups:", h.p50(), h.p99(), generator.hiccupMaxMs(),
-          generator.gcPauseMillis());
-    }
-    generator.printWarning(out);
-    out.flush();
-  }
-
-  private static void row(PrintWriter out, String name, Stats s) {
-    if (s.count() == 0) { // nothing measured: a dash, not NaN
-      out.printf("%-12s %10s %10s %10s %10s %10d%n", name, "-", "-", "-", "-", 0);
-      return;
-    }
-    out.printf("%-12s %10.2f %10.2f %10.2f %10.2f %10d%n", name, s.mean(), s.p50(), s.p90(), s.p99(), s.count());
+    ConsoleSummary.print(this, out);
   }
 }
