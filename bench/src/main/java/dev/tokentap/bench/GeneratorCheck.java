@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Is the generator, rather than the server, the bottleneck? The pitfall every load-testing guide
@@ -38,7 +39,7 @@ public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFr
 
   public GeneratorCheck {
     warnings = List.copyOf(warnings);
-    java.util.Objects.requireNonNull(lateness, "lateness");
+    Objects.requireNonNull(lateness, "lateness");
   }
 
   /** From the generator's own lag per request (empty for closed loops) and the hiccup monitor. */

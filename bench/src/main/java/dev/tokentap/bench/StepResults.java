@@ -68,10 +68,10 @@ public record StepResults(String mode, String kind, double target, List<LoadStep
       out.printf("%-11s %10s  %8.2f req/s  attainment %5.1f%%  goodput %8.2f req/s  p99 TTFT %8.1f ms  p99 TPOT %7.2f ms  %s%n",
           kind, fmt(s.level()), r.requestThroughput, r.sloAttainment * 100, r.requestGoodput,
           r.ttftMs.p99(), r.tpotMs.p99(), (!judged() ? "" : s.passed() ? "pass" : "FAIL")
-              + (r.generator.bottleneck() ? "  GENERATOR-BOUND" : ""));
+              + (r.generator.bottleneck() ? "  GENERATOR-BOUND" : "") + (r.generator.late() ? "  GENERATOR-LATE" : ""));
     }
     for (LoadStep s : steps) {
-      if (s.report().generator.bottleneck()) {
+      if (s.report().generator.bottleneck() || s.report().generator.late()) {
         out.printf("step %d (%s):%n", s.index(), s.report().loadDescription());
         s.report().generator.printWarning(out);
       }
