@@ -7,13 +7,14 @@ import dev.tokentap.bench.BenchListener;
 import dev.tokentap.bench.BenchMetrics;
 import dev.tokentap.bench.BenchProgress;
 import dev.tokentap.bench.BenchReport;
-import dev.tokentap.bench.BenchRunner;
+import dev.tokentap.bench.BenchWarmup;
 import dev.tokentap.bench.CapacityPlan;
 import dev.tokentap.bench.FailureGate;
 import dev.tokentap.bench.KneeSearch;
 import dev.tokentap.bench.LoadPlan;
 import dev.tokentap.bench.LoadStep;
 import dev.tokentap.bench.Ramp;
+import dev.tokentap.bench.RunInfo;
 import dev.tokentap.bench.SloSpec;
 import dev.tokentap.bench.Stages;
 import dev.tokentap.bench.StepResults;
@@ -33,6 +34,7 @@ import java.io.File;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -78,8 +80,10 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--duration", description = "measured window, e.g. 30s or 2m")
   String duration;
 
-  @Option(names = "--warmup", defaultValue = "0", description = "requests sent first and left out of the results (default: ${DEFAULT-VALUE})")
-  int warmup;
+  @Option(names = "--warmup",
+      description = "sent first and left out of the results: N requests, or a time such as 2s (every request sent that soon after the start, "
+          + "and at least the first); 0 for none (default: " + BenchWarmup.DEFAULT + "; stages: the first stage's, unless it names one or --stage-warmup is set)")
+  String warmup;
 
   @Option(names = "--seed", defaultValue = "0", description = "seed for synthetic lengths and arrival times (default: ${DEFAULT-VALUE})")
   long seed;
@@ -99,7 +103,8 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--sweep-max-steps", defaultValue = "12", description = "sweep: most runs (default: ${DEFAULT-VALUE})")
   int sweepMaxSteps;
 
-  @Option(names = "--stage-warmup", description = "stages and ramps: warm-up of each stage that names none, left out of the results (default: none)")
+  @Option(names = "--stage-warmup", description = "stages and ramps: warm-up of each stage that names none, left out of the results; 0 for none "
+      + "(default: " + BenchWarmup.DEFAULT + " for the first stage only)")
   String stageWarmup;
 
   @Option(names = "--peak", description = "capacity sizing after --sweep or stages: the peak to serve, e.g. 40rps or 5000tok/s (output tokens)")
@@ -131,12 +136,16 @@ final class BenchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
     PrintWriter stderr = spec.commandLine().getErr();
+    Instant startedAt = Instant.now();
     URI base = StreamingClient.baseOf(target);
     boolean ramped = Ramp.isRamp(load);
     boolean staged = ramped || Stages.isStages(load);
-    Duration stageWarm = stageWarmup == null ? null : SloSpec.duration("--stage-warmup", stageWarmup);
+    Duration stageWarm = stageWarmup == null ? null : BenchWarmup.stageTime(stageWarmup);
     List<Stages.Stage> stages = !staged ? null
         : ramped ? Ramp.parse(load, maxConcurrency, stageWarm) : Stages.parse(load, maxConcurrency, stageWarm);
+    if (staged && stageWarm == null) {
+      stages = BenchWarmup.firstStageWarm(stages);
+    }
     LoadPlan plan = staged ? stages.get(0).load() : LoadPlan.parse(load, maxConcurrency);
     SloSpec slos = SloSpec.parse(slo);
     Duration window = duration == null ? null : SloSpec.duration("--duration", duration);
@@ -144,13 +153,11 @@ final class BenchCommand implements Callable<Integer> {
     if (count < 1) {
       throw new IllegalArgumentException("--requests: " + count + " (expected: >= 1)");
     }
-    if (warmup < 0) {
-      throw new IllegalArgumentException("--warmup: " + warmup + " (expected: >= 0)");
-    }
+    BenchWarmup warm = BenchWarmup.parse(warmup);
     if (sweep && slos.isEmpty()) {
       throw new IllegalArgumentException("--sweep needs --slo (the constraints the knee is defined by)");
     }
-    if (staged && (sweep || requests != null || duration != null || warmup > 0)) {
+    if (staged && (sweep || requests != null || duration != null || warmup != null)) {
       throw new IllegalArgumentException("--load stages:… (or ramp:…) sets each stage's hold and warm-up; it takes no --sweep, --requests, --duration or --warmup (use LOAD@WARMUP+HOLD or --stage-warmup)");
     }
     if (!staged && stageWarmup != null) {
@@ -192,10 +199,10 @@ final class BenchCommand implements Callable<Integer> {
         results.print(stdout);
       } else if (sweep) {
         results = new KneeSearch(bench, sloTarget, sweepMaxSteps, stdout)
-            .search(new BenchRunner.Options(work, plan, count, window, warmup, seed));
+            .search(warm.options(work, plan, count, window, seed));
         results.print(stdout);
       } else {
-        BenchReport report = bench.run(new BenchRunner.Options(work, plan, count, window, warmup, seed));
+        BenchReport report = bench.run(warm.options(work, plan, count, window, seed));
         report.printTable(stdout);
         boolean passed = !slos.isEmpty() && report.requests > 0 && report.sloAttainment >= sloTarget;
         results = new StepResults("run", plan.closedLoop() ? "concurrency" : "rate", target,
@@ -206,7 +213,8 @@ final class BenchCommand implements Callable<Integer> {
         capacity(results, peakLoad, admin, extra, stdout);
       }
       if (out != null) {
-        results.write(out.toPath(), extra);
+        results.write(out.toPath(), extra, new RunInfo(List.of(base.toString()), seed,
+            RunInfo.commandLine(spec.commandLine().getParseResult().originalArgs()), startedAt));
         stdout.printf("wrote %s in %s%n", String.join(", ", results.files()), out.toPath());
       }
       String failure = FailureGate.verdict(results, maxFailureRatio);

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -79,6 +78,9 @@ public final class BenchReport {
   private final SloSpec slo;
   private final int maxInFlight;
   private final List<BenchSample> measured;
+  private final RunTimeline timeline;
+  /** Requests sent first and left out of every number. */
+  public final int warmupRequests;
 
   public BenchReport(BenchRunner.Run run, String workload, LoadPlan load, SloSpec slo) {
     this.workload = workload;
@@ -87,6 +89,8 @@ public final class BenchReport {
     this.maxInFlight = run.maxInFlight();
     this.measured = run.samples().stream().filter(s -> !s.warmup()).toList();
     this.requests = measured.size();
+    this.warmupRequests = run.samples().size() - requests;
+    this.timeline = RunTimeline.of(measured);
     long first = Long.MAX_VALUE;
     long last = Long.MIN_VALUE;
     int ok = 0;
@@ -173,9 +177,10 @@ public final class BenchReport {
     List<BenchSample> arrivals = load.closedLoop() ? measured : measured.stream().filter(s -> s.turn() == 0).toList();
     long firstSend = arrivals.stream().mapToLong(BenchSample::sendNanos).min().orElse(0);
     long lastSend = arrivals.stream().mapToLong(BenchSample::sendNanos).max().orElse(0);
-    this.generator = GeneratorCheck.evaluate(
-        GeneratorCheck.generatorLagMs(run.samples(), load.closedLoop(), !load.closedLoop() && load.concurrency() > 0),
-        run.hiccups().delaysMs(), run.hiccups().gcPauseMillis(), run.hiccups().gcCount());
+    boolean ceiling = !load.closedLoop() && load.concurrency() > 0;
+    this.generator = GeneratorCheck.evaluate(GeneratorCheck.generatorLagMs(run.samples(), load.closedLoop(), ceiling),
+        run.hiccups().delaysMs(), run.hiccups().gcPauseMillis(), run.hiccups().gcCount(),
+        SocketLateness.of(run.samples(), load.closedLoop(), ceiling, ttftMs.p50()));
     this.achievedRequestRate = arrivals.size() < 2 || lastSend == firstSend ? Double.NaN
         : (arrivals.size() - 1) / ((lastSend - firstSend) / 1e9);
     // Open-loop starts are the intended times.
@@ -267,68 +272,9 @@ public final class BenchReport {
     return requests < 2 || last == first ? Double.NaN : (requests - 1) / ((last - first) / 1e9);
   }
 
-  /** The result JSON, with vLLM {@code bench serve} keys where they exist. */
+  /** The result JSON: vLLM {@code bench serve}'s keys, then tokentap's ({@link ResultJson}). */
   public ObjectNode toJson() {
-    ObjectNode o = JSON.createObjectNode();
-    o.put("workload", workload);
-    o.put("load", load.describe());
-    if (load.closedLoop()) {
-      o.put("max_concurrency", load.concurrency());
-    } else {
-      o.put("request_rate", targetRequestRate());
-      if (load.arrivals() == ArrivalSchedule.Kind.TRACE) {
-        o.put("trace_speed", load.rate());
-      }
-      o.put("burstiness", load.burstiness());
-      o.put("arrivals", load.arrivals().name().toLowerCase(Locale.ROOT));
-      o.put("achieved_request_rate", achievedRequestRate);
-      o.put("scheduled_request_rate", scheduledRequestRate);
-      if (load.concurrency() > 0) {
-        o.put("max_concurrency", load.concurrency());
-      }
-    }
-    o.put("slo", slo.describe());
-    o.put("num_prompts", requests);
-    o.put("duration", durationSeconds);
-    o.put("completed", completed);
-    o.put("failed", failed);
-    o.put("total_input_tokens", totalInputTokens);
-    o.put("total_output_tokens", totalOutputTokens);
-    o.put("request_throughput", requestThroughput);
-    o.put("output_throughput", outputThroughput);
-    o.put("total_token_throughput", totalTokenThroughput);
-    if (!slo.isEmpty()) {
-      o.put("request_goodput", requestGoodput);
-      o.put("good_requests", good);
-      o.put("slo_attainment", sloAttainment);
-      ObjectNode by = o.putObject("slo_attainment_by_metric");
-      attainmentByMetric.forEach(by::put);
-      o.put("binding_constraint", bindingConstraint());
-    }
-    o.put("max_concurrent_requests", maxConcurrentRequests);
-    o.put("max_in_flight", maxInFlight);
-    stats(o, "ttft", ttftMs);
-    stats(o, "tpot", tpotMs);
-    stats(o, "itl", itlMs);
-    stats(o, "e2el", e2elMs);
-    stats(o, "client_queue_time", queueMs);
-    stats(o, "schedule_lag", scheduleLagMs);
-    ObjectNode err = o.putObject("errors");
-    errors.forEach(err::put);
-    o.set("generator", generator.toJson());
-    return o;
-  }
-
-  private static void stats(ObjectNode o, String name, Stats s) {
-    if (s.count() == 0) {
-      return;
-    }
-    o.put("mean_" + name + "_ms", s.mean());
-    o.put("median_" + name + "_ms", s.median());
-    o.put("std_" + name + "_ms", s.std());
-    o.put("p50_" + name + "_ms", s.p50());
-    o.put("p90_" + name + "_ms", s.p90());
-    o.put("p99_" + name + "_ms", s.p99());
+    return ResultJson.of(this);
   }
 
   /** {@code result.json} and {@code requests.jsonl} (one line per measured request) under {@code dir}. */
@@ -351,92 +297,20 @@ public final class BenchReport {
 
   /** One JSON line per measured request; {@code step} (when above 0) names the load step it belongs to. */
   public void writeRequests(Writer w, int step) throws IOException {
-    ObjectMapper line = new ObjectMapper();
-    long t0 = firstStart();
-    for (BenchSample s : measured) {
-      FinishedRequest r = s.record();
-      ObjectNode n = line.createObjectNode();
-      if (step > 0) {
-        n.put("step", step);
-      }
-      n.put("index", s.index());
-      if (s.turn() > 0) {
-        n.put("turn", s.turn());
-      }
-      n.put("outcome", r.outcome().label());
-      n.put("status", r.status());
-      n.put("slo", r.slo());
-      n.put("start_ms", (s.startNanos() - t0) / 1e6);
-      n.put("queue_ms", s.queueSeconds() * 1e3);
-      n.put("schedule_lag_ms", s.scheduleLagSeconds() * 1e3);
-      putMillis(n, "ttft_ms", r.ttftSeconds());
-      putMillis(n, "tpot_ms", r.tpotSeconds());
-      putMillis(n, "e2el_ms", r.e2eSeconds());
-      n.put("input_tokens", r.inputTokens());
-      n.put("output_tokens", r.outputTokens());
-      n.put("token_source", r.tokenSource().label());
-      var itl = n.putArray("itl_ms");
-      for (long g : s.itlGapsNanos()) {
-        itl.add(g / 1e6);
-      }
-      w.write(line.writeValueAsString(n));
-      w.write('\n');
-    }
+    RequestsJsonl.write(w, measured, step);
   }
 
-  private long firstStart() {
-    return measured.stream().mapToLong(BenchSample::startNanos).min().orElse(0);
+  /** The run second by second: vLLM's {@code max_output_tokens_per_s} and the report's time series. */
+  public RunTimeline timeline() {
+    return timeline;
   }
 
-  private static void putMillis(ObjectNode n, String key, double seconds) {
-    if (!Double.isNaN(seconds)) {
-      n.put(key, seconds * 1e3);
-    }
+  int maxInFlight() {
+    return maxInFlight;
   }
 
-  /** The human-readable summary. */
+  /** The human-readable summary ({@link ConsoleSummary}). */
   public void printTable(PrintWriter out) {
-    out.printf("============ tokentap bench ============%n");
-    out.printf("%-34s %s%n", "Workload:", workload);
-    out.printf("%-34s %s%n", "Load:", load.describe());
-    out.printf("%-34s %s%n", "SLO:", slo.describe());
-    out.printf("%-34s %d%n", "Requests (measured):", requests);
-    out.printf("%-34s %d%n", "Completed:", completed);
-    out.printf("%-34s %d %s%n", "Failed:", failed, errors.isEmpty() ? "" : errors.toString());
-    out.printf("%-34s %.3f%n", "Duration (s):", durationSeconds);
-    out.printf("%-34s %d / %d%n", "Input / output tokens:", totalInputTokens, totalOutputTokens);
-    out.printf("%-34s %.2f%n", "Request throughput (req/s):", requestThroughput);
-    out.printf("%-34s %.2f%n", "Output token throughput (tok/s):", outputThroughput);
-    if (!slo.isEmpty()) {
-      out.printf("%-34s %.2f%n", "Request goodput (req/s):", requestGoodput);
-      out.printf("%-34s %.1f%% (binding: %s)%n", "SLO attainment:", sloAttainment * 100, bindingConstraint());
-    }
-    out.printf("%-34s %d (client in flight %d)%n", "Max concurrent requests:", maxConcurrentRequests, maxInFlight);
-    out.printf("%-12s %10s %10s %10s %10s %10s%n", "(ms)", "mean", "p50", "p90", "p99", "count");
-    row(out, "TTFT", ttftMs);
-    row(out, "TPOT", tpotMs);
-    row(out, "ITL", itlMs);
-    row(out, "E2E", e2elMs);
-    row(out, "queue", queueMs);
-    if (!load.closedLoop()) {
-      row(out, "sched. lag", scheduleLagMs);
-      out.printf("%-34s %.2f (target %.2f, schedule %.2f)%n", "Achieved request rate (req/s):", achievedRequestRate, targetRequestRate(),
-          scheduledRequestRate);
-    }
-    Stats h = generator.hiccupMs();
-    if (h.count() > 0) {
-      out.printf("%-34s p50 %.2f, p99 %.2f, max %.2f ms; GC %d ms%n", "Generator hiccups:", h.p50(), h.p99(), generator.hiccupMaxMs(),
-          generator.gcPauseMillis());
-    }
-    generator.printWarning(out);
-    out.flush();
-  }
-
-  private static void row(PrintWriter out, String name, Stats s) {
-    if (s.count() == 0) { // nothing measured: a dash, not NaN
-      out.printf("%-12s %10s %10s %10s %10s %10d%n", name, "-", "-", "-", "-", 0);
-      return;
-    }
-    out.printf("%-12s %10.2f %10.2f %10.2f %10.2f %10d%n", name, s.mean(), s.p50(), s.p90(), s.p99(), s.count());
+    ConsoleSummary.print(this, out);
   }
 }

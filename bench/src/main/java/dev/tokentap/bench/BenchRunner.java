@@ -185,7 +185,8 @@ public final class BenchRunner {
     LoadPlan load = o.load();
     long measuredWindow = o.duration() == null ? Long.MAX_VALUE : o.duration().toNanos();
     long warmupNanos = o.warmupNanos();
-    long warmupWindow = warmupWindow(o) + warmupNanos;
+    // Warm-up lasts until both its count and its time are done.
+    long warmupWindow = Math.max(warmupWindow(o), warmupNanos);
     // A schedule's prefix does not depend on its length (same seed), so the arrivals inside the
     // warm-up period can be counted first and the measured requests added to them.
     long warmupCount = o.warmup();

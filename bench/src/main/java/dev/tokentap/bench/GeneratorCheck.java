@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * Is the generator, rather than the server, the bottleneck? The pitfall every load-testing guide
@@ -19,6 +21,9 @@ import java.util.Locale;
  *       later of its intended time and the previous request's hand-off.
  *   <li><b>Hiccups</b>: how late a thread that wakes every millisecond runs ({@link HiccupMonitor}),
  *       i.e. GC pauses and CPU starvation; plus the GC time the JVM reports.
+ *   <li><b>Socket lateness</b> ({@link SocketLateness}): how late each request reached the socket,
+ *       which also sees a cold JVM and connection set-up; judged against the TTFT measured, it
+ *       flags the run {@linkplain #late() late} on its own, apart from the bottleneck verdict.
  * </ul>
  *
  * The generator is called the bottleneck when lag p99 is above {@value #LAG_P99_LIMIT_MS} ms, more
@@ -26,7 +31,7 @@ import java.util.Locale;
  * p99 is above {@value #HICCUP_P99_LIMIT_MS} ms.
  */
 public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFraction, Stats hiccupMs, double hiccupMaxMs,
-    long gcPauseMillis, long gcCount, List<String> warnings) {
+    long gcPauseMillis, long gcCount, List<String> warnings, SocketLateness lateness) {
   public static final double LAG_P99_LIMIT_MS = 10;
   public static final double LATE_MS = 50;
   public static final double LATE_FRACTION_LIMIT = 0.01;
@@ -34,10 +39,16 @@ public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFr
 
   public GeneratorCheck {
     warnings = List.copyOf(warnings);
+    Objects.requireNonNull(lateness, "lateness");
   }
 
   /** From the generator's own lag per request (empty for closed loops) and the hiccup monitor. */
   public static GeneratorCheck evaluate(double[] lagMs, double[] hiccupMs, long gcPauseMillis, long gcCount) {
+    return evaluate(lagMs, hiccupMs, gcPauseMillis, gcCount, SocketLateness.NONE);
+  }
+
+  /** As above, with the requests' lateness at the socket. */
+  public static GeneratorCheck evaluate(double[] lagMs, double[] hiccupMs, long gcPauseMillis, long gcCount, SocketLateness lateness) {
     Stats lag = Stats.of(lagMs);
     Stats hiccups = Stats.of(hiccupMs);
     double lagMax = Arrays.stream(lagMs).max().orElse(Double.NaN);
@@ -55,7 +66,7 @@ public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFr
       warnings.add(String.format(Locale.ROOT, "the JVM stalled: hiccup p99 %.1f ms > %.0f ms (max %.1f ms, GC %d ms in %d collections)",
           hiccups.p99(), HICCUP_P99_LIMIT_MS, hiccupMax, gcPauseMillis, gcCount));
     }
-    return new GeneratorCheck(lag, lagMax, late, hiccups, hiccupMax, gcPauseMillis, gcCount, warnings);
+    return new GeneratorCheck(lag, lagMax, late, hiccups, hiccupMax, gcPauseMillis, gcCount, warnings, lateness);
   }
 
   /**
@@ -67,17 +78,22 @@ public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFr
     if (closedLoop) {
       return new double[0];
     }
+    return ownLagNanos(all, ceiling).stream().filter(e -> !e.getKey().warmup()).mapToDouble(e -> e.getValue() / 1e6).toArray();
+  }
+
+  /**
+   * Each scheduled request's own lag in nanoseconds, in index order, warm-up included: dispatch
+   * minus the later of its intended time and, under a ceiling, the previous request's hand-off.
+   */
+  static List<Map.Entry<BenchSample, Long>> ownLagNanos(List<BenchSample> all, boolean ceiling) {
     // A conversation's later turns are not scheduled: they are sent when the previous turn ends.
     List<BenchSample> byIndex = all.stream().filter(s -> s.turn() == 0)
         .sorted(java.util.Comparator.comparingLong(BenchSample::index)).toList();
-    double[] out = new double[(int) byIndex.stream().filter(s -> !s.warmup()).count()];
-    int k = 0;
+    List<Map.Entry<BenchSample, Long>> out = new ArrayList<>(byIndex.size());
     long previousSend = Long.MIN_VALUE;
     for (BenchSample s : byIndex) {
       long from = ceiling && previousSend != Long.MIN_VALUE ? Math.max(s.startNanos(), previousSend) : s.startNanos();
-      if (!s.warmup()) {
-        out[k++] = Math.max(0, s.dispatchNanos() - from) / 1e6;
-      }
+      out.add(Map.entry(s, Math.max(0, s.dispatchNanos() - from)));
       previousSend = s.sendNanos();
     }
     return out;
@@ -85,6 +101,11 @@ public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFr
 
   public boolean bottleneck() {
     return !warnings.isEmpty();
+  }
+
+  /** The requests reached the socket late enough to move the TTFT measured ({@link SocketLateness}). */
+  public boolean late() {
+    return lateness.late();
   }
 
   public ObjectNode toJson() {
@@ -100,6 +121,13 @@ public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFr
       o.put("hiccup_p99_ms", hiccupMs.p99());
       o.put("hiccup_max_ms", hiccupMaxMs);
     }
+    if (lateness.ms().count() > 0) {
+      o.put("socket_lateness_p50_ms", lateness.ms().p50());
+      o.put("socket_lateness_p99_ms", lateness.ms().p99());
+      o.put("socket_lateness_max_ms", lateness.maxMs());
+      o.put("socket_lateness_limit_ms", lateness.limitMs());
+    }
+    o.put("late", late());
     o.put("gc_pause_ms", gcPauseMillis);
     o.put("gc_count", gcCount);
     o.put("bottleneck", bottleneck());
@@ -108,12 +136,20 @@ public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFr
     return o;
   }
 
-  /** A banner nobody can miss, when the generator was the bottleneck; nothing otherwise. */
+  /** A banner nobody can miss, when the generator was the bottleneck or late; nothing otherwise. */
   public void printWarning(PrintWriter out) {
+    String bar = "!".repeat(78);
+    if (late()) {
+      out.println(bar);
+      out.println("!! WARNING: generator late: " + lateness.reason());
+      out.println("!! TTFT and E2E include that delay. Keep the warm-up on (--warmup), lower the rate per");
+      out.println("!! process or give the bench more CPU.");
+      out.println(bar);
+    }
     if (!bottleneck()) {
+      out.flush();
       return;
     }
-    String bar = "!".repeat(78);
     out.println(bar);
     out.println("!! WARNING: the load generator, not the server, may be the bottleneck:");
     for (String w : warnings) {

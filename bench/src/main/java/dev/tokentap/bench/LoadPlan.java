@@ -90,12 +90,17 @@ public record LoadPlan(boolean closedLoop, int concurrency, ArrivalSchedule.Kind
     return closedLoop ? concurrency : rate;
   }
 
+  /** {@code 50} for 50.0, {@code 2.5} for 2.5: as a user would type it. */
+  static String number(double v) {
+    return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+  }
+
   public String describe() {
     if (closedLoop) {
       return "concurrency:" + concurrency;
     }
-    String s = arrivals.name().toLowerCase(java.util.Locale.ROOT) + ":" + rate + (arrivals == ArrivalSchedule.Kind.TRACE ? "x" : "")
-        + (arrivals == ArrivalSchedule.Kind.GAMMA ? ":" + burstiness : "");
+    String s = arrivals.name().toLowerCase(java.util.Locale.ROOT) + ":" + number(rate) + (arrivals == ArrivalSchedule.Kind.TRACE ? "x" : "")
+        + (arrivals == ArrivalSchedule.Kind.GAMMA ? ":" + number(burstiness) : "");
     return concurrency > 0 ? s + " (max-concurrency " + concurrency + ")" : s;
   }
 }

@@ -85,7 +85,7 @@ public record SloSpec(Duration ttft, Duration tpot, Duration e2e) {
       if (sb.length() > 0) {
         sb.append(',');
       }
-      sb.append(k).append('=').append(d.toNanos() / 1e6).append("ms");
+      sb.append(k).append('=').append(LoadPlan.number(d.toNanos() / 1e6)).append("ms");
     }
   }
 }

@@ -65,13 +65,13 @@ public record StepResults(String mode, String kind, double target, List<LoadStep
         judged() ? String.format(", attainment >= %.0f%%", target * 100) : "");
     for (LoadStep s : steps) {
       BenchReport r = s.report();
-      out.printf("%-11s %10.2f  %8.2f req/s  attainment %5.1f%%  goodput %8.2f req/s  p99 TTFT %8.1f ms  p99 TPOT %7.2f ms  %s%n",
-          kind, s.level(), r.requestThroughput, r.sloAttainment * 100, r.requestGoodput,
+      out.printf("%-11s %10s  %8.2f req/s  attainment %5.1f%%  goodput %8.2f req/s  p99 TTFT %8.1f ms  p99 TPOT %7.2f ms  %s%n",
+          kind, fmt(s.level()), r.requestThroughput, r.sloAttainment * 100, r.requestGoodput,
           r.ttftMs.p99(), r.tpotMs.p99(), (!judged() ? "" : s.passed() ? "pass" : "FAIL")
-              + (r.generator.bottleneck() ? "  GENERATOR-BOUND" : ""));
+              + (r.generator.bottleneck() ? "  GENERATOR-BOUND" : "") + (r.generator.late() ? "  GENERATOR-LATE" : ""));
     }
     for (LoadStep s : steps) {
-      if (s.report().generator.bottleneck()) {
+      if (s.report().generator.bottleneck() || s.report().generator.late()) {
         out.printf("step %d (%s):%n", s.index(), s.report().loadDescription());
         s.report().generator.printWarning(out);
       }
@@ -95,10 +95,10 @@ public record StepResults(String mode, String kind, double target, List<LoadStep
       LoadStep pass = highestPassing();
       LoadStep fail = firstFailing();
       if (pass != null) {
-        o.put("max_passing_" + kind, pass.level());
+        ResultJson.number(o, "max_passing_" + kind, pass.level());
       }
       if (fail != null) {
-        o.put("first_failing_" + kind, fail.level());
+        ResultJson.number(o, "first_failing_" + kind, fail.level());
         o.put("binding_constraint", bindingConstraint());
       }
     }
@@ -106,7 +106,7 @@ public record StepResults(String mode, String kind, double target, List<LoadStep
     for (LoadStep s : steps) {
       ObjectNode n = s.report().toJson();
       n.put("step", s.index());
-      n.put("level", s.level());
+      ResultJson.number(n, "level", s.level());
       if (judged()) {
         n.put("passed", s.passed());
       }
@@ -115,28 +115,33 @@ public record StepResults(String mode, String kind, double target, List<LoadStep
     return o;
   }
 
-  /**
-   * Writes {@code <mode>.json} ({@code result.json} for a plain run) with {@code extra} merged in,
-   * {@code requests.jsonl} (each request with its step), {@code steps.csv} and {@code report.html}.
-   */
+  /** As {@link #write(Path, ObjectNode, RunInfo)}, without the run's provenance. */
   public void write(Path dir, ObjectNode extra) throws IOException {
+    write(dir, extra, null);
+  }
+
+  /**
+   * Writes {@code <mode>.json} ({@code result.json} for a plain run) with {@code info}'s keys and
+   * {@code extra} merged in, {@code requests.jsonl} (each request with its step), {@code steps.csv}
+   * and {@code report.html}.
+   */
+  public void write(Path dir, ObjectNode extra, RunInfo info) throws IOException {
     Files.createDirectories(dir);
-    if (mode.equals("run")) {
-      steps.get(0).report().write(dir, extra);
-    } else {
-      ObjectNode json = toJson();
-      if (extra != null) {
-        json.setAll(extra);
-      }
-      JSON.writeValue(dir.resolve(mode + ".json").toFile(), json);
-      try (var w = Files.newBufferedWriter(dir.resolve("requests.jsonl"))) {
-        for (LoadStep s : steps) {
-          s.report().writeRequests(w, s.index());
-        }
+    ObjectNode json = mode.equals("run") ? steps.get(0).report().toJson() : toJson();
+    if (info != null) {
+      json.setAll(info.toJson());
+    }
+    if (extra != null) {
+      json.setAll(extra);
+    }
+    JSON.writeValue(dir.resolve(files().get(0)).toFile(), json);
+    try (var w = Files.newBufferedWriter(dir.resolve("requests.jsonl"))) {
+      for (LoadStep s : steps) {
+        s.report().writeRequests(w, mode.equals("run") ? 0 : s.index());
       }
     }
     StepsCsv.write(this, dir.resolve("steps.csv"));
-    Files.writeString(dir.resolve("report.html"), HtmlReport.render(this));
+    Files.writeString(dir.resolve("report.html"), mode.equals("run") ? RunHtmlReport.render(steps.get(0).report(), info) : HtmlReport.render(this, info));
   }
 
   /** The names of the files {@link #write} writes. */

@@ -28,7 +28,7 @@ final class StepsCsv {
       }
     }
     c.addAll(List.of("request_goodput", "slo_attainment", "binding_constraint", "passed", "errors",
-        "schedule_lag_p99_ms", "hiccup_p99_ms", "generator_bottleneck"));
+        "schedule_lag_p99_ms", "hiccup_p99_ms", "generator_bottleneck", "socket_lateness_p99_ms", "generator_late"));
     return List.copyOf(c);
   }
 
@@ -55,6 +55,8 @@ final class StepsCsv {
         row.add(num(r.generator.scheduleLagMs().p99()));
         row.add(num(r.generator.hiccupMs().p99()));
         row.add(Boolean.toString(r.generator.bottleneck()));
+        row.add(num(r.generator.lateness().ms().p99()));
+        row.add(Boolean.toString(r.generator.late()));
         w.write(String.join(",", row));
         w.write("\r\n");
       }

@@ -16,8 +16,27 @@ final class SvgChart {
   private static final int TOP = 44;
   private static final int BOTTOM = 52;
 
-  /** One line of points, in the order given. */
-  record Series(String name, String color, double[] x, double[] y) {}
+  /**
+   * One line of points, in the order given.
+   *
+   * @param dash the line's SVG {@code stroke-dasharray}; null for a solid line
+   * @param dot how each point is marked
+   */
+  record Series(String name, String color, double[] x, double[] y, String dash, Dot dot) {
+    Series(String name, String color, double[] x, double[] y) {
+      this(name, color, x, y, null, Dot.CIRCLE);
+    }
+  }
+
+  /**
+   * A point's mark. A later series drawn dashed with hollow squares leaves an earlier one's line and
+   * dots visible where the two coincide (p99 on p50 when every request took the same time).
+   */
+  enum Dot {
+    CIRCLE,
+    HOLLOW_SQUARE,
+    NONE
+  }
 
   /** The knee: a dashed vertical line at {@code x}, a ring at {@code (x, y)} when y is defined. */
   record Marker(double x, double y, String label) {}
@@ -25,6 +44,11 @@ final class SvgChart {
   private SvgChart() {}
 
   static String render(String id, String title, String xLabel, String yLabel, List<Series> series, Marker marker) {
+    return render(id, title, xLabel, yLabel, series, marker, Double.NaN);
+  }
+
+  /** As above, with the y axis ending at {@code yTop} (a percentage's 100) rather than above the data; NaN for the default. */
+  static String render(String id, String title, String xLabel, String yLabel, List<Series> series, Marker marker, double yTop) {
     double xMin = Double.POSITIVE_INFINITY;
     double xMax = Double.NEGATIVE_INFINITY;
     double yMax = 0;
@@ -56,8 +80,10 @@ final class SvgChart {
       xMin -= pad;
       xMax += pad;
     }
-    double yStep = niceStep(yMax > 0 ? yMax * 1.1 : 1);
-    double yTop = Math.ceil((yMax > 0 ? yMax * 1.05 : 1) / yStep) * yStep;
+    double yStep = niceStep(finite(yTop) ? yTop : yMax > 0 ? yMax * 1.1 : 1);
+    if (!finite(yTop)) {
+      yTop = Math.ceil((yMax > 0 ? yMax * 1.05 : 1) / yStep) * yStep;
+    }
     double xStep = niceStep(xMax - xMin);
     Axis ax = new Axis(xMin, xMax, yTop);
     int plotBottom = HEIGHT - BOTTOM;
@@ -89,15 +115,23 @@ final class SvgChart {
           double px = ax.px(s.x()[i]);
           double py = ax.py(s.y()[i]);
           points.append(String.format(Locale.ROOT, "%.1f,%.1f ", px, py));
-          dots.append(String.format(Locale.ROOT, "<circle class=\"point\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>%s: %s, %s</title></circle>%n",
-              px, py, s.color(), esc(s.name()), tick(s.x()[i]), tick(s.y()[i])));
+          String tip = String.format(Locale.ROOT, "<title>%s: %s, %s</title>", esc(s.name()), tick(s.x()[i]), tick(s.y()[i]));
+          if (s.dot() == Dot.CIRCLE) {
+            dots.append(String.format(Locale.ROOT, "<circle class=\"point\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\">%s</circle>%n",
+                px, py, s.color(), tip));
+          } else if (s.dot() == Dot.HOLLOW_SQUARE) {
+            dots.append(String.format(Locale.ROOT,
+                "<rect class=\"point\" x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\">%s</rect>%n",
+                px - 6, py - 6, s.color(), tip));
+          }
         }
       }
-      sb.append(String.format(Locale.ROOT, "<polyline class=\"series\" data-series=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"3\" points=\"%s\"/>%n",
-          esc(s.name()), s.color(), points.toString().trim()));
+      String dash = s.dash() == null ? "" : " stroke-dasharray=\"" + s.dash() + "\"";
+      sb.append(String.format(Locale.ROOT, "<polyline class=\"series\" data-series=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"3\"%s points=\"%s\"/>%n",
+          esc(s.name()), s.color(), dash, points.toString().trim()));
       sb.append(dots);
-      sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>%n",
-          plotRight + 14, plotRight + 38, legendY, legendY, s.color()));
+      sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"%s/>%n",
+          plotRight + 14, plotRight + 38, legendY, legendY, s.color(), dash));
       sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>%n", plotRight + 44, legendY + 4, esc(s.name())));
       legendY += 20;
     }

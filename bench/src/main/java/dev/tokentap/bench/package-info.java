@@ -2,13 +2,15 @@
  * {@code tokentap bench}: a load generator for OpenAI-compatible inference servers.
  *
  * <pre>
- * Workload ─▶ LoadPlan (closed loop | absolute ArrivalSchedule) ─▶ BenchRunner ─▶ StreamingClient
+ * BenchWarmup (--warmup) + Workload ─▶ LoadPlan (closed loop | absolute ArrivalSchedule) ─▶ BenchRunner ─▶ StreamingClient
  *                                                                      │
  *        RequestRecord (Role.BENCH) ─▶ StreamMeter ◀── bytes, stamped on arrival
  *                                                                      ▼
- *                                              BenchSample × n ─▶ BenchReport (table, JSON, GeneratorCheck)
- *                                                                      │
- *                         KneeSearch / Stages: LoadStep × k ─▶ StepResults (JSON, steps.csv, report.html) ─▶ CapacityPlan
+ *                                              BenchSample × n ─▶ BenchReport ─▶ ConsoleSummary, ResultJson (vLLM keys),
+ *                                                                      │           RequestsJsonl, RunTimeline
+ *                                                                      │  GeneratorCheck: lag, hiccups, SocketLateness
+ *                         KneeSearch / Stages: LoadStep × k ─▶ StepResults (JSON + RunInfo, steps.csv,
+ *                                                   report.html: RunHtmlReport | HtmlReport) ─▶ CapacityPlan
  * </pre>
  *
  * Formulas: docs/bench.md.

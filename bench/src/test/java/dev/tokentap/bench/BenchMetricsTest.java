@@ -59,10 +59,10 @@ class BenchMetricsTest {
       bench.run(new BenchRunner.Options(synthetic(), LoadPlan.open(ArrivalSchedule.Kind.CONSTANT, 50, 1, 0), Long.MAX_VALUE, Duration.ofMillis(600), 0, 1));
     }
     String out = err.toString();
-    assertThat(out).startsWith("\rstep 1/1 constant:50.0 | ").contains("\033[K\rstep 1/1 ");
+    assertThat(out).startsWith("\rstep 1/1 constant:50 | ").contains("\033[K\rstep 1/1 ");
     // The step's last state stays on its own line: 30 requests in 600 ms at 50/s, all done.
     String last = out.substring(out.lastIndexOf('\r') + 1);
-    assertThat(last).startsWith("step 1/1 constant:50.0 | ").contains("/0.6s, total 0:0", "/0:00 | done 30, errors 0 | ", "| in flight 0 |")
+    assertThat(last).startsWith("step 1/1 constant:50 | ").contains("/0.6s, total 0:0", "/0:00 | done 30, errors 0 | ", "| in flight 0 |")
         .endsWith("\033[K" + System.lineSeparator());
   }
 }

@@ -2,11 +2,13 @@ package dev.tokentap.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.awt.image.BufferedImage;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -29,11 +31,7 @@ class HtmlReportChromiumTest {
 
   @Test
   void theReportRendersWithTheCurveAndTheKneeVisible(@TempDir Path dir) throws Exception {
-    Path chromium = findChromium();
-    if (chromium == null) {
-      assertThat(System.getenv("TOKENTAP_REQUIRE_CHROMIUM")).as("chromium is required here but not installed").isNotEqualTo("true");
-      Assumptions.abort("chromium is not installed (apt-get install chromium)");
-    }
+    Path chromium = requireChromium();
     StepResults results;
     try (KneeFixture fixture = new KneeFixture()) {
       results = fixture.stages();
@@ -47,6 +45,9 @@ class HtmlReportChromiumTest {
     assertThat(count(dom, "class=\"series\"")).isEqualTo(10);
     assertThat(count(dom, "class=\"knee\"")).isEqualTo(4);
     assertThat(count(dom, "class=\"point\"")).isEqualTo(10 * results.steps().size());
+    // p99 dashed with hollow squares over p50's solid line and dots: both visible where they coincide.
+    assertThat(count(dom, "stroke-dasharray=\"" + HtmlReport.P99_DASH + "\" points=")).isEqualTo(3);
+    assertThat(count(dom, "<rect class=\"point\"")).isEqualTo(3 * results.steps().size());
 
     Path png = dir.resolve("report.png");
     chromium(chromium, dir, "--screenshot=" + png, "--window-size=1000,2400", url);
@@ -73,6 +74,46 @@ class HtmlReportChromiumTest {
     assertThat(p99).as("p99 curve pixels").isGreaterThan(10);
     assertThat(p50 + p99).as("p50 and p99 curve pixels").isGreaterThan(80);
     assertThat(pixels(image, left, right, top, axis, 0xd62728)).as("knee marker pixels").isGreaterThan(30);
+  }
+
+  @Test
+  void theSingleRunReportRendersItsHeadlineDistributionsAndTimeSeries(@TempDir Path dir) throws Exception {
+    Path chromium = requireChromium();
+    BenchReport report;
+    try (KneeFixture fixture = new KneeFixture();
+        Bench bench = new Bench(fixture.emulator.baseUri(), SloSpec.parse("ttft=150ms"), new SimpleMeterRegistry(), Duration.ofSeconds(30))) {
+      report = bench.run(BenchWarmup.parse("5").options(Workloads.parse("synthetic:input=32,output=uniform:4:16", "m", 1),
+          LoadPlan.closed(2), 40, null, 1));
+    }
+    new StepResults("run", "concurrency", 0.9, List.of(new LoadStep(1, 2, true, report))).write(dir, null, null);
+    String url = dir.resolve("report.html").toUri().toString();
+    String dom = chromium(chromium, dir, "--dump-dom", url);
+    assertThat(dom).contains("id=\"headline\"", "TTFT p50 / p99");
+    assertThat(count(dom, "<svg ")).isEqualTo(6);
+    assertThat(dom).doesNotContain("no data");
+
+    Path png = dir.resolve("run-report.png");
+    chromium(chromium, dir, "--screenshot=" + png, "--window-size=1000,3000", url);
+    if (Files.isDirectory(Path.of("target"))) {
+      Files.copy(png, Path.of("target", "run-report-screenshot.png"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+    BufferedImage image = ImageIO.read(png.toFile());
+    // The first chart below the headline and the table is the TTFT CDF: its curve is drawn.
+    int left = BODY_MARGIN + 72;
+    int right = BODY_MARGIN + SvgChart.WIDTH - 170;
+    int axis = firstDarkRow(image, left + 4, right - 4);
+    assertThat(axis).as("the TTFT chart's x axis").isPositive();
+    assertThat(pixels(image, left, right, axis - (SvgChart.HEIGHT - 52 - 44) - 2, axis, 0x1f77b4)).as("CDF pixels").isGreaterThan(80);
+  }
+
+  /** The Chromium binary; the test is skipped without one, unless CI requires it. */
+  private static Path requireChromium() {
+    Path chromium = findChromium();
+    if (chromium == null) {
+      assertThat(System.getenv("TOKENTAP_REQUIRE_CHROMIUM")).as("chromium is required here but not installed").isNotEqualTo("true");
+      Assumptions.abort("chromium is not installed (apt-get install chromium)");
+    }
+    return chromium;
   }
 
   private static Path findChromium() {

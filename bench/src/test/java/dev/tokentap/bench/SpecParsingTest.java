@@ -48,6 +48,8 @@ class SpecParsingTest {
     assertThat(s.ttft()).isEqualTo(Duration.ofMillis(500));
     assertThat(s.tpot()).isEqualTo(Duration.ofMillis(50));
     assertThat(s.e2e()).isEqualTo(Duration.ofSeconds(20));
+    assertThat(s.describe()).as("integers as integers").isEqualTo("ttft=500ms,tpot=50ms,e2e=20000ms");
+    assertThat(SloSpec.parse("ttft=1.5ms").describe()).isEqualTo("ttft=1.5ms");
     assertThat(SloSpec.parse(null).isEmpty()).isTrue();
     assertThatThrownBy(() -> SloSpec.parse("ttft=fast")).hasMessageContaining("'fast' (expected: a positive duration");
     assertThatThrownBy(() -> SloSpec.parse("itl=5ms")).hasMessageContaining("unknown key 'itl'");

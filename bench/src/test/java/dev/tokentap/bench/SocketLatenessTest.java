@@ -1,0 +1,84 @@
+package dev.tokentap.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokentap.emulator.EngineProfile;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The socket-lateness self-check: when it calls lateness material, and that it sees a cold start,
+ * which the dispatcher's schedule lag cannot. Surefire gives this class a JVM of its own, so its
+ * first run is as cold as a fresh {@code tokentap bench}.
+ */
+class SocketLatenessTest {
+  /** First token after about 30 ms (three 10 ms engine steps of a short prompt), then a step per token. */
+  @RegisterExtension static final EmulatorExtension EMULATOR =
+      new EmulatorExtension(EngineProfile.fast().withBaseStep(Duration.ofMillis(10)));
+
+  @Test
+  void materialMeansP99AboveATenthOfTtftP50AndAboveTheFloor() {
+    double[] lateness = new double[100];
+    Arrays.fill(lateness, 0.2);
+    lateness[99] = 30; // p99 interpolates between 0.2 and 30: about 0.5 ms
+    assertThat(SocketLateness.judge(lateness, 80).late()).isFalse();
+    assertThat(SocketLateness.judge(lateness, 80).limitMs()).isEqualTo(8);
+    Arrays.fill(lateness, 90, 100, 9.0); // a tenth of the requests 9 ms late: p99 9 ms > 8 ms
+    SocketLateness late = SocketLateness.judge(lateness, 80);
+    assertThat(late.late()).isTrue();
+    assertThat(late.reason()).contains("p99 9.0 ms", "> 8.0 ms", "10% of TTFT p50 80.0 ms");
+    // A short TTFT: the 1 ms floor, not a tenth of it, is the limit.
+    assertThat(SocketLateness.judge(new double[] {0.5, 0.6, 0.9}, 2).late()).isFalse();
+    assertThat(SocketLateness.judge(new double[] {0.5, 0.6, 1.5}, 2).late()).isTrue();
+    // No TTFT measured (every request failed): 5 ms.
+    assertThat(SocketLateness.judge(new double[] {4}, Double.NaN).late()).isFalse();
+    assertThat(SocketLateness.judge(new double[] {6}, Double.NaN).late()).isTrue();
+    assertThat(SocketLateness.judge(new double[0], 80).late()).isFalse();
+  }
+
+  @Test
+  void aColdRunWithoutWarmupIsFlaggedEverywhereAndTheDefaultWarmupTakesTheColdRequests(@TempDir Path dir) throws Exception {
+    LoadPlan load = LoadPlan.open(ArrivalSchedule.Kind.POISSON, 50, 1, 0);
+    BenchReport cold;
+    BenchReport warm;
+    try (Bench bench = new Bench(EMULATOR.baseUri(), SloSpec.NONE, new SimpleMeterRegistry(), Duration.ofSeconds(30))) {
+      Workload work = Workloads.parse("synthetic:input=16,output=8", "m", 3);
+      // The first requests of this JVM: classes loaded, connections opened, code interpreted.
+      cold = bench.run(BenchWarmup.parse("0").options(work, load, 60, null, 3));
+      warm = bench.run(BenchWarmup.parse(null).options(work, load, 60, null, 3));
+    }
+    assertThat(cold.warmupRequests).isZero();
+    assertThat(cold.generator.lateness().ms().count()).isEqualTo(60);
+    // Every request is due when the schedule says, so lateness starts at the intended time.
+    assertThat(cold.measured()).allSatisfy(s -> assertThat(s.record().sentNanos()).isGreaterThanOrEqualTo(s.startNanos()));
+    assertThat(cold.generator.late()).as("cold run lateness %s", cold.generator.lateness()).isTrue();
+
+    StepResults results = new StepResults("run", "rate", Double.NaN, java.util.List.of(new LoadStep(1, 50, false, cold)));
+    results.write(dir, null, null);
+    JsonNode json = new ObjectMapper().readTree(dir.resolve("result.json").toFile());
+    assertThat(json.get("generator_late").asBoolean()).isTrue();
+    assertThat(json.get("generator_late_reason").asText()).startsWith("requests reached the socket late");
+    assertThat(json.path("generator").get("late").asBoolean()).isTrue();
+    assertThat(json.path("generator").get("socket_lateness_max_ms").asDouble()).isEqualTo(cold.generator.lateness().maxMs());
+    assertThat(Files.readString(dir.resolve("report.html"))).contains("id=\"generator-late\"", "Generator late: requests reached the socket late");
+    StringWriter console = new StringWriter();
+    cold.printTable(new PrintWriter(console));
+    assertThat(console.toString()).contains("Lateness at the socket:", "!! WARNING: generator late: requests reached the socket late");
+
+    // The default warm-up: two seconds of the same schedule, about 100 requests, left out.
+    assertThat(warm.warmupRequests).isGreaterThan(50);
+    assertThat(warm.requests).isEqualTo(60);
+    // Not a speed assertion: the first cold request's class loading and connection set-up are gone.
+    assertThat(warm.generator.lateness().maxMs()).isLessThan(cold.generator.lateness().maxMs());
+  }
+}
