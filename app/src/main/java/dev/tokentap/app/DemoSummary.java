@@ -95,7 +95,6 @@ final class DemoSummary implements RequestListener {
     return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))] * 1000;
   }
 
-
   /**
    * The answers compared, staging against production, from the summary endpoint: pairs, mean
    * similarity, output-length ratio, finish-reason agreement and refusals on each side.
