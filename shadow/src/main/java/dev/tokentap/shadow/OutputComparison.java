@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
 import dev.tokentap.proxy.tap.TappedRequest;
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,9 +25,11 @@ final class OutputComparison {
   private final String baseline;
   private final AtomicInteger pending = new AtomicInteger();
   private final AtomicInteger mostPending = new AtomicInteger();
+  private final PairSamples samples; // opt-in; null without a samples file
 
-  OutputComparison(Settings.Shadow.Compare settings, List<StagingTarget> targets, TokentapMetrics metrics, int capacity) {
+  OutputComparison(Settings.Shadow.Compare settings, List<StagingTarget> targets, TokentapMetrics metrics, int capacity) throws IOException {
     this.settings = settings;
+    this.samples = settings.enabled() && settings.samplesFile() != null ? new PairSamples(settings.samplesFile(), settings.samplesMaxPairs()) : null;
     String base = null;
     for (StagingTarget t : targets) {
       this.targets.put(t.name(), new ComparedPairs(t.name(), metrics, capacity));
@@ -62,8 +65,35 @@ final class OutputComparison {
     }
     mostPending.accumulateAndGet(pending.get(), Math::max);
     JsonNode body = SideOutput.parse(new String(request.body(), java.nio.charset.StandardCharsets.UTF_8));
-    return new OutputPair(request.api(), deterministic(body), jsonAsked(body), settings.maxTokens(),
-        (target, scores) -> targets.get(target).add(scores, System.nanoTime()), pending::decrementAndGet);
+    return new OutputPair(request.api(), samples == null ? null : requestId(request), deterministic(body), jsonAsked(body), settings.maxTokens(),
+        this::scored, pending::decrementAndGet);
+  }
+
+  private void scored(OutputPair pair, String target, PairScores scores, SideOutput shadow) {
+    targets.get(target).add(scores, System.nanoTime());
+    if (samples != null) {
+      samples.offer(target, pair.requestId(), scores, pair.production(), shadow);
+    }
+  }
+
+  private static String requestId(TappedRequest request) {
+    for (Map.Entry<String, String> h : request.headers()) {
+      if (h.getKey().equalsIgnoreCase("x-request-id")) {
+        return h.getValue();
+      }
+    }
+    return null;
+  }
+
+  /** Closes the samples file, if any, after what was queued is written. */
+  void close() {
+    if (samples != null) {
+      try {
+        samples.close();
+      } catch (IOException e) {
+        org.slf4j.LoggerFactory.getLogger(OutputComparison.class).warn("shadow compare samples: {}", e.toString());
+      }
+    }
   }
 
   /** Temperature 0 or a seed: the same request should get the same answer. */

@@ -3,7 +3,6 @@ package dev.tokentap.shadow;
 import dev.tokentap.meter.Api;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.BiConsumer;
 
 /**
  * A sampled production request whose output is compared with the first copy to each target:
@@ -16,20 +15,28 @@ import java.util.function.BiConsumer;
  * </pre>
  */
 final class OutputPair {
+  /** Receives each target's scores, with the two sides (read them before returning). */
+  interface Listener {
+    void onScored(OutputPair pair, String target, PairScores scores, SideOutput shadow);
+  }
+
   private final boolean deterministic;
   private final boolean jsonAsked;
   private final int maxTokens;
   private final Api api;
   private final SideOutput production;
   private final Map<String, SideOutput> shadows = new LinkedHashMap<>();
-  private final BiConsumer<String, PairScores> onScored;
+  private final String requestId;
+  private final Listener onScored;
   private final Runnable onDone;
   private int unfinished = 1; // production
   private boolean sealed;
   private boolean done;
 
-  OutputPair(Api api, boolean deterministic, boolean jsonAsked, int maxTokens, BiConsumer<String, PairScores> onScored, Runnable onDone) {
+  /** @param requestId the client's x-request-id, or null; kept only for an opted-in samples file */
+  OutputPair(Api api, String requestId, boolean deterministic, boolean jsonAsked, int maxTokens, Listener onScored, Runnable onDone) {
     this.api = api;
+    this.requestId = requestId;
     this.deterministic = deterministic;
     this.jsonAsked = jsonAsked;
     this.maxTokens = maxTokens;
@@ -40,6 +47,10 @@ final class OutputPair {
 
   SideOutput production() {
     return production;
+  }
+
+  String requestId() {
+    return requestId;
   }
 
   /** The side of {@code target}'s first copy, which will end ({@link SideOutput#notSent} if it never leaves). */
@@ -76,7 +87,7 @@ final class OutputPair {
       PairScores scores = e.getValue().wasNotSent()
           ? PairScores.notCompared("not_sent")
           : PairScores.of(production, e.getValue(), deterministic, jsonAsked, maxTokens);
-      onScored.accept(e.getKey(), scores);
+      onScored.onScored(this, e.getKey(), scores, e.getValue());
     }
     onDone.run();
   }

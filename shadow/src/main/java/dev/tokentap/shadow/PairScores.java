@@ -144,6 +144,13 @@ record PairScores(
     return keys;
   }
 
+  /** A compared pair whose answers are not the same: other words, length, finish, tool calls or JSON validity. */
+  boolean differs() {
+    return result.equals(COMPARED) && !exactMatch
+        && (similarity < 1 || !finishReasonAgrees || Boolean.FALSE.equals(toolCallsAgree) || production.jsonValid() != shadow.jsonValid()
+            || (Double.isFinite(outputRatio) && outputRatio != 1));
+  }
+
   /** The names of the agreement checks this pair took part in, with whether it agreed. */
   List<Check> checks() {
     List<Check> checks = new ArrayList<>();

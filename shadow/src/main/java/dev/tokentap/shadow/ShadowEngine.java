@@ -7,6 +7,7 @@ import dev.tokentap.proxy.admin.AdminEndpoint;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.ShadowTarget;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Map;
 import dev.tokentap.proxy.record.OutputObserver;
 import dev.tokentap.proxy.record.RequestRecorder;
@@ -48,7 +49,13 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
       targets.add(new StagingTarget(t, recorder, random));
       LOG.info("shadow target {}: {} at factor {}", t.name(), t.upstream(), t.factor());
     }
-    OutputComparison outputs = new OutputComparison(settings.compare(), targets, recorder.metrics(), settings.summaryMaxSamples());
+    OutputComparison outputs;
+    try {
+      outputs = new OutputComparison(settings.compare(), targets, recorder.metrics(), settings.summaryMaxSamples());
+    } catch (IOException e) {
+      targets.forEach(StagingTarget::close);
+      throw new UncheckedIOException("tokentap.shadow.compare.samples.file: " + settings.compare().samplesFile() + ": " + e.getMessage(), e);
+    }
     ShadowComparison comparison = new ShadowComparison(targets, settings.summaryWindow(), settings.summaryMaxSamples(), outputs);
     recorder.addListener(comparison);
     return new ShadowEngine(targets, comparison, outputs);
@@ -185,6 +192,7 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
     ramps.close();
     for (StagingTarget t : targets) {
       t.close();
-    }
+      outputs.close(); // after the targets: the last pairs are scored
+  }
   }
 }

@@ -120,6 +120,36 @@ class ShadowCompareTest {
     }
   }
 
+  @Test
+  void anOptedInSamplesFileHoldsTheFirstDifferingPairs(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    EmulatorSettings base = EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()).withMeanOutputTokens(16);
+    java.nio.file.Path file = dir.resolve("pairs.jsonl");
+    try (Emulator prod = Emulator.start(base);
+        Emulator other = Emulator.start(base.withDivergence(1))) {
+      ShadowHarness h = new ShadowHarness(prod.baseUri().toString(), "[" + targetConf("other", other, "") + "]",
+          "tokentap.shadow.compare { sample = 1, samples { file = \"" + file + "\", max-pairs = 3 } }");
+      try {
+        for (int i = 0; i < 8; i++) {
+          assertThat(h.post("/v1/chat/completions", body("sampled question " + i), "x-request-id", "req-" + i).statusCode()).isEqualTo(200);
+        }
+        await("every pair scored", Duration.ofSeconds(30), () -> pairs(h, "other", "compared") == 8);
+      } finally {
+        h.close(); // writes what was queued
+      }
+      List<String> lines = java.nio.file.Files.readAllLines(file);
+      assertThat(lines).hasSize(3);
+      for (String line : lines) {
+        JsonNode pair = ShadowSummaryTest.JSON.readTree(line);
+        assertThat(pair.get("target").asText()).isEqualTo("other");
+        assertThat(pair.get("request_id").asText()).startsWith("req-");
+        assertThat(pair.get("exact_match").asBoolean()).isFalse();
+        assertThat(pair.get("similarity").asDouble()).isBetween(0.0, 1.0);
+        assertThat(pair.get("production").get("text").asText()).isNotEqualTo(pair.get("shadow").get("text").asText());
+        assertThat(pair.get("production").get("output_tokens").asLong()).isPositive();
+      }
+    }
+  }
+
   static String targetConf(String name, Emulator emulator, String extra) {
     return "{ name = " + name + ", upstream = \"" + emulator.baseUri() + "\", factor = 1, spread-window = 0s, " + extra + " }";
   }

@@ -103,9 +103,16 @@ public record Settings(
      * @param maxTokens output kept per side: the first words of the text, and tool calls' arguments
      *     up to 8 bytes a word
      * @param maxPending pairs waiting for a side to finish; beyond, a new pair is dropped and counted
+     * @param samplesFile opt-in: where differing pairs are written, both answers in full as kept;
+     *     null for nowhere (the default)
+     * @param samplesMaxPairs differing pairs written to {@code samplesFile} at most, then no more
      */
-    public record Compare(double sample, int maxTokens, int maxPending) {
-      public static final Compare OFF = new Compare(0, 256, 1000);
+    public record Compare(double sample, int maxTokens, int maxPending, java.nio.file.Path samplesFile, int samplesMaxPairs) {
+      public static final Compare OFF = new Compare(0, 256, 1000, null, 100);
+
+      public Compare(double sample, int maxTokens, int maxPending) {
+        this(sample, maxTokens, maxPending, null, 100);
+      }
 
       public boolean enabled() {
         return sample > 0;

@@ -132,7 +132,9 @@ public final class SettingsLoader {
             new Settings.Shadow.Compare(
                 r.share("tokentap.shadow.compare.sample"),
                 r.intAtLeast("tokentap.shadow.compare.max-tokens", 1),
-                r.intAtLeast("tokentap.shadow.compare.max-pending", 1)));
+                r.intAtLeast("tokentap.shadow.compare.max-pending", 1),
+                r.string("tokentap.shadow.compare.samples.file").isBlank() ? null : java.nio.file.Path.of(r.string("tokentap.shadow.compare.samples.file")),
+                r.intAtLeast("tokentap.shadow.compare.samples.max-pairs", 1)));
     return new Settings(proxy, upstream, admin, metrics, slos, accessLog, shadow, new Settings.Capacity(capacities(config),
         new Settings.Capacity.Estimate(
             r.fraction("tokentap.capacity.estimate.slo-attainment-goal"),

@@ -68,9 +68,9 @@ class SettingsLoaderTest {
 
   @Test
   void compareAndBaselineAreRead() {
-    Settings s = load("tokentap.shadow { compare { sample = 0.25, max-tokens = 64, max-pending = 10 },"
+    Settings s = load("tokentap.shadow { compare { sample = 0.25, max-tokens = 64, max-pending = 10, samples { file = \"/tmp/pairs.jsonl\", max-pairs = 5 } },"
         + " targets = [{ name = replica, upstream = \"http://r:1\", baseline = true }] }");
-    assertThat(s.shadow().compare()).isEqualTo(new Settings.Shadow.Compare(0.25, 64, 10));
+    assertThat(s.shadow().compare()).isEqualTo(new Settings.Shadow.Compare(0.25, 64, 10, java.nio.file.Path.of("/tmp/pairs.jsonl"), 5));
     assertThat(s.shadow().targets().get(0).baseline()).isTrue();
   }
 
@@ -144,6 +144,7 @@ class SettingsLoaderTest {
     "tokentap.shadow.compare.sample = -0.1                                           | tokentap.shadow.compare.sample: -0.1 (expected: a number >= 0",
     "tokentap.shadow.compare.max-tokens = 0                                          | tokentap.shadow.compare.max-tokens: 0 (expected: an integer >= 1)",
     "tokentap.shadow.compare.max-pending = 0                                         | tokentap.shadow.compare.max-pending: 0 (expected: an integer >= 1)",
+    "tokentap.shadow.compare.samples.max-pairs = 0                                   | tokentap.shadow.compare.samples.max-pairs: 0 (expected: an integer >= 1)",
     "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", baseline = maybe }] | tokentap.shadow.targets[0].baseline",
     "tokentap.capture.enabled = true                                                 | tokentap.capture.file: \"\" (expected: a file path (capture is enabled))",
     "tokentap.capture.prefix-chars = 0                                               | tokentap.capture.prefix-chars: 0 (expected: an integer >= 1)",
