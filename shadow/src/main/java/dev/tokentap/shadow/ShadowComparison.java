@@ -82,6 +82,16 @@ final class ShadowComparison implements RequestListener, AdminEndpoint {
     return side == null ? new RecentRequests.Snapshot(List.of(), false) : side.since(sinceNanos, e -> true);
   }
 
+  /** The {@code compare} figures of {@code target}'s pairs scored since {@code sinceNanos}; null with comparison off. */
+  ObjectNode outputsSince(String target, long sinceNanos) {
+    if (outputs == null || !outputs.enabled()) {
+      return null;
+    }
+    ObjectNode node = JSON.createObjectNode();
+    outputs.summary(target, sinceNanos, node);
+    return (ObjectNode) node.get("compare");
+  }
+
   @Override
   public String path() {
     return "/admin/shadow/summary";
