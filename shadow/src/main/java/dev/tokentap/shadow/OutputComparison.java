@@ -64,7 +64,7 @@ final class OutputComparison {
       return null;
     }
     mostPending.accumulateAndGet(pending.get(), Math::max);
-    JsonNode body = SideOutput.parse(new String(request.body(), java.nio.charset.StandardCharsets.UTF_8));
+    JsonNode body = SideOutput.parse(request.body());
     return new OutputPair(request.api(), samples == null ? null : requestId(request), deterministic(body), jsonAsked(body), settings.maxTokens(),
         this::scored, pending::decrementAndGet);
   }

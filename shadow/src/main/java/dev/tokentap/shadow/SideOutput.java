@@ -172,12 +172,16 @@ final class SideOutput implements OutputObserver {
     return finished == null ? -1 : finished.outputTokens();
   }
 
-  /** The request's id of this side, never exported: for an opted-in samples file only. */
-  FinishedRequest record() {
-    return finished;
+  /** {@code json} read as a JSON value, or null when it is not one. */
+  static JsonNode parse(String json) {
+    try {
+      return JSON.readTree(json);
+    } catch (IOException e) {
+      return null;
+    }
   }
 
-  static JsonNode parse(String json) {
+  static JsonNode parse(byte[] json) {
     try {
       return JSON.readTree(json);
     } catch (IOException e) {

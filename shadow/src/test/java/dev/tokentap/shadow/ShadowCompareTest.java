@@ -33,7 +33,7 @@ class ShadowCompareTest {
   static final int N = 120;
 
   @Test
-  void measuredAgreementFollowsTheConfiguredDivergence() throws Exception {
+  void measuredAgreementFollowsTheConfiguredDivergence(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
     EmulatorSettings base = EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()).withMeanOutputTokens(16);
     ByteArrayOutputStream logs = new ByteArrayOutputStream();
     PrintStream stderr = System.err;
@@ -44,7 +44,7 @@ class ShadowCompareTest {
         Emulator d100 = Emulator.start(base.withDivergence(1));
         ShadowHarness h = new ShadowHarness(prod.baseUri().toString(),
             "[" + targetConf("same", same, "baseline = true") + "," + targetConf("d20", d20, "") + "," + targetConf("d100", d100, "") + "]",
-            "tokentap.shadow.compare { sample = 1, max-tokens = 64 }")) {
+            "tokentap.shadow.compare { sample = 1, max-tokens = 64 }\ntokentap.capture { enabled = true, file = \"" + dir.resolve("capture.jsonl") + "\" }")) {
       System.setErr(new PrintStream(new TeeStream(stderr, logs), true));
       for (int i = 0; i < N; i++) {
         HttpResponse<byte[]> res = h.post("/v1/chat/completions", body("question number " + i));
@@ -86,8 +86,12 @@ class ShadowCompareTest {
         assertThat(versus.get("similarity_mean").get("exceeds_noise").asBoolean()).as(name).isTrue();
       }
 
-      // No answer's text reaches the metrics, the summary or the logs: no run of three of its words.
-      String exposed = h.scrape() + summary + logs.toString(StandardCharsets.UTF_8);
+      // No answer's text reaches the metrics, the summary, the logs or the trace capture: no run of
+      // three of its words.
+      h.close(); // flushes the capture file
+      String capture = String.join("\n", java.nio.file.Files.readAllLines(dir.resolve("capture.jsonl")));
+      assertThat(capture).contains("\"output_tokens\"");
+      String exposed = h.scrape() + summary + logs.toString(StandardCharsets.UTF_8) + capture;
       for (String answer : answers) {
         for (String phrase : phrases(answer)) {
           assertThat(exposed).doesNotContain(phrase);
@@ -126,14 +130,12 @@ class ShadowCompareTest {
     java.nio.file.Path file = dir.resolve("pairs.jsonl");
     try (Emulator prod = Emulator.start(base);
         Emulator other = Emulator.start(base.withDivergence(1))) {
-      ShadowHarness h = new ShadowHarness(prod.baseUri().toString(), "[" + targetConf("other", other, "") + "]",
-          "tokentap.shadow.compare { sample = 1, samples { file = \"" + file + "\", max-pairs = 3 } }");
-      try {
+      try (ShadowHarness h = new ShadowHarness(prod.baseUri().toString(), "[" + targetConf("other", other, "") + "]",
+          "tokentap.shadow.compare { sample = 1, samples { file = \"" + file + "\", max-pairs = 3 } }")) {
         for (int i = 0; i < 8; i++) {
           assertThat(h.post("/v1/chat/completions", body("sampled question " + i), "x-request-id", "req-" + i).statusCode()).isEqualTo(200);
         }
         await("every pair scored", Duration.ofSeconds(30), () -> pairs(h, "other", "compared") == 8);
-      } finally {
         h.close(); // writes what was queued
       }
       List<String> lines = java.nio.file.Files.readAllLines(file);
