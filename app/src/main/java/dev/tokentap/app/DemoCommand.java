@@ -52,6 +52,11 @@ final class DemoCommand implements Callable<Integer> {
       description = "shadow copies per production request sent to a staging emulator whose engine steps twice as slowly; 0 for none. Default: ${DEFAULT-VALUE}")
   double stagingFactor;
 
+  @Option(names = "--staging-divergence", defaultValue = "0.2",
+      description = "share of the staging emulator's answers that differ from production's (other words, length, a refusal), "
+          + "as a different model's would; every request's answers are compared (docs/shadow.md, \"Comparing models\"). Default: ${DEFAULT-VALUE}")
+  double stagingDivergence;
+
   @Option(names = "--report-every", defaultValue = "5s", description = "summary interval. Default: ${DEFAULT-VALUE}")
   String reportEvery;
 
@@ -66,14 +71,19 @@ final class DemoCommand implements Callable<Integer> {
     if (!(stagingFactor >= 0) || Double.isInfinite(stagingFactor)) {
       throw new IllegalArgumentException("--staging-factor: " + stagingFactor + " (expected: a number >= 0)");
     }
+    if (!(stagingDivergence >= 0 && stagingDivergence <= 1)) {
+      throw new IllegalArgumentException("--staging-divergence: " + stagingDivergence + " (expected: 0..1)");
+    }
     Map<String, Object> emulatorOverrides = new HashMap<>();
     emulatorOverrides.put("tokentap.emulator.port", 0);
     emulatorOverrides.put("tokentap.emulator.profile", profile);
     EmulatorSettings emulatorSettings = EmulatorSettings.fromConfig(SettingsLoader.resolve(null, emulatorOverrides));
     EngineProfile production = emulatorSettings.profile();
-    // Staging: the same engine, every decode step twice as long (say, a smaller GPU).
+    // Staging: the same engine, every decode step twice as long (say, a smaller GPU), and another
+    // model: a share of its answers differ.
     EmulatorSettings stagingSettings = emulatorSettings.withProfile(
-        production.withBaseStep(production.baseStep().multipliedBy(2)).withPerSequenceStep(production.perSequenceStep().multipliedBy(2)));
+        production.withBaseStep(production.baseStep().multipliedBy(2)).withPerSequenceStep(production.perSequenceStep().multipliedBy(2)))
+        .withDivergence(stagingDivergence);
 
     try (Emulator emulator = Emulator.start(emulatorSettings);
         Emulator staging = stagingFactor > 0 ? Emulator.start(stagingSettings) : null) {
@@ -89,6 +99,7 @@ final class DemoCommand implements Callable<Integer> {
         // Spread over 2 s: at the demo's rates that is long against the gap between requests.
         overrides.put("tokentap.shadow.targets", List.of(Map.of(
             "name", "staging", "upstream", staging.baseUri().toString(), "factor", stagingFactor, "spread-window", "2s")));
+        overrides.put("tokentap.shadow.compare.sample", 1);
       }
       Settings settings = SettingsLoader.load(SettingsLoader.resolve(null, overrides));
       List<RequestTapFactory> taps = staging == null ? List.of() : List.of(ShadowEngine.factory(settings.shadow()));
@@ -129,6 +140,9 @@ final class DemoCommand implements Callable<Integer> {
         }
         out.println(DemoSummary.HEADER);
         sides.forEach(side -> out.println(side.total()));
+        if (staging != null) {
+          out.println(DemoSummary.comparison(adminUrl + "/admin/shadow/summary", stagingDivergence));
+        }
         out.flush();
         try {
           Runtime.getRuntime().removeShutdownHook(hook);

@@ -1,11 +1,18 @@
 package dev.tokentap.app;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokentap.meter.Outcome;
 import dev.tokentap.proxy.Tokentap;
 import dev.tokentap.proxy.record.FinishedRequest;
 import dev.tokentap.proxy.record.RequestListener;
 import dev.tokentap.proxy.record.Role;
 import io.micrometer.core.instrument.Gauge;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -88,4 +95,28 @@ final class DemoSummary implements RequestListener {
     return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))] * 1000;
   }
 
+  /**
+   * The answers compared, staging against production, from the summary endpoint: pairs, mean
+   * similarity, output-length ratio, finish-reason agreement and refusals on each side.
+   */
+  static String comparison(String summaryUrl, double divergence) {
+    try {
+      HttpClient http = HttpClient.newHttpClient();
+      String body = http.send(HttpRequest.newBuilder(URI.create(summaryUrl)).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      JsonNode c = new ObjectMapper().readTree(body).path("targets").path(0).path("compare");
+      return String.format("answers compared (staging divergence %.2f): %d pairs, similarity %s, output ratio %s, finish reasons agree %s, refusals %s production / %s staging",
+          divergence, c.path("pairs").path("compared").asInt(0), figure(c.get("similarity_mean")), figure(c.get("output_ratio_geomean")),
+          figure(c.get("finish_reason_agreement")), figure(c.path("production").get("refusal_rate")), figure(c.path("shadow").get("refusal_rate")));
+    } catch (IOException e) {
+      return "answers compared: summary unavailable (" + e.getMessage() + ")";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "answers compared: interrupted";
+    }
+  }
+
+  private static String figure(JsonNode n) {
+    return n == null || !n.isNumber() ? "-" : String.format("%.2f", n.asDouble());
+  }
 }

@@ -107,5 +107,10 @@ class MainTest {
     // The staging emulator (--staging-factor 2 by default) steps twice as slowly.
     assertThat(Double.parseDouble(total(r, "staging")[2])).isPositive();
     assertThat(tpotP50(r, "staging")).isGreaterThan(tpotP50(r, "production"));
+    // --staging-divergence 0.2 by default: most answers the same, some not.
+    java.util.regex.Matcher compared = java.util.regex.Pattern.compile("answers compared \\(staging divergence 0.20\\): (\\d+) pairs, similarity (\\S+),").matcher(r.out());
+    assertThat(compared.find()).as(r.out()).isTrue();
+    assertThat(Integer.parseInt(compared.group(1))).isPositive();
+    assertThat(Double.parseDouble(compared.group(2))).isBetween(0.3, 1.0);
   }
 }

@@ -74,7 +74,8 @@ final class AnthropicMessagesFraming implements ApiFraming {
         1,
         OpenAiJson.optionalBoolean(body, "stream"),
         false,
-        false);
+        false,
+        OutputFormat.TEXT);
   }
 
   @Override

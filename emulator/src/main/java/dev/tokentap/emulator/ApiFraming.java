@@ -106,6 +106,16 @@ interface ApiFraming {
 
     /** Every streamed text so far (Responses API's {@code *.done} events repeat it). */
     final StringBuilder text = new StringBuilder();
+
+    /**
+     * Per choice, the function it calls (its text is then the arguments' JSON), or null for a text
+     * answer; null when no choice calls one. APIs without tool calls in the emulator send text.
+     */
+    String[] toolNames;
+
+    String toolName(int choice) {
+      return toolNames == null ? null : toolNames[choice];
+    }
   }
 
   /**

@@ -68,7 +68,8 @@ final class ChatCompletionFraming implements ApiFraming {
         f.n(),
         f.stream(),
         f.includeUsage(),
-        f.continuousUsage());
+        f.continuousUsage(),
+        OutputFormat.of(body));
   }
 
   /** A message's text: a string, or the text parts of a content array; absent or null is "". */
@@ -102,12 +103,50 @@ final class ChatCompletionFraming implements ApiFraming {
         OpenAiJson.quote(request.model()));
   }
 
+  /**
+   * A text chunk, or for a choice that calls a function, a tool-call chunk as vLLM and OpenAI stream
+   * it: the first names the function (with an id), each carries a piece of the arguments' JSON.
+   */
   @Override
   public void appendChunk(
       ResponseContext r,
       int choice,
       boolean first,
       CharSequence text,
+      int choiceTokens,
+      String finishReason,
+      StringBuilder out) {
+    String toolName = r.state().toolName(choice);
+    StringBuilder delta = new StringBuilder(text.length() + 64);
+    if (toolName == null) {
+      delta.append("{\"content\":");
+      OpenAiJson.appendString(delta, text);
+      delta.append('}');
+    } else {
+      delta.append("{\"tool_calls\":[{\"index\":0,");
+      if (first) {
+        delta.append("\"id\":\"").append(toolCallId(r, choice)).append("\",\"type\":\"function\",");
+      }
+      delta.append("\"function\":{");
+      if (first) {
+        delta.append("\"name\":").append(OpenAiJson.quote(toolName)).append(',');
+      }
+      delta.append("\"arguments\":");
+      OpenAiJson.appendString(delta, text);
+      delta.append("}}]}");
+    }
+    appendChoiceChunk(r, choice, first, delta, choiceTokens, finishReason, out);
+  }
+
+  private static String toolCallId(ResponseContext r, int choice) {
+    return "chatcmpl-tool-" + r.id().substring("chatcmpl-".length(), "chatcmpl-".length() + 16) + choice;
+  }
+
+  private static void appendChoiceChunk(
+      ResponseContext r,
+      int choice,
+      boolean first,
+      CharSequence delta,
       int choiceTokens,
       String finishReason,
       StringBuilder out) {
@@ -123,9 +162,8 @@ final class ChatCompletionFraming implements ApiFraming {
       out.append("}\n\n");
     }
     OpenAiJson.appendChunkHead(out, r, CHUNK);
-    out.append("{\"index\":").append(choice).append(",\"delta\":{\"content\":");
-    OpenAiJson.appendString(out, text);
-    out.append("},\"logprobs\":null,\"finish_reason\":");
+    out.append("{\"index\":").append(choice).append(",\"delta\":").append(delta);
+    out.append(",\"logprobs\":null,\"finish_reason\":");
     if (finishReason == null) {
       out.append("null}]");
     } else {
@@ -167,7 +205,16 @@ final class ChatCompletionFraming implements ApiFraming {
           .append("{\"index\":")
           .append(i)
           .append(",\"message\":{\"role\":\"assistant\",\"content\":");
-      OpenAiJson.appendString(out, texts.get(i));
+      String tool = r.state().toolName(i);
+      if (tool == null) {
+        OpenAiJson.appendString(out, texts.get(i));
+      } else {
+        out.append("null,\"tool_calls\":[{\"id\":\"").append(toolCallId(r, i))
+            .append("\",\"type\":\"function\",\"function\":{\"name\":").append(OpenAiJson.quote(tool))
+            .append(",\"arguments\":");
+        OpenAiJson.appendString(out, texts.get(i));
+        out.append("}}]");
+      }
       out.append("},\"logprobs\":null,\"finish_reason\":\"")
           .append(finishReasons.get(i))
           .append("\",\"stop_reason\":null}");

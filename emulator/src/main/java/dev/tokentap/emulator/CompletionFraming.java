@@ -65,7 +65,8 @@ final class CompletionFraming implements ApiFraming {
         f.n(),
         f.stream(),
         f.includeUsage(),
-        f.continuousUsage());
+        f.continuousUsage(),
+        OutputFormat.TEXT);
   }
 
   private static boolean allIntegers(JsonNode array) {

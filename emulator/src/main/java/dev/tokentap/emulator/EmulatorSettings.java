@@ -6,6 +6,7 @@ import static java.util.Objects.requireNonNull;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import java.util.function.Consumer;
 
 /**
  * Everything the emulator reads from {@code tokentap.emulator} (documented key by key in its {@code
@@ -24,6 +25,9 @@ import com.typesafe.config.ConfigFactory;
  * @param servedModelName the model {@code /v1/models} lists and requests without {@code model} get
  * @param maxRequestBodyBytes larger request bodies are answered with 413
  * @param embeddingDimensions length of the vectors {@code /v1/embeddings} returns
+ * @param divergence share of outputs (0..1) that differ from those of an emulator with the same
+ *     seed and divergence 0: other words, another length, a refusal, another tool call or broken
+ *     JSON ({@link OutputPlan})
  */
 public record EmulatorSettings(
     String host,
@@ -37,7 +41,8 @@ public record EmulatorSettings(
     int ioThreads,
     String servedModelName,
     int maxRequestBodyBytes,
-    int embeddingDimensions) {
+    int embeddingDimensions,
+    double divergence) {
 
   static final String PREFIX = "tokentap.emulator.";
   static final String DEFAULT_MODEL = "tokentap-emulator-8b";
@@ -61,6 +66,8 @@ public record EmulatorSettings(
         "embeddingDimensions: %s (expected: 1..%s)",
         embeddingDimensions,
         MAX_EMBEDDING_DIMENSIONS);
+    checkArgument(
+        divergence >= 0 && divergence <= 1, "divergence: %s (expected: 0..1)", divergence);
     if (defaultFault != null) {
       try {
         FaultSpec.parse(defaultFault);
@@ -95,7 +102,8 @@ public record EmulatorSettings(
         ioThreads,
         servedModelName,
         maxRequestBodyBytes,
-        DEFAULT_EMBEDDING_DIMENSIONS);
+        DEFAULT_EMBEDDING_DIMENSIONS,
+        0);
   }
 
   /**
@@ -124,7 +132,8 @@ public record EmulatorSettings(
         ioThreads,
         DEFAULT_MODEL,
         DEFAULT_MAX_REQUEST_BODY_BYTES,
-        DEFAULT_EMBEDDING_DIMENSIONS);
+        DEFAULT_EMBEDDING_DIMENSIONS,
+        0);
   }
 
   /** The defaults of {@code reference.conf} (with its environment overrides). */
@@ -176,7 +185,8 @@ public record EmulatorSettings(
           c.intAtLeast("io-threads", 0),
           c.nonBlank("served-model-name"),
           (int) c.bytesBetween("max-request-body-size", 1, Integer.MAX_VALUE),
-          c.intBetween("embedding-dimensions", 1, MAX_EMBEDDING_DIMENSIONS));
+          c.intBetween("embedding-dimensions", 1, MAX_EMBEDDING_DIMENSIONS),
+          c.doubleBetween("divergence", 0, 1));
     } catch (ConfigException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
@@ -206,195 +216,83 @@ public record EmulatorSettings(
   }
 
   public EmulatorSettings withHost(String host) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.host = host);
   }
 
   public EmulatorSettings withPort(int port) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.port = port);
   }
 
   public EmulatorSettings withProfile(EngineProfile profile) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.profile = profile);
   }
 
   public EmulatorSettings withSeed(long seed) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.seed = seed);
   }
 
   public EmulatorSettings withTokensPerChunk(int tokensPerChunk) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.tokensPerChunk = tokensPerChunk);
   }
 
   public EmulatorSettings withDefaultMaxTokens(int defaultMaxTokens) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.defaultMaxTokens = defaultMaxTokens);
   }
 
   public EmulatorSettings withMeanOutputTokens(double meanOutputTokens) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.meanOutputTokens = meanOutputTokens);
   }
 
   /** {@code fault} in {@link FaultSpec} syntax; null or {@code "none"} for none. */
   public EmulatorSettings withDefaultFault(String defaultFault) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.defaultFault = defaultFault);
   }
 
   public EmulatorSettings withIoThreads(int ioThreads) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.ioThreads = ioThreads);
   }
 
   public EmulatorSettings withServedModelName(String servedModelName) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.servedModelName = servedModelName);
   }
 
   public EmulatorSettings withMaxRequestBodyBytes(int maxRequestBodyBytes) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.maxRequestBodyBytes = maxRequestBodyBytes);
   }
 
   public EmulatorSettings withEmbeddingDimensions(int embeddingDimensions) {
-    return new EmulatorSettings(
-        host,
-        port,
-        profile,
-        seed,
-        tokensPerChunk,
-        defaultMaxTokens,
-        meanOutputTokens,
-        defaultFault,
-        ioThreads,
-        servedModelName,
-        maxRequestBodyBytes,
-        embeddingDimensions);
+    return with(b -> b.embeddingDimensions = embeddingDimensions);
+  }
+
+  /** The share of outputs (0..1) that differ from a divergence-0 emulator's with the same seed. */
+  public EmulatorSettings withDivergence(double divergence) {
+    return with(b -> b.divergence = divergence);
+  }
+
+  private EmulatorSettings with(Consumer<Builder> change) {
+    Builder b = new Builder(this);
+    change.accept(b);
+    return b.build();
+  }
+
+  /** The components of a copy being changed by one {@code with*} method. */
+  private static final class Builder {
+    String host, defaultFault, servedModelName;
+    int port, tokensPerChunk, defaultMaxTokens, ioThreads, maxRequestBodyBytes, embeddingDimensions;
+    EngineProfile profile;
+    long seed;
+    double meanOutputTokens, divergence;
+
+    Builder(EmulatorSettings s) {
+      host = s.host; port = s.port; profile = s.profile; seed = s.seed; tokensPerChunk = s.tokensPerChunk;
+      defaultMaxTokens = s.defaultMaxTokens; meanOutputTokens = s.meanOutputTokens; defaultFault = s.defaultFault;
+      ioThreads = s.ioThreads; servedModelName = s.servedModelName; maxRequestBodyBytes = s.maxRequestBodyBytes;
+      embeddingDimensions = s.embeddingDimensions; divergence = s.divergence;
+    }
+
+    EmulatorSettings build() {
+      return new EmulatorSettings(
+          host, port, profile, seed, tokensPerChunk, defaultMaxTokens, meanOutputTokens, defaultFault, ioThreads, servedModelName, maxRequestBodyBytes, embeddingDimensions, divergence);
+    }
   }
 }

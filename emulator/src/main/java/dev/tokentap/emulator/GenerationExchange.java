@@ -97,8 +97,16 @@ final class GenerationExchange implements Sequence.Listener, ConnectionExchange 
               c,
               request.maxTokens(),
               request.ignoreEos(),
-              s.meanOutputTokens());
+              s.meanOutputTokens(),
+              s.divergence(),
+              request.format());
       lengths[c] = plans[c].length();
+      if (plans[c].toolName() != null) {
+        if (response.state().toolNames == null) {
+          response.state().toolNames = new String[n];
+        }
+        response.state().toolNames[c] = plans[c].toolName();
+      }
     }
     boolean stall = fault.kind() == FaultSpec.Kind.STALL_AFTER;
     sequence =

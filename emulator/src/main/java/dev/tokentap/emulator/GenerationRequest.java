@@ -15,6 +15,7 @@ package dev.tokentap.emulator;
  * @param includeUsage {@code stream_options.include_usage}
  * @param continuousUsage {@code stream_options.continuous_usage_stats} (with include_usage, as in
  *     current vLLM)
+ * @param format tools to call or JSON to answer with ({@link OutputFormat#TEXT} for plain text)
  */
 record GenerationRequest(
     String route,
@@ -27,7 +28,8 @@ record GenerationRequest(
     int n,
     boolean stream,
     boolean includeUsage,
-    boolean continuousUsage) {
+    boolean continuousUsage,
+    OutputFormat format) {
 
   /** KV-cache tokens the engine reserves for this request while it runs. */
   long kvReservation() {

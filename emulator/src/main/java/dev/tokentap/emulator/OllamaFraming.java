@@ -103,7 +103,8 @@ final class OllamaFraming implements ApiFraming {
         1,
         stream == null || stream.isNull() || OpenAiJson.optionalBoolean(body, "stream"),
         false,
-        false);
+        false,
+        OutputFormat.TEXT);
   }
 
   @Override

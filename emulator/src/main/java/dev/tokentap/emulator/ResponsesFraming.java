@@ -79,7 +79,8 @@ final class ResponsesFraming implements ApiFraming {
         1,
         OpenAiJson.optionalBoolean(body, "stream"),
         false,
-        false);
+        false,
+        OutputFormat.TEXT);
   }
 
   @Override

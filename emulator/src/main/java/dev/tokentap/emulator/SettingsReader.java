@@ -65,6 +65,14 @@ final class SettingsReader {
     return v;
   }
 
+  double doubleBetween(String key, double min, double max) {
+    double v = read(key, "a number", root::getDouble);
+    if (!(v >= min && v <= max)) {
+      throw invalid(key, trim(min) + ".." + trim(max));
+    }
+    return v;
+  }
+
   double doubleAbove(String key, double min) {
     double v = read(key, "a number", root::getDouble);
     if (!(v > min) || Double.isInfinite(v)) {

@@ -51,7 +51,8 @@ class EmulatorSettingsTest {
         EmulatorSettings.fromConfig(
             config(
                 "tokentap.emulator { port = 0, fault = \"stall-after=3:2s\", tokens-per-chunk = 4,"
-                    + " seed = -9, embedding-dimensions = 1024 }"));
+                    + " seed = -9, embedding-dimensions = 1024, divergence = 0.2 }"));
+    assertThat(s.divergence()).isEqualTo(0.2);
     assertThat(s.defaultFault()).isEqualTo("stall-after=3:2s");
     assertThat(s.tokensPerChunk()).isEqualTo(4);
     assertThat(s.seed()).isEqualTo(-9);
@@ -100,6 +101,7 @@ class EmulatorSettingsTest {
         "engine.base-step = soon           | tokentap.emulator.engine.base-step: soon (expected: a"
             + " duration such as 7ms)",
         "engine = 5                        | tokentap.emulator.engine: Wrong value type",
+        "divergence = 1.5                  | tokentap.emulator.divergence: 1.5 (expected: 0..1)",
       })
   void badValueNamesTheKey(String setting, String message) {
     assertThatThrownBy(() -> EmulatorSettings.fromConfig(config("tokentap.emulator." + setting)))

@@ -10,25 +10,25 @@ class OutputPlanTest {
 
   @Test
   void sameInputsSameOutput() {
-    OutputPlan a = OutputPlan.of(1, 42L, "prompt", 0, 100, false, 20);
-    OutputPlan b = OutputPlan.of(1, 42L, "prompt", 0, 100, false, 20);
+    OutputPlan a = of(1, 42L, "prompt", 0, 100, false, 20);
+    OutputPlan b = of(1, 42L, "prompt", 0, 100, false, 20);
     assertThat(a.length()).isEqualTo(b.length());
     assertThat(text(a)).isEqualTo(text(b));
   }
 
   @Test
   void eachInputChangesTheOutput() {
-    String base = text(OutputPlan.of(1, 42L, "prompt", 0, 50, true, 20));
-    assertThat(text(OutputPlan.of(2, 42L, "prompt", 0, 50, true, 20))).isNotEqualTo(base);
-    assertThat(text(OutputPlan.of(1, 43L, "prompt", 0, 50, true, 20))).isNotEqualTo(base);
-    assertThat(text(OutputPlan.of(1, null, "prompt", 0, 50, true, 20))).isNotEqualTo(base);
-    assertThat(text(OutputPlan.of(1, 42L, "prompt!", 0, 50, true, 20))).isNotEqualTo(base);
-    assertThat(text(OutputPlan.of(1, 42L, "prompt", 1, 50, true, 20))).isNotEqualTo(base);
+    String base = text(of(1, 42L, "prompt", 0, 50, true, 20));
+    assertThat(text(of(2, 42L, "prompt", 0, 50, true, 20))).isNotEqualTo(base);
+    assertThat(text(of(1, 43L, "prompt", 0, 50, true, 20))).isNotEqualTo(base);
+    assertThat(text(of(1, null, "prompt", 0, 50, true, 20))).isNotEqualTo(base);
+    assertThat(text(of(1, 42L, "prompt!", 0, 50, true, 20))).isNotEqualTo(base);
+    assertThat(text(of(1, 42L, "prompt", 1, 50, true, 20))).isNotEqualTo(base);
   }
 
   @Test
   void ignoreEosRunsToMaxTokensWithLength() {
-    OutputPlan p = OutputPlan.of(0, null, "x", 0, 77, true, 5);
+    OutputPlan p = of(0, null, "x", 0, 77, true, 5);
     assertThat(p.length()).isEqualTo(77);
     assertThat(p.finishReason()).isEqualTo("length");
     assertThat(p.tokenText(76)).startsWith(" ").hasSizeGreaterThan(1);
@@ -36,7 +36,7 @@ class OutputPlanTest {
 
   @Test
   void endOfSequenceIsTheLastTokenWithoutText() {
-    OutputPlan p = OutputPlan.of(0, null, "x", 0, 10_000, false, 5);
+    OutputPlan p = of(0, null, "x", 0, 10_000, false, 5);
     assertThat(p.finishReason()).isEqualTo("stop");
     assertThat(p.tokenText(p.length() - 1)).isEmpty();
     for (int i = 0; i < p.length() - 1; i++) {
@@ -49,12 +49,12 @@ class OutputPlanTest {
     double sum = 0;
     int n = 20_000;
     for (int i = 0; i < n; i++) {
-      OutputPlan p = OutputPlan.of(0, null, "prompt " + i, 0, 100_000, false, 128);
+      OutputPlan p = of(0, null, "prompt " + i, 0, 100_000, false, 128);
       assertThat(p.length()).isPositive();
       sum += p.length();
     }
     assertThat(sum / n).isCloseTo(128, Offset.offset(128 * 0.05));
-    assertThat(OutputPlan.of(0, null, "p", 0, 3, false, 1000).length()).isLessThanOrEqualTo(3);
+    assertThat(of(0, null, "p", 0, 3, false, 1000).length()).isLessThanOrEqualTo(3);
     assertThat(OutputPlan.geometric(0, 1)).isEqualTo(1);
   }
 
@@ -78,5 +78,10 @@ class OutputPlanTest {
       sb.append(p.tokenText(i));
     }
     return sb.toString();
+  }
+
+  /** A plain-text plan of a divergence-0 emulator. */
+  private static OutputPlan of(long seed, Long requestSeed, String prompt, int choice, int maxTokens, boolean ignoreEos, double mean) {
+    return OutputPlan.of(seed, requestSeed, prompt, choice, maxTokens, ignoreEos, mean, 0, OutputFormat.TEXT);
   }
 }

@@ -49,9 +49,9 @@ class DashboardJsonTest {
   }
 
   @Test
-  void threeDashboardsShip() throws Exception {
+  void fourDashboardsShip() throws Exception {
     assertThat(dashboards()).extracting(p -> p.getFileName().toString())
-        .containsExactly("tokentap-capacity.json", "tokentap-production-slos.json", "tokentap-shadow-comparison.json");
+        .containsExactly("tokentap-capacity.json", "tokentap-model-comparison.json", "tokentap-production-slos.json", "tokentap-shadow-comparison.json");
   }
 
   @Test

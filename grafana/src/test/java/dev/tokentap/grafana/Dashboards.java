@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Renders the three dashboards. Every panel gets a description and a unit; every query goes through
+ * Renders the four dashboards. Every panel gets a description and a unit; every query goes through
  * the {@code datasource} variable; latencies show P50/P90/P99 and the mean; rates use
  * {@code $__rate_interval}. No uids, no {@code current} values.
  */
@@ -170,6 +170,7 @@ final class Dashboards {
     out.put("dashboards/tokentap-production-slos.json", production(m));
     out.put("dashboards/tokentap-shadow-comparison.json", shadow());
     out.put("dashboards/tokentap-capacity.json", capacity(m));
+    out.put("dashboards/tokentap-model-comparison.json", new ModelComparison(m).dashboard());
     return out;
   }
 

@@ -42,8 +42,9 @@ import org.junit.jupiter.api.io.TempDir;
  * rules and alerts), answers every PromQL expression of every dashboard panel and every recording
  * rule with data. A query that returns nothing fails the test, except the few listed in
  * {@link #EXPECTED_EMPTY}, which need servers other than vLLM. Production traffic is mirrored to a
- * second emulator (a shadow target), and production has a capacity knee configured, so the shadow
- * and capacity panels have data too.
+ * second emulator (a shadow target, another model: divergence 0.3) whose answers are compared, and
+ * production has a capacity knee configured, so the shadow, model comparison and capacity panels have
+ * data too.
  */
 class LivePrometheusTest {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -84,10 +85,12 @@ class LivePrometheusTest {
     overrides.put("tokentap.access-log.enabled", false);
     overrides.put("tokentap.proxy.shutdown-grace-period", "2s");
     try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()));
-        Emulator staging = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()))) {
+        // Staging is another model (a share of its answers differ), and every request's answers are compared.
+        Emulator staging = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()).withDivergence(0.3))) {
       overrides.put("tokentap.proxy.upstream", emulator.baseUri().toString());
       overrides.put("tokentap.shadow.targets", List.of(Map.of("name", "staging", "upstream", staging.baseUri().toString(), "factor", 1.5, "spread-window", "1s")));
       overrides.put("tokentap.capacity.in-flight.production", 64);
+      overrides.put("tokentap.shadow.compare.sample", 1);
       Settings settings = SettingsLoader.load(SettingsLoader.resolve(null, overrides));
       Tokentap tokentap = Tokentap.start(settings, List.of(ShadowEngine.factory(settings.shadow())));
       AtomicBoolean stop = new AtomicBoolean();

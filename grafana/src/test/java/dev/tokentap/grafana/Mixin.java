@@ -80,6 +80,8 @@ final class Mixin {
     out.put("rules/tokentap-otel-genai.rules.yml", otelRules());
     out.put("alerts/tokentap-slo.alerts.yml", sloAlerts());
     out.put("alerts/tokentap-saturation.alerts.yml", saturationAlerts());
+    out.put("rules/tokentap-model-comparison.rules.yml", new ModelComparison(this).rules());
+    out.put("alerts/tokentap-model-comparison.alerts.yml", new ModelComparison(this).alerts());
     out.put("../deploy/k8s/prometheusrule.yaml", prometheusRule(out));
     return out;
   }

@@ -75,6 +75,9 @@ public final class StreamMeter {
   private final JsonSkeleton json;
   private final int maxEventBytes;
 
+  /** Opt-in, null unless asked for: the only place response text goes beyond the meter. */
+  private OutputCollector output;
+
   private BodyKind body = BodyKind.UNKNOWN;
   private int status;
   private long headNanos = MeterResult.NEVER;
@@ -153,6 +156,11 @@ public final class StreamMeter {
     }
   }
 
+  /** Shows {@code collector} the output read from now on (see {@link OutputCollector}). */
+  public void collectOutput(OutputCollector collector) {
+    this.output = collector;
+  }
+
   /** One upstream read. The buffer's indexes and reference count are left untouched. */
   public void onBody(ByteBuf content, long nanos) {
     if (ended || content == null) {
@@ -203,6 +211,9 @@ public final class StreamMeter {
           break;
         case JSON:
           json.append(bytes, offset, length);
+          if (output != null) {
+            collectJson(bytes, offset, length);
+          }
           break;
         default:
           break;
@@ -313,6 +324,9 @@ public final class StreamMeter {
       unparsed = true;
       return;
     }
+    if (output != null) {
+      collectEvent(type, typeLength, data, length);
+    }
     facts.reset();
     dialect.readEvent(type, typeLength, data, length, facts);
     if (!facts.parsed) {
@@ -337,6 +351,22 @@ public final class StreamMeter {
     }
     if (facts.terminator) {
       terminated = true;
+    }
+  }
+
+  private void collectEvent(byte[] type, int typeLength, byte[] data, int length) {
+    try {
+      output.onEvent(type, typeLength, data, length);
+    } catch (RuntimeException e) {
+      output = null; // a collector that failed once sees no more: the meter carries on
+    }
+  }
+
+  private void collectJson(byte[] bytes, int offset, int length) {
+    try {
+      output.onJsonBody(bytes, offset, length);
+    } catch (RuntimeException e) {
+      output = null;
     }
   }
 

@@ -3,6 +3,8 @@ package dev.tokentap.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tokentap.meter.Route;
+import dev.tokentap.proxy.record.FinishedRequest;
+import dev.tokentap.proxy.record.OutputObserver;
 import dev.tokentap.proxy.tap.RequestTap;
 import dev.tokentap.proxy.tap.TappedRequest;
 import dev.tokentap.testkit.Fixtures;
@@ -60,6 +62,48 @@ class RequestTapTest {
       assertThat(large.body()).isNull();
       assertThat(large.bodyLength()).isGreaterThan(1024);
       assertThat(seen).isEmpty();
+    }
+  }
+
+  @Test
+  void aTapThatAsksSeesTheProductionOutputAndTheFinishedRecord() throws Exception {
+    LinkedBlockingQueue<String> events = new LinkedBlockingQueue<>();
+    LinkedBlockingQueue<FinishedRequest> finished = new LinkedBlockingQueue<>();
+    RequestTap watching = new WatchingTap(events, finished);
+    try (ScriptedUpstream upstream = new ScriptedUpstream(r -> ScriptedUpstream.Script.sse(SSE, new int[0], 0));
+        ProxyHarness h = new ProxyHarness(upstream.baseUrl(), Map.of(), List.of(recorder -> watching))) {
+      var response = h.post("/v1/chat/completions", "{\"model\":\"m1\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+      assertThat(response.statusCode()).isEqualTo(200);
+      FinishedRequest f = finished.poll(5, TimeUnit.SECONDS);
+      assertThat(f).isNotNull();
+      assertThat(f.outputTokens()).isPositive();
+      assertThat(events).isNotEmpty();
+      assertThat(String.join("", events)).contains("\"content\"");
+      assertThat(finished).isEmpty(); // exactly once
+    }
+  }
+
+  /** Asks to see every request's output: its events' data, then the finished record. */
+  private record WatchingTap(LinkedBlockingQueue<String> events, LinkedBlockingQueue<FinishedRequest> finished) implements RequestTap, OutputObserver {
+    @Override
+    public void onRequest(TappedRequest r) {}
+
+    @Override
+    public OutputObserver onRequestWatchingOutput(TappedRequest r) {
+      return this;
+    }
+
+    @Override
+    public void onEvent(byte[] type, int typeLength, byte[] data, int dataLength) {
+      events.add(new String(data, 0, dataLength, StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void onJsonBody(byte[] bytes, int offset, int length) {}
+
+    @Override
+    public void onFinished(FinishedRequest f) {
+      finished.add(f);
     }
   }
 }

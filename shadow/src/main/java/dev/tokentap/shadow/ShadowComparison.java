@@ -30,6 +30,9 @@ import java.util.function.ToDoubleFunction;
  * shadow / production, and the finish-reason agreement: the overlap of the two distributions,
  * Σ min(p_production, p_shadow), 1 when staging stops for the same reasons as often as production.
  *
+ * <p>With output comparison on, each target also gets {@code compare} (its pairs' figures, {@link
+ * PairStats}) and, beside a baseline target, {@code compare_vs_baseline}.
+ *
  * <p>Each side keeps its last {@code max-samples} requests; when the window holds more, the
  * figures cover the newest ones and say {@code "truncated": true}.
  */
@@ -42,8 +45,14 @@ final class ShadowComparison implements RequestListener, AdminEndpoint {
   private final RecentRequests production;
   private final Map<String, RecentRequests> shadows = new java.util.HashMap<>();
   private final long startNanos = System.nanoTime();
+  private final OutputComparison outputs; // null: outputs not compared
 
   ShadowComparison(List<StagingTarget> targets, Duration window, int maxSamples) {
+    this(targets, window, maxSamples, null);
+  }
+
+  ShadowComparison(List<StagingTarget> targets, Duration window, int maxSamples, OutputComparison outputs) {
+    this.outputs = outputs;
     this.window = window;
     this.targets = List.copyOf(targets);
     this.production = new RecentRequests(maxSamples);
@@ -71,6 +80,16 @@ final class ShadowComparison implements RequestListener, AdminEndpoint {
   RecentRequests.Snapshot shadowSince(String target, long sinceNanos) {
     RecentRequests side = shadows.get(target);
     return side == null ? new RecentRequests.Snapshot(List.of(), false) : side.since(sinceNanos, e -> true);
+  }
+
+  /** The {@code compare} figures of {@code target}'s pairs scored since {@code sinceNanos}; null with comparison off. */
+  ObjectNode outputsSince(String target, long sinceNanos) {
+    if (outputs == null || !outputs.enabled()) {
+      return null;
+    }
+    ObjectNode node = JSON.createObjectNode();
+    outputs.summary(target, sinceNanos, node);
+    return (ObjectNode) node.get("compare");
   }
 
   @Override
@@ -124,6 +143,12 @@ final class ShadowComparison implements RequestListener, AdminEndpoint {
       ratio(ratios, "output_tokens", s.meanOutputTokens(), p.meanOutputTokens());
       ratio(ratios, "goodput", s.goodput(), p.goodput());
       number(node, "finish_reason_agreement", agreement(p.finishShares(), s.finishShares()));
+      if (outputs != null) {
+        outputs.summary(t.name(), since, node);
+      }
+    }
+    if (outputs != null && outputs.enabled()) {
+      root.put("compare_pairs_pending", outputs.pending()).put("compare_pairs_pending_max", outputs.mostPending());
     }
     return root;
   }

@@ -7,7 +7,9 @@ import dev.tokentap.proxy.admin.AdminEndpoint;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.ShadowTarget;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Map;
+import dev.tokentap.proxy.record.OutputObserver;
 import dev.tokentap.proxy.record.RequestRecorder;
 import dev.tokentap.proxy.tap.RequestTap;
 import dev.tokentap.proxy.tap.RequestTapFactory;
@@ -30,10 +32,12 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
   private final List<StagingTarget> targets;
   private final ShadowComparison comparison;
   private final ShadowRampEndpoint ramps;
+  private final OutputComparison outputs;
 
-  private ShadowEngine(List<StagingTarget> targets, ShadowComparison comparison) {
+  private ShadowEngine(List<StagingTarget> targets, ShadowComparison comparison, OutputComparison outputs) {
     this.targets = List.copyOf(targets);
     this.comparison = comparison;
+    this.outputs = outputs;
     this.ramps = new ShadowRampEndpoint(this.targets, comparison);
   }
 
@@ -45,9 +49,16 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
       targets.add(new StagingTarget(t, recorder, random));
       LOG.info("shadow target {}: {} at factor {}", t.name(), t.upstream(), t.factor());
     }
-    ShadowComparison comparison = new ShadowComparison(targets, settings.summaryWindow(), settings.summaryMaxSamples());
+    OutputComparison outputs;
+    try {
+      outputs = new OutputComparison(settings.compare(), targets, recorder.metrics(), settings.summaryMaxSamples());
+    } catch (IOException e) {
+      targets.forEach(StagingTarget::close);
+      throw new UncheckedIOException("tokentap.shadow.compare.samples.file: " + settings.compare().samplesFile() + ": " + e.getMessage(), e);
+    }
+    ShadowComparison comparison = new ShadowComparison(targets, settings.summaryWindow(), settings.summaryMaxSamples(), outputs);
     recorder.addListener(comparison);
-    return new ShadowEngine(targets, comparison);
+    return new ShadowEngine(targets, comparison, outputs);
   }
 
   /** For {@code Tokentap.start}: an engine for {@code settings} measured with the proxy's recorder. */
@@ -64,11 +75,24 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
     return List.of(this, comparison, ramps);
   }
 
+  /** Offers the request to every target; nothing is compared (no one would show production's output). */
   @Override
   public void onRequest(TappedRequest request) {
+    offer(request, null);
+  }
+
+  /** Offers the request to every target; for a request sampled for comparison, production's side. */
+  @Override
+  public OutputObserver onRequestWatchingOutput(TappedRequest request) {
+    OutputPair pair = outputs.sample(request, targets);
+    offer(request, pair);
+    return pair != null && pair.seal() ? pair.production() : null;
+  }
+
+  private void offer(TappedRequest request, OutputPair pair) {
     for (StagingTarget t : targets) {
       try {
-        t.offer(request);
+        t.offer(request, pair);
       } catch (RuntimeException e) {
         LOG.warn("shadow target {} could not take a copy", t.name(), e);
       }
@@ -168,6 +192,7 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
     ramps.close();
     for (StagingTarget t : targets) {
       t.close();
-    }
+      outputs.close(); // after the targets: the last pairs are scored
+  }
   }
 }

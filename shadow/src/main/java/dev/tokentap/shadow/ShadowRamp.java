@@ -47,6 +47,7 @@ final class ShadowRamp {
   private final ScheduledExecutorService scheduler;
   private final double originalFactor;
   private final List<Step> steps = new ArrayList<>();
+  private final List<ObjectNode> stepComparisons = new ArrayList<>(); // per step; null without output comparison
   private volatile State state = State.RUNNING;
   private int index;
   private long holdStartNanos;
@@ -91,6 +92,7 @@ final class ShadowRamp {
     long now = System.nanoTime();
     Step step = judge(plan.factors().get(index), comparison.shadowSince(plan.target(), holdStartNanos).entries(), (now - holdStartNanos) / 1e9);
     steps.add(step);
+    stepComparisons.add(comparison.outputsSince(plan.target(), holdStartNanos));
     LOG.info("shadow ramp of {}: factor {} {}: {} requests, {}% within SLO, {} in flight", plan.target(), step.factor(),
         step.passed() ? "passed" : "failed", step.requests(), Math.round(step.attainment() * 1000) / 10.0, Math.round(step.inFlight() * 10) / 10.0);
     if (!step.passed()) {
@@ -167,7 +169,8 @@ final class ShadowRamp {
       root.put("current_factor", plan.factors().get(index));
     }
     ArrayNode list = root.putArray("steps");
-    for (Step s : steps) {
+    for (int i = 0; i < steps.size(); i++) {
+      Step s = steps.get(i);
       ObjectNode n = list.addObject();
       n.put("factor", s.factor());
       n.put("requests", s.requests());
@@ -180,6 +183,9 @@ final class ShadowRamp {
       number(n, "tpot_p50_ms", s.tpotP50());
       number(n, "tpot_p99_ms", s.tpotP99());
       n.put("passed", s.passed());
+      if (stepComparisons.get(i) != null) {
+        n.set("compare", stepComparisons.get(i)); // the answers compared during the hold
+      }
     }
     if (state == State.KNEE_FOUND || state == State.NO_KNEE) {
       ObjectNode knee = root.putObject("knee");

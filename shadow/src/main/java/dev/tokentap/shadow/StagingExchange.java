@@ -20,11 +20,17 @@ import io.netty.handler.codec.http.FullHttpRequest;
 final class StagingExchange {
   private StagingExchange() {}
 
-  /** Sends copy {@code copy} of {@code copies} of {@code request}; on {@code loop}, a loop of the target's. */
-  static void send(StagingTarget target, EventLoop loop, TappedRequest request, int copy, int copies) {
+  /**
+   * Sends copy {@code copy} of {@code copies} of {@code request}; on {@code loop}, a loop of the
+   * target's. A compared pair's first copy shows its output to {@code side} (else null).
+   */
+  static void send(StagingTarget target, EventLoop loop, TappedRequest request, int copy, int copies, SideOutput side) {
     // t_start of a shadow request is when it is handed to staging (docs/shadow.md).
     RequestRecord record = target.recorder().start(Role.SHADOW, target.name(), System.nanoTime());
     record.describe(request.method(), request.route(), request.api(), target.rewriter().stagingModel(request.model()));
+    if (side != null) {
+      record.observeOutput(side);
+    }
     MeteredCall.Timeouts timeouts = new MeteredCall.Timeouts(target.settings().firstByteTimeout(), target.settings().idleTimeout(), null);
     new MeteredCall(target.pool(loop), record, request.usageInjected(), null, timeouts, (finished, completed, cause) -> ended(target, finished, completed, cause))
         .send(() -> {

@@ -110,8 +110,11 @@ final class StagingTarget implements AutoCloseable {
 
   // ---------------------------------------------------------------- on a client event loop
 
-  /** Plans this request's copies and queues them; returns at once, never blocks. */
-  void offer(TappedRequest r) {
+  /**
+   * Plans this request's copies and queues them; returns at once, never blocks. With a {@code pair},
+   * the first copy's output is its side for this target.
+   */
+  void offer(TappedRequest r, OutputPair pair) {
     if (!matches(r)) {
       return;
     }
@@ -124,9 +127,11 @@ final class StagingTarget implements AutoCloseable {
       return;
     }
     for (int copy = 1; copy <= copies; copy++) {
+      SideOutput side = copy == 1 && pair != null ? pair.expect(name()) : null;
       if (queued.incrementAndGet() > settings.queueSize()) {
         queued.decrementAndGet();
         counters.get(CopyResult.DROPPED_QUEUE_FULL).increment();
+        notSent(side);
         continue;
       }
       long delay = planner.delayNanos(copy, random);
@@ -135,13 +140,14 @@ final class StagingTarget implements AutoCloseable {
       int n = copies;
       try {
         if (delay == 0) {
-          loop.execute(() -> dispatch(loop, r, c, n));
+          loop.execute(() -> dispatch(loop, r, c, n, side));
         } else {
-          loop.schedule(() -> dispatch(loop, r, c, n), delay, TimeUnit.NANOSECONDS);
+          loop.schedule(() -> dispatch(loop, r, c, n, side), delay, TimeUnit.NANOSECONDS);
         }
       } catch (RejectedExecutionException e) {
         queued.decrementAndGet(); // shutting down
         counters.get(CopyResult.FAILED).increment();
+        notSent(side);
       }
     }
   }
@@ -156,7 +162,13 @@ final class StagingTarget implements AutoCloseable {
     }
   }
 
-  private boolean matches(TappedRequest r) {
+  private static void notSent(SideOutput side) {
+    if (side != null) {
+      side.notSent();
+    }
+  }
+
+  boolean matches(TappedRequest r) {
     boolean route = settings.routes().contains("*") || settings.routes().contains(r.route().label());
     boolean model = settings.models().contains("*") || (r.model() != null && settings.models().contains(r.model()));
     return route && model;
@@ -196,25 +208,30 @@ final class StagingTarget implements AutoCloseable {
 
   // ---------------------------------------------------------------- on a target event loop
 
-  private void dispatch(EventLoop loop, TappedRequest r, int copy, int copies) {
+  /** {@code side}: the output of a compared pair's first copy, or null. */
+  private void dispatch(EventLoop loop, TappedRequest r, int copy, int copies, SideOutput side) {
     queued.decrementAndGet();
     if (rateLimiter != null && !rateLimiter.acquirePermission()) {
       counters.get(CopyResult.DROPPED_RATE_LIMIT).increment();
+      notSent(side);
       return;
     }
     if (!breaker.tryAcquirePermission()) {
       counters.get(CopyResult.DROPPED_CIRCUIT_OPEN).increment();
+      notSent(side);
       return;
     }
     if (!bulkhead.tryAcquirePermission()) {
       breaker.releasePermission();
       counters.get(CopyResult.DROPPED_BULKHEAD).increment();
+      notSent(side);
       return;
     }
     try {
-      StagingExchange.send(this, loop, r, copy, copies);
+      StagingExchange.send(this, loop, r, copy, copies, side);
     } catch (RuntimeException e) {
       copyEnded(CopyResult.FAILED, true, 0, e);
+      notSent(side); // unless its record ended first: a side ends once
     }
   }
 

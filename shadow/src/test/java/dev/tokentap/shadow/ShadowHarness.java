@@ -116,8 +116,15 @@ final class ShadowHarness implements AutoCloseable {
     }
   }
 
+  private boolean closed;
+
+  /** Stops the proxy (and flushes its files); a second call does nothing. */
   @Override
   public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     tokentap.close();
   }
 }

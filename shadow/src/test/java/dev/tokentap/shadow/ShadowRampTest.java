@@ -37,7 +37,7 @@ class ShadowRampTest {
         Emulator staging = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(small));
         ShadowHarness h = new ShadowHarness(production.baseUri().toString(),
             "[{ name = staging, upstream = \"" + staging.baseUri() + "\", factor = 0.5, spread-window = 2s }]",
-            "tokentap.slos = [{ model = \"*\", route = \"*\", ttft = 250ms }]")) {
+            "tokentap.slos = [{ model = \"*\", route = \"*\", ttft = 250ms }]\ntokentap.shadow.compare.sample = 1")) {
       AtomicBoolean stop = new AtomicBoolean();
       Thread traffic = new Thread(() -> poisson(h, 10, stop), "ramp-traffic");
       traffic.setDaemon(true);
@@ -56,7 +56,7 @@ class ShadowRampTest {
       JsonNode ramp = state(h);
       assertThat(ramp.path("state").asText()).isEqualTo("knee_found");
       JsonNode steps = ramp.path("steps");
-      assertThat(steps.size()).isBetween(2, 5);
+      assertThat(steps.size()).as(ramp.toString()).isBetween(2, 5);
       assertThat(steps.get(0).path("factor").asDouble()).isEqualTo(1.0);
       assertThat(steps.get(0).path("passed").asBoolean()).as(steps.get(0).toString()).isTrue();
       // Every step but the last passed; the last failed, and nothing ran after it.
@@ -72,6 +72,10 @@ class ShadowRampTest {
       // Staging's rate followed the factor (production ~10/s) while it passed.
       assertThat(steps.get(1).path("request_rate").asDouble()).isGreaterThan(steps.get(0).path("request_rate").asDouble());
       assertThat(h.engine.factor("staging")).as("the factor is back where it was").isEqualTo(0.5);
+      // Each step carries the answers compared during its hold: staging is the same model.
+      JsonNode compared = steps.get(0).path("compare");
+      assertThat(compared.path("pairs").path("compared").asInt()).as(compared.toString()).isPositive();
+      assertThat(compared.path("similarity_mean").asDouble()).isEqualTo(1.0);
     }
   }
 

@@ -143,7 +143,7 @@ class ShadowSummaryTest {
     return sorted[(int) Math.ceil(0.5 * sorted.length) - 1];
   }
 
-  private static JsonNode target(JsonNode summary, String name) {
+  static JsonNode target(JsonNode summary, String name) {
     for (JsonNode t : summary.get("targets")) {
       if (t.get("target").asText().equals(name)) {
         return t;
@@ -152,7 +152,7 @@ class ShadowSummaryTest {
     throw new AssertionError("no target " + name + " in " + summary);
   }
 
-  private static JsonNode summary(ShadowHarness h, String query) throws Exception {
+  static JsonNode summary(ShadowHarness h, String query) throws Exception {
     HttpResponse<String> response = admin(h, query);
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     return JSON.readTree(response.body());

@@ -85,10 +85,39 @@ public record Settings(
    *
    * @param summaryWindow the longest window {@code /admin/shadow/summary} covers
    * @param summaryMaxSamples finished requests kept per side (production, each target) for it
+   * @param compare how production's and staging's outputs are compared
    */
-  public record Shadow(List<ShadowTarget> targets, java.time.Duration summaryWindow, int summaryMaxSamples) {
+  public record Shadow(List<ShadowTarget> targets, java.time.Duration summaryWindow, int summaryMaxSamples, Compare compare) {
     public Shadow {
       targets = List.copyOf(targets);
+    }
+
+    /** As configured, without output comparison. */
+    public Shadow(List<ShadowTarget> targets, java.time.Duration summaryWindow, int summaryMaxSamples) {
+      this(targets, summaryWindow, summaryMaxSamples, Compare.OFF);
+    }
+
+    /**
+     * Output comparison of production and its copies (docs/shadow.md, "Comparing models").
+     *
+     * @param sample share of mirrored production requests whose outputs are kept and compared (0: off)
+     * @param maxTokens output kept per side: the first words of the text, and tool calls' arguments
+     *     up to 8 bytes a word
+     * @param maxPending pairs waiting for a side to finish; beyond, a new pair is dropped and counted
+     * @param samplesFile opt-in: where differing pairs are written, both answers in full as kept;
+     *     null for nowhere (the default)
+     * @param samplesMaxPairs differing pairs written to {@code samplesFile} at most, then no more
+     */
+    public record Compare(double sample, int maxTokens, int maxPending, java.nio.file.Path samplesFile, int samplesMaxPairs) {
+      public static final Compare OFF = new Compare(0, 256, 1000, null, 100);
+
+      public Compare(double sample, int maxTokens, int maxPending) {
+        this(sample, maxTokens, maxPending, null, 100);
+      }
+
+      public boolean enabled() {
+        return sample > 0;
+      }
     }
   }
 

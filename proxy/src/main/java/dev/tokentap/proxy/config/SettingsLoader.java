@@ -129,7 +129,13 @@ public final class SettingsLoader {
         new Settings.Shadow(
             ShadowTargetsReader.read(config, env),
             r.positiveDuration("tokentap.shadow.summary.window"),
-            r.intAtLeast("tokentap.shadow.summary.max-samples", 1));
+            r.intAtLeast("tokentap.shadow.summary.max-samples", 1),
+            new Settings.Shadow.Compare(
+                r.share("tokentap.shadow.compare.sample"),
+                r.intAtLeast("tokentap.shadow.compare.max-tokens", 1),
+                r.intAtLeast("tokentap.shadow.compare.max-pending", 1),
+                r.string("tokentap.shadow.compare.samples.file").isBlank() ? null : java.nio.file.Path.of(r.string("tokentap.shadow.compare.samples.file")),
+                r.intAtLeast("tokentap.shadow.compare.samples.max-pairs", 1)));
     return new Settings(proxy, upstream, admin, metrics, slos, accessLog, shadow, new Settings.Capacity(capacities(config),
         new Settings.Capacity.Estimate(
             r.fraction("tokentap.capacity.estimate.slo-attainment-goal"),
@@ -204,6 +210,15 @@ public final class SettingsLoader {
       }
       if (!(value >= min) || Double.isInfinite(value)) {
         throw bad(key, raw(key), "a number >= " + min);
+      }
+      return value;
+    }
+
+    /** A share from 0 to 1, both included. */
+    double share(String key) {
+      double value = doubleAtLeast(key, 0);
+      if (value > 1) {
+        throw bad(key, raw(key), "a number from 0 to 1");
       }
       return value;
     }

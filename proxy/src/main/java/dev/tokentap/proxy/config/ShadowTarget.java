@@ -39,7 +39,8 @@ public record ShadowTarget(
     Duration firstByteTimeout,
     Duration idleTimeout,
     int ioThreads,
-    ClientTls tls) {
+    ClientTls tls,
+    boolean baseline) {
 
   public ShadowTarget {
     routes = List.copyOf(routes);

@@ -172,6 +172,7 @@ final class ShadowTargetsReader {
         r.positiveDuration("first-byte-timeout"),
         r.positiveDuration("idle-timeout"),
         r.intAtLeast("io-threads", 1),
-        r.clientTls("tls"));
+        r.clientTls("tls"),
+        r.bool("baseline"));
   }
 }

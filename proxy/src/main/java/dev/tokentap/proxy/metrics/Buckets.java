@@ -50,6 +50,15 @@ public final class Buckets {
    */
   static final double[] TOKENS_PER_EVENT = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 64, 128, 256};
 
+  /**
+   * A similarity in percent: tenths, finer near 100 where near-identical answers differ. Whole
+   * numbers, as Micrometer rounds a summary's value up to one before filing it in a bucket.
+   */
+  static final double[] SIMILARITY_PERCENT = {10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 100};
+
+  /** A ratio around 100 %, spaced about evenly in its logarithm (as much shorter as longer); whole numbers. */
+  static final double[] OUTPUT_RATIO_PERCENT = {25, 50, 67, 80, 90, 95, 100, 105, 111, 125, 150, 200, 400};
+
   /** Proxy overhead: microseconds are the expected range; milliseconds are a problem worth seeing. */
   static final double[] OVERHEAD = {
     0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,

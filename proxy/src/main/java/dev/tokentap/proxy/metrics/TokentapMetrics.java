@@ -53,6 +53,16 @@ public final class TokentapMetrics implements RequestListener {
   static final String IN_FLIGHT = "tokentap.requests.in.flight";
   // tokentap_shadow_copies_total{target,result}
   static final String SHADOW_COPIES = "tokentap.shadow.copies";
+  // tokentap_shadow_pairs_total{target,result}
+  static final String SHADOW_PAIRS = "tokentap.shadow.pairs";
+  // tokentap_shadow_similarity_percent{target}
+  static final String SHADOW_SIMILARITY = "tokentap.shadow.similarity";
+  // tokentap_shadow_output_ratio_percent{target}
+  static final String SHADOW_OUTPUT_RATIO = "tokentap.shadow.output.ratio";
+  // tokentap_shadow_agreement_total{target,check,agreed}
+  static final String SHADOW_AGREEMENT = "tokentap.shadow.agreement";
+  // tokentap_shadow_outputs_total{target,side,kind}
+  static final String SHADOW_OUTPUTS = "tokentap.shadow.outputs";
   // tokentap_proxy_overhead_seconds{direction}
   static final String OVERHEAD = "tokentap.proxy.overhead";
   // tokentap_upstream_connect_errors_total{target,reason}
@@ -128,6 +138,64 @@ public final class TokentapMetrics implements RequestListener {
     return Counter.builder(SHADOW_COPIES)
         .description("Shadow copies by fate: sent (staging's response read to the end), dropped before sending (queue full, bulkhead, circuit open, rate limit, body too large) or failed")
         .tags("target", target, "result", result)
+        .register(registry);
+  }
+
+  /**
+   * Compared pairs (production's output and a copy's) for {@code target}: compared (both ended
+   * well), production_error, shadow_error, both_error, not_sent (the copy was dropped before
+   * leaving) or dropped (max-pending pairs were waiting). docs/shadow.md, "Comparing models".
+   */
+  public Counter shadowPairs(String target, String result) {
+    return Counter.builder(SHADOW_PAIRS)
+        .description("Production/shadow output pairs by result: compared, production_error, shadow_error, both_error, not_sent, dropped")
+        .tags("target", target, "result", result)
+        .register(registry);
+  }
+
+  /**
+   * ROUGE-L F1 over the first max-tokens words of the two texts, per compared pair, in percent (0 to
+   * 100). Percent, not a fraction, because Micrometer files a summary's value into its buckets
+   * rounded up to a whole number: with whole-number boundaries that is exact.
+   */
+  public DistributionSummary shadowSimilarity(String target) {
+    return percentSummary(SHADOW_SIMILARITY, target, Buckets.SIMILARITY_PERCENT,
+        "Text similarity of shadow to production per compared pair: ROUGE-L F1 over words of the first max-tokens words, in percent (100 = the same)");
+  }
+
+  /** Output tokens of the copy over production's, per compared pair where production had some, in percent. */
+  public DistributionSummary shadowOutputRatio(String target) {
+    return percentSummary(SHADOW_OUTPUT_RATIO, target, Buckets.OUTPUT_RATIO_PERCENT,
+        "Output tokens of shadow / production per compared pair, in percent (100 = as long)");
+  }
+
+  private DistributionSummary percentSummary(String name, String target, double[] buckets, String description) {
+    return DistributionSummary.builder(name)
+        .description(description)
+        .baseUnit("percent")
+        .tags("target", target)
+        .serviceLevelObjectives(Buckets.values(buckets))
+        .minimumExpectedValue(buckets[0])
+        .register(registry);
+  }
+
+  /**
+   * Checks of compared pairs that {@code agreed} ("true"/"false"): exact_match (deterministic
+   * requests only), finish_reason, tool_calls (where either side called a tool), json (where JSON
+   * was asked for: both valid or both not).
+   */
+  public Counter shadowAgreement(String target, String check, boolean agreed) {
+    return Counter.builder(SHADOW_AGREEMENT)
+        .description("Checks of compared output pairs, by check (exact_match, finish_reason, tool_calls, json) and whether the two sides agreed")
+        .tags("target", target, "check", check, "agreed", Boolean.toString(agreed))
+        .register(registry);
+  }
+
+  /** Compared outputs of {@code side} (production, shadow) of a kind: refusal, empty, json_invalid, tool_call. */
+  public Counter shadowOutputs(String target, String side, String kind) {
+    return Counter.builder(SHADOW_OUTPUTS)
+        .description("Outputs of compared pairs by side (production, shadow) and kind: refusal, empty, json_invalid (JSON asked for), tool_call")
+        .tags("target", target, "side", side, "kind", kind)
         .register(registry);
   }
 

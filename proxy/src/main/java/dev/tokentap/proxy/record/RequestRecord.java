@@ -32,6 +32,7 @@ public final class RequestRecord {
   private StreamMeter meter;
   private boolean finished;
   private RequestContent content;
+  private OutputObserver output; // opt-in, null unless a sampled comparison asked for it
   private final long inFlightAtStart;
 
   RequestRecord(RequestRecorder recorder, Role role, String target, long startNanos, long wallClockStartMillis, long inFlightAtStart) {
@@ -74,6 +75,9 @@ public final class RequestRecord {
     if (meter == null) {
       TokenGapListener series = recorder.series(model, route, target, role);
       meter = new StreamMeter(api, usageInjected, alsoGaps == null ? series : new BothGaps(series, alsoGaps), recorder.maxInspectedResponseBody());
+      if (output != null) {
+        meter.collectOutput(output);
+      }
     }
     return meter;
   }
@@ -95,6 +99,20 @@ public final class RequestRecord {
 
   public StreamMeter meterOrNull() {
     return meter;
+  }
+
+  /**
+   * Shows {@code observer} this request's output and then its finished record (opt-in: the shadow
+   * comparison's sampled pairs). One observer per record: a second is ignored.
+   */
+  public void observeOutput(OutputObserver observer) {
+    if (output != null || finished) {
+      return;
+    }
+    output = observer;
+    if (meter != null) {
+      meter.collectOutput(observer);
+    }
   }
 
   public void requestBodyRead(long nanos, long bytes) {
@@ -168,6 +186,13 @@ public final class RequestRecord {
         new FinishedRequest(role, target, route, model, method, wallClockStartMillis, startNanos, requestLastByteNanos,
             sentNanos, endNanos, status, outcome, slo, requestBytes, responseBytes, result, inFlightAtStart, content);
     recorder.finished(f);
+    if (output != null) {
+      try {
+        output.onFinished(f);
+      } catch (RuntimeException e) {
+        // an observer's failure never reaches the relay
+      }
+    }
     return f;
   }
 }

@@ -2,6 +2,7 @@ package dev.tokentap.proxy.relay;
 
 import dev.tokentap.meter.Route;
 import dev.tokentap.proxy.config.Settings;
+import dev.tokentap.proxy.record.OutputObserver;
 import dev.tokentap.proxy.record.RequestContent;
 import dev.tokentap.proxy.record.RequestRecord;
 import dev.tokentap.proxy.tap.RequestTap;
@@ -194,7 +195,10 @@ final class RequestRelay {
         if (body == null) {
           t.onRequestTooLarge(tapped);
         } else {
-          t.onRequest(tapped);
+          OutputObserver observer = t.onRequestWatchingOutput(tapped);
+          if (observer != null) {
+            record.observeOutput(observer);
+          }
         }
       } catch (RuntimeException e) {
         org.slf4j.LoggerFactory.getLogger(RequestRelay.class).warn("request tap failed", e);

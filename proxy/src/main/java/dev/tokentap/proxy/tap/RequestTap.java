@@ -13,6 +13,16 @@ public interface RequestTap extends AutoCloseable {
 
   void onRequest(TappedRequest request);
 
+  /**
+   * As {@link #onRequest}; a tap that wants to see this request's response output (opt-in, for a
+   * sampled share: the shadow comparison) returns an observer, which the relay sets on the
+   * request's record. By default {@link #onRequest} and null.
+   */
+  default dev.tokentap.proxy.record.OutputObserver onRequestWatchingOutput(TappedRequest request) {
+    onRequest(request);
+    return null;
+  }
+
   /** A request on a route the tap could have seen whose body was too large to read whole. */
   default void onRequestTooLarge(TappedRequest headOnly) {}
 

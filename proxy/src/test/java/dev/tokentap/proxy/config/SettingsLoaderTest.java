@@ -61,6 +61,17 @@ class SettingsLoaderTest {
     assertThat(t.cacheBusting()).isEqualTo(ShadowTarget.CacheBusting.NONE);
     assertThat(t.spreadWindow()).isEqualTo(Duration.ofSeconds(10));
     assertThat(t.model()).isNull();
+    assertThat(t.baseline()).isFalse();
+    assertThat(s.shadow().compare()).isEqualTo(new Settings.Shadow.Compare(0, 256, 1000));
+    assertThat(s.shadow().compare().enabled()).isFalse();
+  }
+
+  @Test
+  void compareAndBaselineAreRead() {
+    Settings s = load("tokentap.shadow { compare { sample = 0.25, max-tokens = 64, max-pending = 10, samples { file = \"/tmp/pairs.jsonl\", max-pairs = 5 } },"
+        + " targets = [{ name = replica, upstream = \"http://r:1\", baseline = true }] }");
+    assertThat(s.shadow().compare()).isEqualTo(new Settings.Shadow.Compare(0.25, 64, 10, java.nio.file.Path.of("/tmp/pairs.jsonl"), 5));
+    assertThat(s.shadow().targets().get(0).baseline()).isTrue();
   }
 
   @ParameterizedTest
@@ -129,6 +140,12 @@ class SettingsLoaderTest {
     "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", io-threads = 0 }] | tokentap.shadow.targets[0].io-threads",
     "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", speed = 2 }] | tokentap.shadow.targets[0].speed: 2 (expected: one of",
     "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\" }, { name = s, upstream = \"http://t:1\" }] | tokentap.shadow.targets[1].name: \"s\" (expected: a name no other target has)",
+    "tokentap.shadow.compare.sample = 1.5                                            | tokentap.shadow.compare.sample: 1.5 (expected: a number from 0 to 1)",
+    "tokentap.shadow.compare.sample = -0.1                                           | tokentap.shadow.compare.sample: -0.1 (expected: a number >= 0",
+    "tokentap.shadow.compare.max-tokens = 0                                          | tokentap.shadow.compare.max-tokens: 0 (expected: an integer >= 1)",
+    "tokentap.shadow.compare.max-pending = 0                                         | tokentap.shadow.compare.max-pending: 0 (expected: an integer >= 1)",
+    "tokentap.shadow.compare.samples.max-pairs = 0                                   | tokentap.shadow.compare.samples.max-pairs: 0 (expected: an integer >= 1)",
+    "tokentap.shadow.targets = [{ name = s, upstream = \"http://s:1\", baseline = maybe }] | tokentap.shadow.targets[0].baseline",
     "tokentap.capture.enabled = true                                                 | tokentap.capture.file: \"\" (expected: a file path (capture is enabled))",
     "tokentap.capture.prefix-chars = 0                                               | tokentap.capture.prefix-chars: 0 (expected: an integer >= 1)",
     "tokentap.capture.max-files = 0                                                  | tokentap.capture.max-files: 0 (expected: an integer >= 1)",
