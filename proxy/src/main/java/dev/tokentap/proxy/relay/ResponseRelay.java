@@ -21,11 +21,13 @@ import io.netty.handler.codec.http.LastHttpContent;
  * fed to the meter, then written to the client and flushed at once. Owns no connection: the
  * exchange decides when the response has ended.
  *
- * <p>Where the client can take the body exactly as the upstream framed it (the same chunking or the
- * same Content-Length, nothing filtered out), the upstream's bytes are forwarded as they came
- * ({@link WireRelay}): nothing is decoded, copied or encoded again. Otherwise (the usage event
- * tokentap injected is filtered out by {@link UsageEventFilter}, an HTTP/1.0 client, a body that
- * ends at close) the payload is framed anew for the client by the encoder.
+ * <p>How the body reaches the client, cheapest first ({@link Framing}): where the client can take it
+ * exactly as the upstream framed it (the same chunking or the same Content-Length, nothing filtered
+ * out), the upstream's bytes are forwarded as they came ({@link WireRelay}): nothing is decoded,
+ * copied or encoded again. Where the usage event tokentap injected is filtered out ({@link
+ * UsageEventFilter}), what is released of each read goes out as one chunk of its own framing, in
+ * one write. Only an HTTP/1.0 client, or a body that ends at the close, has its payload framed by
+ * the encoder.
  */
 final class ResponseRelay {
   private final RelayContext relay;
@@ -34,8 +36,17 @@ final class ResponseRelay {
   private UsageEventFilter usageFilter;
   private boolean headSent;
   private boolean keepAlive;
-  /** The body goes to the client in the upstream's own framing. */
-  private boolean wire;
+  private Framing framing;
+
+  /** How the body's bytes are framed for the client. */
+  private enum Framing {
+    /** The upstream's own bytes, framing included. */
+    WIRE,
+    /** Each write one chunk, framed here ({@link WireRelay#chunk}). */
+    CHUNKS,
+    /** {@code HttpContent} through the encoder: a close-delimited body. */
+    ENCODER
+  }
 
   ResponseRelay(RelayContext relay, ChannelHandlerContext client, RequestRecord record) {
     this.relay = relay;
@@ -61,8 +72,9 @@ final class ResponseRelay {
     HttpResponse toClient = RelayedHeads.toClient(request, response, keepAliveToClient, usageFilter != null);
     keepAlive = HttpUtil.isKeepAlive(toClient);
     headSent = true;
-    wire = usageFilter == null && sameFraming(request, response, toClient);
-    client.writeAndFlush(wire ? new WireRelay.Head(toClient) : toClient, client.voidPromise());
+    framing = usageFilter == null && sameFraming(request, response, toClient) ? Framing.WIRE
+        : HttpUtil.isTransferEncodingChunked(toClient) ? Framing.CHUNKS : Framing.ENCODER;
+    client.writeAndFlush(framing == Framing.ENCODER ? toClient : new WireRelay.Head(toClient), client.voidPromise());
   }
 
   /** Whether the client's body framing is the upstream's, so its bytes can pass as they are. */
@@ -87,10 +99,10 @@ final class ResponseRelay {
       record.responseBytes(bytes.readableBytes());
     }
     boolean last = content instanceof LastHttpContent;
-    if (wire) {
-      relayWire(content, last);
-    } else {
-      relayPayload(content, last);
+    switch (framing) {
+      case WIRE -> relayWire(content, last);
+      case CHUNKS -> relayChunk(content, last);
+      case ENCODER -> relayPayload(content, last);
     }
     relay.recorder.metrics().recordResponseOverhead(System.nanoTime() - readNanos);
     return last;
@@ -110,24 +122,41 @@ final class ResponseRelay {
     client.flush();
   }
 
-  /** The payload, less the injected usage event, framed anew by the client's encoder. */
-  private void relayPayload(HttpContent content, boolean last) {
-    ByteBuf bytes = content.content();
-    ByteBuf out = usageFilter != null ? usageFilter.filter(bytes.retain()) : bytes.retain();
-    HttpContent relayed;
-    if (last) {
-      if (usageFilter != null) {
-        out = Unpooled.wrappedBuffer(out, usageFilter.finish());
-        usageFilter = null;
-      }
-      LastHttpContent tail = new DefaultLastHttpContent(out);
-      tail.trailingHeaders().set(((LastHttpContent) content).trailingHeaders());
-      relayed = tail;
-    } else {
-      relayed = new DefaultHttpContent(out);
-    }
+  /** What is released of the payload (less the injected usage event) as one chunk: one write per read. */
+  private void relayChunk(HttpContent content, boolean last) {
+    ByteBuf out = payload(content, last);
     content.release();
-    client.writeAndFlush(relayed, client.voidPromise());
+    ByteBuf chunk = WireRelay.chunk(client.alloc(), out, last);
+    if (chunk.isReadable()) {
+      client.write(new WireRelay.Bytes(chunk), client.voidPromise());
+    } else {
+      chunk.release();
+    }
+    if (last) {
+      client.write(LastHttpContent.EMPTY_LAST_CONTENT, client.voidPromise());
+    }
+    client.flush();
+  }
+
+  /** The payload, framed by the client's encoder (a body that ends at the close). */
+  private void relayPayload(HttpContent content, boolean last) {
+    ByteBuf out = payload(content, last);
+    content.release();
+    client.writeAndFlush(last ? new DefaultLastHttpContent(out) : new DefaultHttpContent(out), client.voidPromise());
+  }
+
+  /** The part's payload that may go to the client now (owned by the caller), less a filtered usage event. */
+  private ByteBuf payload(HttpContent content, boolean last) {
+    ByteBuf bytes = content.content();
+    if (usageFilter == null) {
+      return bytes.retain();
+    }
+    ByteBuf out = usageFilter.filter(bytes.retain());
+    if (last) {
+      out = Unpooled.wrappedBuffer(out, usageFilter.finish());
+      usageFilter = null;
+    }
+    return out;
   }
 
   /** Whether the response head was written to the client (after it, tokentap cannot answer itself). */

@@ -1,19 +1,50 @@
 package dev.tokentap.proxy.relay;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.buffer.DefaultByteBufHolder;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 
 /**
  * What the client-side encoder ({@link ClientHttpCodec}) is given for a response whose body is
- * relayed in the upstream's own framing: a {@link Head} it encodes but whose body it leaves alone,
- * then {@link Bytes} it passes to the socket untouched, then an empty {@code LastHttpContent} that
- * ends the message. Used when the body reaches the client exactly as the upstream framed it: same
- * chunking or same Content-Length, nothing filtered out ({@link ResponseRelay}).
+ * framed outside it: a {@link Head} it encodes but whose body it leaves alone, then {@link Bytes}
+ * it passes to the socket untouched, then an empty {@code LastHttpContent} that ends the message.
+ * The bytes are either the upstream's own, when the client takes the body as the upstream framed
+ * it, or one {@link #chunk} per upstream read ({@link ResponseRelay}).
  */
 final class WireRelay {
   private WireRelay() {}
+
+  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] CRLF = {'\r', '\n'};
+  private static final byte[] CRLF_LAST_CHUNK = {'\r', '\n', '0', '\r', '\n', '\r', '\n'};
+  private static final byte[] LAST_CHUNK = {'0', '\r', '\n', '\r', '\n'};
+
+  /**
+   * {@code payload} (owned by the result) as one HTTP/1.1 chunk, followed by the last chunk when
+   * {@code last}: one buffer, so one write. An empty payload is no chunk (it would end the body).
+   */
+  static ByteBuf chunk(ByteBufAllocator alloc, ByteBuf payload, boolean last) {
+    int n = payload.readableBytes();
+    if (n == 0) {
+      payload.release();
+      return last ? Unpooled.wrappedBuffer(LAST_CHUNK) : Unpooled.EMPTY_BUFFER;
+    }
+    ByteBuf size = alloc.buffer(10);
+    for (int shift = (31 - Integer.numberOfLeadingZeros(n)) / 4 * 4; shift >= 0; shift -= 4) {
+      size.writeByte(HEX[(n >>> shift) & 0xF]);
+    }
+    size.writeBytes(CRLF);
+    CompositeByteBuf chunk = alloc.compositeBuffer(3);
+    chunk.addComponent(true, size);
+    chunk.addComponent(true, payload);
+    chunk.addComponent(true, Unpooled.wrappedBuffer(last ? CRLF_LAST_CHUNK : CRLF));
+    return chunk;
+  }
 
   /** A response head whose body follows as {@link Bytes}. */
   static final class Head extends DefaultHttpResponse {
