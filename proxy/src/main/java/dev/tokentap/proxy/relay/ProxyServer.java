@@ -42,7 +42,10 @@ public final class ProxyServer implements AutoCloseable {
     RelayContext relay = new RelayContext(settings, recorder, taps);
     Settings.Proxy s = settings.proxy();
     EventLoopGroup boss = Transports.newGroup(1, "tokentap-accept");
-    EventLoopGroup workers = Transports.newGroup(s.ioThreads(), "tokentap-io");
+    // 0: one per core, as documented (and as nginx's worker_processes auto); Netty's own default
+    // for 0 would be two per core, each a thread to wake and switch to.
+    int ioThreads = s.ioThreads() > 0 ? s.ioThreads() : Runtime.getRuntime().availableProcessors();
+    EventLoopGroup workers = Transports.newGroup(ioThreads, "tokentap-io");
     ChannelGroup clients = new DefaultChannelGroup("tokentap-clients", GlobalEventExecutor.INSTANCE);
     try {
       // Every I/O thread started before the listener opens: a thread's start (and its selector's)

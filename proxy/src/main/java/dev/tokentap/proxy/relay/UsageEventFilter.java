@@ -82,6 +82,12 @@ final class UsageEventFilter {
     if (end <= heldStart) {
       return Unpooled.EMPTY_BUFFER;
     }
+    if (dropCount == 0 && held.size() == 1 && end == heldStart + heldBytes) {
+      // The usual read: whole events, none dropped: the buffer itself goes, no composite.
+      heldStart = end;
+      heldBytes = 0;
+      return held.pollFirst();
+    }
     CompositeByteBuf out = alloc.compositeBuffer(Integer.MAX_VALUE);
     long cursor = heldStart;
     int kept = 0;

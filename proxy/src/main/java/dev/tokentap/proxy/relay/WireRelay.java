@@ -19,6 +19,8 @@ import java.nio.charset.StandardCharsets;
 final class WireRelay {
   private WireRelay() {}
 
+  /** Payloads up to this size are copied next to their framing rather than referenced. */
+  private static final int COPY_THRESHOLD = 2048;
   private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] CRLF = {'\r', '\n'};
   private static final byte[] CRLF_LAST_CHUNK = {'\r', '\n', '0', '\r', '\n', '\r', '\n'};
@@ -34,16 +36,31 @@ final class WireRelay {
       payload.release();
       return last ? Unpooled.wrappedBuffer(LAST_CHUNK) : Unpooled.EMPTY_BUFFER;
     }
-    ByteBuf size = alloc.buffer(10);
-    for (int shift = (31 - Integer.numberOfLeadingZeros(n)) / 4 * 4; shift >= 0; shift -= 4) {
-      size.writeByte(HEX[(n >>> shift) & 0xF]);
+    byte[] tail = last ? CRLF_LAST_CHUNK : CRLF;
+    if (n <= COPY_THRESHOLD) {
+      // An SSE read is a few hundred bytes: one buffer holding framing and payload is cheaper to
+      // make and to write than a composite of three.
+      ByteBuf chunk = alloc.buffer(10 + n + tail.length);
+      writeSize(chunk, n);
+      chunk.writeBytes(payload, payload.readerIndex(), n).writeBytes(tail);
+      payload.release();
+      return chunk;
     }
-    size.writeBytes(CRLF);
+    ByteBuf size = alloc.buffer(10);
+    writeSize(size, n);
     CompositeByteBuf chunk = alloc.compositeBuffer(3);
     chunk.addComponent(true, size);
     chunk.addComponent(true, payload);
-    chunk.addComponent(true, Unpooled.wrappedBuffer(last ? CRLF_LAST_CHUNK : CRLF));
+    chunk.addComponent(true, Unpooled.wrappedBuffer(tail));
     return chunk;
+  }
+
+  /** The chunk-size line: {@code n} in hex, CRLF. */
+  private static void writeSize(ByteBuf out, int n) {
+    for (int shift = (31 - Integer.numberOfLeadingZeros(n)) / 4 * 4; shift >= 0; shift -= 4) {
+      out.writeByte(HEX[(n >>> shift) & 0xF]);
+    }
+    out.writeBytes(CRLF);
   }
 
   /** A response head whose body follows as {@link Bytes}. */
