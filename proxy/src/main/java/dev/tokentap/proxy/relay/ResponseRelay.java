@@ -72,17 +72,19 @@ final class ResponseRelay {
     HttpResponse toClient = RelayedHeads.toClient(request, response, keepAliveToClient, usageFilter != null);
     keepAlive = HttpUtil.isKeepAlive(toClient);
     headSent = true;
-    framing = usageFilter == null && sameFraming(request, response, toClient) ? Framing.WIRE
+    framing = !mayHaveBody(request, response) ? Framing.ENCODER // the encoder knows what to blank
+        : usageFilter == null && sameFraming(response, toClient) ? Framing.WIRE
         : HttpUtil.isTransferEncodingChunked(toClient) ? Framing.CHUNKS : Framing.ENCODER;
     client.writeAndFlush(framing == Framing.ENCODER ? toClient : new WireRelay.Head(toClient), client.voidPromise());
   }
 
+  private static boolean mayHaveBody(HttpRequest request, HttpResponse response) {
+    int status = response.status().code();
+    return !request.method().equals(HttpMethod.HEAD) && status >= 200 && status != 204 && status != 205 && status != 304;
+  }
+
   /** Whether the client's body framing is the upstream's, so its bytes can pass as they are. */
-  private static boolean sameFraming(HttpRequest request, HttpResponse upstream, HttpResponse toClient) {
-    int status = upstream.status().code();
-    if (request.method().equals(HttpMethod.HEAD) || status < 200 || status == 204 || status == 205 || status == 304) {
-      return false; // no body (or one the encoder must blank)
-    }
+  private static boolean sameFraming(HttpResponse upstream, HttpResponse toClient) {
     if (HttpUtil.isTransferEncodingChunked(upstream)) {
       return HttpUtil.isTransferEncodingChunked(toClient);
     }
