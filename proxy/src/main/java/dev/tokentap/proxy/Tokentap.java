@@ -8,6 +8,7 @@ import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.SettingsException;
 import dev.tokentap.proxy.metrics.ModelLabels;
 import dev.tokentap.proxy.metrics.SloPolicy;
+import dev.tokentap.proxy.metrics.TenantLabels;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
 import dev.tokentap.proxy.record.AccessLog;
 import dev.tokentap.proxy.record.RequestRecorder;
@@ -98,7 +99,7 @@ public final class Tokentap implements AutoCloseable {
     metrics.registerClientLimits();
     RequestRecorder recorder =
         new RequestRecorder(metrics, new SloPolicy(settings.slos()), new ModelLabels(settings.metrics().maxModels(), metrics.modelLabelOverflow()::increment),
-            settings.proxy().maxInspectedResponseBody());
+            tenantLabels(settings.metrics().tenant(), metrics), settings.proxy().maxInspectedResponseBody());
     AccessLog accessLog = null;
     if (settings.accessLog().enabled()) {
       accessLog = new AccessLog(settings.accessLog().destination(), settings.accessLog().queueSize(), registry);
@@ -155,6 +156,13 @@ public final class Tokentap implements AutoCloseable {
     self[0] = t;
     t.ready = true;
     return t;
+  }
+
+  private static TenantLabels tenantLabels(Settings.Tenant tenant, TokentapMetrics metrics) {
+    if (!tenant.enabled()) {
+      return TenantLabels.off();
+    }
+    return TenantLabels.on(tenant.maxTenants(), java.util.Set.copyOf(tenant.allow()), metrics.tenantLabelOverflow()::increment);
   }
 
   public InetSocketAddress proxyAddress() {
