@@ -3,6 +3,7 @@ package dev.tokentap.proxy;
 import dev.tokentap.proxy.admin.AdminEndpoint;
 import dev.tokentap.proxy.admin.AdminServer;
 import dev.tokentap.proxy.admin.CapacityEndpoint;
+import dev.tokentap.proxy.admin.CardinalityEndpoint;
 import dev.tokentap.proxy.admin.CapacityEstimator;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.SettingsException;
@@ -93,6 +94,7 @@ public final class Tokentap implements AutoCloseable {
       new NettyAllocatorMetrics(allocator).bindTo(registry);
     }
 
+    CardinalityEndpoint cardinality = new CardinalityEndpoint(registry);
     TokentapMetrics metrics = new TokentapMetrics(registry, settings.slos());
     metrics.registerInFlight(settings.proxy().targetName(), Role.PRIMARY);
     metrics.registerUpstream(settings.proxy().targetName());
@@ -131,6 +133,7 @@ public final class Tokentap implements AutoCloseable {
       new NettyEventExecutorMetrics(proxy.workers()).bindTo(registry);
       List<AdminEndpoint> endpoints = new ArrayList<>();
       endpoints.add(new CapacityEndpoint(registry, settings.capacity().inFlight()));
+      endpoints.add(cardinality);
       CapacityEstimator estimator = new CapacityEstimator(registry, settings.capacity().estimate());
       recorder.addListener(estimator);
       endpoints.add(estimator);
