@@ -11,6 +11,7 @@ import dev.tokentap.proxy.metrics.ModelLabels;
 import dev.tokentap.proxy.metrics.SloPolicy;
 import dev.tokentap.proxy.metrics.TenantLabels;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
+import dev.tokentap.proxy.otlp.GenAiOtlpExport;
 import dev.tokentap.proxy.record.AccessLog;
 import dev.tokentap.proxy.record.RequestRecorder;
 import dev.tokentap.proxy.record.Role;
@@ -46,6 +47,7 @@ public final class Tokentap implements AutoCloseable {
   private final RequestRecorder recorder;
   private final AccessLog accessLog;
   private final TraceCapture capture;
+  private final GenAiOtlpExport otlp;
   private final ProxyServer proxy;
   private final AdminServer admin;
   private final JvmGcMetrics gcMetrics;
@@ -54,8 +56,9 @@ public final class Tokentap implements AutoCloseable {
   private volatile boolean ready;
 
   private Tokentap(PrometheusMeterRegistry registry, RequestRecorder recorder, AccessLog accessLog, TraceCapture capture, ProxyServer proxy,
-      AdminServer admin, JvmGcMetrics gc, java.time.Duration shutdownGracePeriod, List<RequestTap> taps) {
+      AdminServer admin, JvmGcMetrics gc, java.time.Duration shutdownGracePeriod, List<RequestTap> taps, GenAiOtlpExport otlp) {
     this.capture = capture;
+    this.otlp = otlp;
     this.taps = taps;
     this.shutdownGracePeriod = shutdownGracePeriod;
     this.registry = registry;
@@ -108,11 +111,16 @@ public final class Tokentap implements AutoCloseable {
       recorder.addListener(accessLog);
     }
     TraceCapture capture = null;
+    GenAiOtlpExport otlp = null;
     ProxyServer proxy = null;
     AdminServer admin = null;
     Tokentap[] self = new Tokentap[1];
     List<RequestTap> taps = new ArrayList<>();
     try {
+      if (settings.otlp().enabled()) {
+        otlp = GenAiOtlpExport.start(settings.otlp());
+        recorder.addListener(otlp);
+      }
       if (settings.capture().enabled()) {
         capture = new TraceCapture(settings.capture(), registry);
         recorder.addListener(capture);
@@ -152,10 +160,13 @@ public final class Tokentap implements AutoCloseable {
       if (capture != null) {
         capture.close();
       }
+      if (otlp != null) {
+        otlp.close();
+      }
       gc.close();
       throw e;
     }
-    Tokentap t = new Tokentap(registry, recorder, accessLog, capture, proxy, admin, gc, settings.proxy().shutdownGracePeriod(), List.copyOf(taps));
+    Tokentap t = new Tokentap(registry, recorder, accessLog, capture, proxy, admin, gc, settings.proxy().shutdownGracePeriod(), List.copyOf(taps), otlp);
     self[0] = t;
     t.ready = true;
     return t;
@@ -208,6 +219,9 @@ public final class Tokentap implements AutoCloseable {
       } catch (RuntimeException e) {
         org.slf4j.LoggerFactory.getLogger(Tokentap.class).warn("closing a request tap failed", e);
       }
+    }
+    if (otlp != null) {
+      otlp.close(); // after the relay stopped: the last push holds every request
     }
     admin.close();
     gcMetrics.close();

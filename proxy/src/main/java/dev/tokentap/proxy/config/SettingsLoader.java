@@ -119,7 +119,7 @@ public final class SettingsLoader {
             r.intAtLeast("tokentap.metrics.max-models", 1),
             List.copyOf(config.getStringList("tokentap.metrics.exclude-paths")),
             r.routes("tokentap.metrics.routes"),
-            TelemetrySettingsReader.tenant(r));
+            TelemetrySettingsReader.tenant(r, env));
     List<SloRule> slos = r.slos("tokentap.slos");
     Settings.AccessLog accessLog =
         new Settings.AccessLog(

@@ -1,6 +1,5 @@
 package dev.tokentap.proxy.config;
 
-import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import java.net.URI;
 import java.util.LinkedHashMap;
@@ -18,7 +17,8 @@ final class TelemetrySettingsReader {
 
   private TelemetrySettingsReader() {}
 
-  static Settings.Tenant tenant(SettingsLoader.Reader r) {
+  /** {@code tokentap.metrics.tenant}; the allow-list from {@code TOKENTAP_METRICS_TENANT_ALLOW} (comma-separated) when set. */
+  static Settings.Tenant tenant(SettingsLoader.Reader r, Function<String, String> env) {
     String key = "tokentap.metrics.tenant.";
     String source = r.nonEmpty(key + "source").toLowerCase(Locale.ROOT);
     Settings.TenantSource s = switch (source) {
@@ -33,7 +33,7 @@ final class TelemetrySettingsReader {
       throw r.bad(key + "header", "\"" + header + "\"", "a header name (letters, digits and !#$%&'*+.^_`|~-)");
     }
     return new Settings.Tenant(s, header.toLowerCase(Locale.ROOT), r.string(key + "salt"), r.intAtLeast(key + "max-tenants", 1),
-        listOrCommaSeparated(r, key + "allow"));
+        allow(r, key + "allow", env.apply("TOKENTAP_METRICS_TENANT_ALLOW")));
   }
 
   /** {@code tokentap.otlp}; headers from the config object, then {@code TOKENTAP_OTLP_HEADERS} (k=v,k=v). */
@@ -75,12 +75,9 @@ final class TelemetrySettingsReader {
     return new Settings.Otlp(endpoint, r.positiveDuration("tokentap.otlp.interval"), headers);
   }
 
-  /** A list of strings, or one comma-separated string (the form an environment variable gives). */
-  private static List<String> listOrCommaSeparated(SettingsLoader.Reader r, String key) {
-    ConfigValue v = r.config().getValue(key);
-    if (v.valueType() == ConfigValueType.STRING) {
-      String text = (String) v.unwrapped();
-      return text.isBlank() ? List.of() : List.of(text.strip().split("\\s*,\\s*"));
+  private static List<String> allow(SettingsLoader.Reader r, String key, String fromEnv) {
+    if (fromEnv != null && !fromEnv.isBlank()) {
+      return List.of(fromEnv.strip().split("\\s*,\\s*"));
     }
     return r.stringList(key);
   }
