@@ -98,9 +98,10 @@ public record Settings(
    * @param endpoint the collector's OTLP/HTTP metrics URL, e.g. http://collector:4318/v1/metrics
    * @param interval how often the measurements are pushed
    * @param headers sent with every export (an auth token, a tenant header of the collector)
+   * @param exponential base-2 exponential histograms; false: explicit buckets, the conventions' advice
    */
-  public record Otlp(String endpoint, Duration interval, java.util.Map<String, String> headers) {
-    public static final Otlp OFF = new Otlp(null, Duration.ofMinutes(1), java.util.Map.of());
+  public record Otlp(String endpoint, Duration interval, java.util.Map<String, String> headers, boolean exponential) {
+    public static final Otlp OFF = new Otlp(null, Duration.ofMinutes(1), java.util.Map.of(), true);
 
     public Otlp {
       headers = java.util.Map.copyOf(headers);

@@ -72,7 +72,11 @@ final class TelemetrySettingsReader {
         throw r.bad("tokentap.otlp.headers", "\"" + name + "\"", "header names (letters, digits and !#$%&'*+.^_`|~-)");
       }
     }
-    return new Settings.Otlp(endpoint, r.positiveDuration("tokentap.otlp.interval"), headers);
+    String histograms = r.nonEmpty("tokentap.otlp.histograms").toLowerCase(Locale.ROOT);
+    if (!histograms.equals("exponential") && !histograms.equals("explicit")) {
+      throw r.bad("tokentap.otlp.histograms", "\"" + histograms + "\"", "exponential or explicit");
+    }
+    return new Settings.Otlp(endpoint, r.positiveDuration("tokentap.otlp.interval"), headers, histograms.equals("exponential"));
   }
 
   private static List<String> allow(SettingsLoader.Reader r, String key, String fromEnv) {

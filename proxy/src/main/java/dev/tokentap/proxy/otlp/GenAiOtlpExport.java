@@ -21,7 +21,8 @@ import java.util.Map;
 /**
  * Pushes each finished request's measurements over OTLP/HTTP under the OpenTelemetry GenAI
  * semantic-convention names (docs/opentelemetry.md): a Micrometer {@link OtlpMeterRegistry} of its
- * own beside the Prometheus one, base-2 exponential histograms, cumulative temporality. Values are
+ * own beside the Prometheus one, base-2 exponential histograms (or explicit buckets at the
+ * conventions' boundaries), cumulative temporality. Values are
  * the ones /metrics holds, in seconds and tokens; the attributes are the GenAI ones plus tokentap's
  * own labels under {@code tokentap.*}.
  */
@@ -31,10 +32,18 @@ public final class GenAiOtlpExport implements RequestListener, AutoCloseable {
   static final String DURATION = "gen_ai.client.operation.duration";
   static final String TOKENS = "gen_ai.client.token.usage";
 
-  private final OtlpMeterRegistry registry;
+  /** Explicit bucket boundaries the GenAI conventions advise, for {@code histograms = explicit}. */
+  static final double[] TTFT_BUCKETS = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10};
+  static final double[] TPOT_BUCKETS = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5};
+  static final double[] DURATION_BUCKETS = {0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
+  static final double[] TOKEN_BUCKETS = {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
 
-  private GenAiOtlpExport(OtlpMeterRegistry registry) {
+  private final OtlpMeterRegistry registry;
+  private final boolean exponential;
+
+  private GenAiOtlpExport(OtlpMeterRegistry registry, boolean exponential) {
     this.registry = registry;
+    this.exponential = exponential;
   }
 
   public static GenAiOtlpExport start(Settings.Otlp otlp) {
@@ -76,12 +85,12 @@ public final class GenAiOtlpExport implements RequestListener, AutoCloseable {
 
       @Override
       public HistogramFlavor histogramFlavor() {
-        return HistogramFlavor.BASE2_EXPONENTIAL_BUCKET_HISTOGRAM;
+        return otlp.exponential() ? HistogramFlavor.BASE2_EXPONENTIAL_BUCKET_HISTOGRAM : HistogramFlavor.EXPLICIT_BUCKET_HISTOGRAM;
       }
     };
     OtlpMeterRegistry registry = new OtlpMeterRegistry(config, Clock.SYSTEM, new NamedThreadFactory("tokentap-otlp"));
     registry.config().namingConvention(NamingConvention.identity);
-    return new GenAiOtlpExport(registry);
+    return new GenAiOtlpExport(registry, otlp.exponential());
   }
 
   @Override
@@ -89,11 +98,11 @@ public final class GenAiOtlpExport implements RequestListener, AutoCloseable {
     Tags tags = attributes(r);
     boolean ok = r.outcome() == Outcome.OK;
     if (ok) { // the conventions count successful responses only in the server TTFT and TPOT
-      seconds(TTFT, "Time to first token: first request byte to the first token-bearing event", tags, r.ttftSeconds());
-      seconds(TPOT, "Time per output token after the first, one value per request", tags, r.tpotSeconds());
+      seconds(TTFT, "Time to first token: first request byte to the first token-bearing event", tags, r.ttftSeconds(), TTFT_BUCKETS);
+      seconds(TPOT, "Time per output token after the first, one value per request", tags, r.tpotSeconds(), TPOT_BUCKETS);
     }
     seconds(DURATION, "End-to-end request duration: first request byte to the end of the response",
-        ok ? tags : tags.and("error.type", r.outcome().label()), r.e2eSeconds());
+        ok ? tags : tags.and("error.type", r.outcome().label()), r.e2eSeconds(), DURATION_BUCKETS);
     tokens(tags.and("gen_ai.token.type", "input"), r.inputTokens());
     tokens(tags.and("gen_ai.token.type", "output"), r.outputTokens());
   }
@@ -102,21 +111,26 @@ public final class GenAiOtlpExport implements RequestListener, AutoCloseable {
    * A duration in seconds. The exponential histogram's zero bucket holds values below the minimum
    * expected value (1 by default): 1 µs keeps every measured duration in a real bucket.
    */
-  private void seconds(String name, String description, Tags tags, double value) {
+  private void seconds(String name, String description, Tags tags, double value, double[] buckets) {
     if (!Double.isNaN(value)) {
-      histogram(name, "s", description, tags, 1e-6).record(value);
+      histogram(name, "s", description, tags, 1e-6, buckets).record(value);
     }
   }
 
   private void tokens(Tags tags, long tokens) {
     if (tokens >= 0) {
-      histogram(TOKENS, "{token}", "Tokens per request, by type (input: prompt, output: generated)", tags, 1).record(tokens);
+      histogram(TOKENS, "{token}", "Tokens per request, by type (input: prompt, output: generated)", tags, 1, TOKEN_BUCKETS).record(tokens);
     }
   }
 
-  private DistributionSummary histogram(String name, String unit, String description, Tags tags, double minimum) {
-    return DistributionSummary.builder(name).baseUnit(unit).description(description).tags(tags)
-        .publishPercentileHistogram().minimumExpectedValue(minimum).register(registry);
+  private DistributionSummary histogram(String name, String unit, String description, Tags tags, double minimum, double[] buckets) {
+    DistributionSummary.Builder b = DistributionSummary.builder(name).baseUnit(unit).description(description).tags(tags);
+    if (exponential) {
+      b.publishPercentileHistogram().minimumExpectedValue(minimum);
+    } else {
+      b.serviceLevelObjectives(buckets);
+    }
+    return b.register(registry);
   }
 
   /** The GenAI attributes of a request, and tokentap's labels (target, role, route, tenant). */

@@ -34,6 +34,8 @@ class TelemetrySettingsTest {
     assertThat(s.otlp().endpoint()).isEqualTo("http://collector:4318/v1/metrics");
     assertThat(s.otlp().interval()).isEqualTo(Duration.ofSeconds(15));
     assertThat(s.otlp().headers()).isEqualTo(Map.of("x-token", "u", "x-scope", "team-a"));
+    assertThat(s.otlp().exponential()).isTrue();
+    assertThat(load("tokentap.otlp { endpoint = \"http://c:4318/v1/metrics\", histograms = explicit }", Map.of()).otlp().exponential()).isFalse();
   }
 
   @Test
@@ -42,6 +44,8 @@ class TelemetrySettingsTest {
         .hasMessageContaining("tokentap.metrics.tenant.source").hasMessageContaining("off, header, api-key or path-prefix");
     assertThatThrownBy(() -> load("tokentap.metrics.tenant.max-tenants = 0", Map.of())).hasMessageContaining("tokentap.metrics.tenant.max-tenants");
     assertThatThrownBy(() -> load("tokentap.otlp.endpoint = \"collector:4318\"", Map.of())).hasMessageContaining("tokentap.otlp.endpoint");
+    assertThatThrownBy(() -> load("tokentap.otlp { endpoint = \"http://c:4318/v1/metrics\", histograms = native }", Map.of()))
+        .hasMessageContaining("tokentap.otlp.histograms").hasMessageContaining("exponential or explicit");
     assertThatThrownBy(() -> load("tokentap.otlp.endpoint = \"http://c:4318/v1/metrics\"", Map.of("TOKENTAP_OTLP_HEADERS", "novalue")))
         .hasMessageContaining("TOKENTAP_OTLP_HEADERS");
   }
