@@ -41,12 +41,12 @@ class OtlpExportTest {
   private record Point(long count, double sum, long inBuckets, Map<String, String> attributes, List<Double> bounds, double zeroThreshold) {
     static Point of(ExponentialHistogramDataPoint p) {
       return new Point(p.getCount(), p.getSum(), p.getZeroCount() + p.getPositive().getBucketCountsList().stream().mapToLong(Long::longValue).sum(),
-          attributes(p.getAttributesList()), List.of(), p.getZeroThreshold());
+          attributesOf(p.getAttributesList()), List.of(), p.getZeroThreshold());
     }
 
     static Point of(HistogramDataPoint p) {
       return new Point(p.getCount(), p.getSum(), p.getBucketCountsList().stream().mapToLong(Long::longValue).sum(),
-          attributes(p.getAttributesList()), p.getExplicitBoundsList(), 0);
+          attributesOf(p.getAttributesList()), p.getExplicitBoundsList(), 0);
     }
   }
 
@@ -152,7 +152,7 @@ class OtlpExportTest {
     throw new AssertionError("no data point of " + tokenType + " in " + metric.getName());
   }
 
-  private static Map<String, String> attributes(List<KeyValue> list) {
+  private static Map<String, String> attributesOf(List<KeyValue> list) {
     Map<String, String> out = new HashMap<>();
     for (KeyValue kv : list) {
       out.put(kv.getKey(), kv.getValue().getStringValue());
