@@ -128,6 +128,16 @@ class DashboardJsonTest {
     assertThat(all).contains("tokentap_time_to_first_token_seconds", "tokentap_time_per_output_token_seconds", "tokentap_inter_token_latency_seconds",
         "tokentap_request_duration_seconds", "tokentap_time_to_first_byte_seconds", "slo=\"met\"", "tokentap_tokens_total", "sum by (outcome)",
         "tokentap_requests_in_flight", "tokentap_proxy_overhead_seconds");
+    // Per tenant (tokentap.metrics.tenant): a variable, the worst tenants, and no tenant filter on per-gap series, which have no tenant label.
+    assertThat(d.path("templating").path("list").findValuesAsText("name")).contains("tenant");
+    assertThat(all).contains("bottomk(10,", "sum by (tenant)");
+    for (String expr : expressions(d)) {
+      if (expr.contains("tokentap_inter_token_latency_seconds") || expr.contains("tokentap_tokens_per_event")) {
+        assertThat(expr).doesNotContain("$tenant");
+      } else if (expr.contains("tokentap_requests_total") || expr.contains("tokentap_time_to_first_token_seconds")) {
+        assertThat(expr).contains("tenant=~\"$tenant\"");
+      }
+    }
     JsonNode shadow = JSON.readTree(Paths.module().resolve("dashboards/tokentap-shadow-comparison.json").toFile());
     assertThat(String.join("\n", expressions(shadow))).contains("role=~\"primary|shadow\"", "tokentap_shadow_copies_total", "dropped_circuit_open");
     JsonNode capacity = JSON.readTree(Paths.module().resolve("dashboards/tokentap-capacity.json").toFile());

@@ -28,6 +28,7 @@ final class Dashboards {
   private final String title;
   private final String description;
   private final List<String> tags;
+  private boolean tenantVariable;
 
   Dashboards(String title, String description, List<String> tags) {
     this.title = title;
@@ -37,6 +38,12 @@ final class Dashboards {
 
   Dashboards add(String type, String title, String unit, String description, int w, int h, Q... queries) {
     panels.add(new P(type, title, unit, description, List.of(queries), w, h));
+    return this;
+  }
+
+  /** Adds the {@code tenant} variable (tokentap.metrics.tenant; All = .*, which also matches series without the label). */
+  Dashboards withTenantVariable() {
+    tenantVariable = true;
     return this;
   }
 
@@ -84,6 +91,9 @@ final class Dashboards {
     ds.put("hide", 0);
     list.add(variable("model", "Model", "label_values(tokentap_requests_total, model)"));
     list.add(variable("target", "Target", "label_values(tokentap_requests_in_flight, target)"));
+    if (tenantVariable) {
+      list.add(variable("tenant", "Tenant", "label_values(tokentap_requests_total{role=\"primary\"}, tenant)"));
+    }
     ArrayNode ps = d.putArray("panels");
     int id = 1;
     int x = 0;
@@ -111,7 +121,12 @@ final class Dashboards {
       defaults.put("unit", p.unit());
       defaults.putObject("custom");
       fieldConfig.putArray("overrides");
-      if (p.type().equals("stat")) {
+      if (p.type().equals("bargauge")) {
+        ObjectNode options = n.putObject("options");
+        options.putObject("reduceOptions").putArray("calcs").add("lastNotNull");
+        options.put("orientation", "horizontal");
+        options.put("displayMode", "gradient");
+      } else if (p.type().equals("stat")) {
         ObjectNode options = n.putObject("options");
         options.putObject("reduceOptions").putArray("calcs").add("lastNotNull");
         options.put("colorMode", "value");
@@ -179,7 +194,10 @@ final class Dashboards {
     String tpotLe = m.values.path("tpotThresholdLe").asText();
     Dashboards d = new Dashboards("Tokentap / Production SLOs",
         "What users of the inference server felt, measured by tokentap at its sockets: latencies, SLO attainment, goodput, throughput, outcomes.",
-        List.of("tokentap", "llm"));
+        List.of("tokentap", "llm")).withTenantVariable();
+    // Per-request series carry the tenant label when tokentap.metrics.tenant is on; per-gap ITL and tokens per event never do.
+    final String PRIMARY = Dashboards.PRIMARY + ", tenant=~\"$tenant\"";
+    final String PER_EVENT = Dashboards.PRIMARY;
     String reqs = "tokentap_requests_total{" + PRIMARY + "}";
     d.add("stat", "TTFT SLO attainment", "percentunit",
         "Share of requests whose time to first token was at most " + ttftLe + " s over the dashboard's rate interval: sum(rate(tokentap_time_to_first_token_seconds_bucket{le=\"" + ttftLe + "\"})) / sum(rate(..._count)).",
@@ -200,8 +218,8 @@ final class Dashboards {
         "TPOT = (last token - first token) / (output tokens - 1), one value per request with at least 2 output tokens (tokentap_time_per_output_token_seconds).",
         12, 8, latency("tokentap_time_per_output_token_seconds", PRIMARY, "", ""));
     d.add("timeseries", "Inter-token latency", "s",
-        "ITL: every gap between consecutive token-bearing events, one observation per gap (tokentap_inter_token_latency_seconds). Its tail shows stalls that TPOT averages away.",
-        12, 8, latency("tokentap_inter_token_latency_seconds", PRIMARY, "", ""));
+        "ITL: every gap between consecutive token-bearing events, one observation per gap (tokentap_inter_token_latency_seconds). Its tail shows stalls that TPOT averages away. Not split by tenant: per-gap series carry no tenant label.",
+        12, 8, latency("tokentap_inter_token_latency_seconds", PER_EVENT, "", ""));
     d.add("timeseries", "End-to-end latency (ok requests)", "s",
         "E2E = end of the response - first request byte, for requests with outcome ok (tokentap_request_duration_seconds{outcome=\"ok\"}).",
         12, 8, latency("tokentap_request_duration_seconds", PRIMARY + ", outcome=\"ok\"", "", ""));
@@ -212,11 +230,11 @@ final class Dashboards {
         "TTFO = first event with visible output (content, text, refusal, tool call; not reasoning) - first request byte (tokentap_time_to_first_output_token_seconds). For reasoning models it is what the user waits for; TTFT counts the first reasoning token.",
         12, 8, latency("tokentap_time_to_first_output_token_seconds", PRIMARY, "", ""));
     d.add("timeseries", "Tokens per event", "short",
-        "Output tokens each token-bearing event carried (tokentap_tokens_per_event), where the server says: above 1 means the server batches tokens into events (speculative decoding, stream intervals), so ITL gaps cover several tokens.",
+        "Output tokens each token-bearing event carried (tokentap_tokens_per_event), where the server says: above 1 means the server batches tokens into events (speculative decoding, stream intervals), so ITL gaps cover several tokens. Not split by tenant.",
         12, 8,
-        q("histogram_quantile(0.5, sum by (le) (rate(tokentap_tokens_per_event_bucket{" + PRIMARY + "}[$__rate_interval])))", "p50"),
-        q("histogram_quantile(0.99, sum by (le) (rate(tokentap_tokens_per_event_bucket{" + PRIMARY + "}[$__rate_interval])))", "p99"),
-        q("sum(rate(tokentap_tokens_per_event_sum{" + PRIMARY + "}[$__rate_interval])) / sum(rate(tokentap_tokens_per_event_count{" + PRIMARY + "}[$__rate_interval]))", "mean"));
+        q("histogram_quantile(0.5, sum by (le) (rate(tokentap_tokens_per_event_bucket{" + PER_EVENT + "}[$__rate_interval])))", "p50"),
+        q("histogram_quantile(0.99, sum by (le) (rate(tokentap_tokens_per_event_bucket{" + PER_EVENT + "}[$__rate_interval])))", "p99"),
+        q("sum(rate(tokentap_tokens_per_event_sum{" + PER_EVENT + "}[$__rate_interval])) / sum(rate(tokentap_tokens_per_event_count{" + PER_EVENT + "}[$__rate_interval]))", "mean"));
     d.add("timeseries", "Goodput", "reqps",
         "Good requests per second (outcome ok and every SLO threshold met: rate(tokentap_requests_total{slo=\"met\"})) against all finished requests per second.",
         12, 8,
@@ -248,6 +266,10 @@ final class Dashboards {
         12, 8,
         q("sum by (reason) (rate(tokentap_upstream_connect_errors_total{target=~\"$target\"}[$__rate_interval]))", "connect error: {{reason}}"),
         q("sum by (reason) (rate(tokentap_upstream_retries_total{target=~\"$target\"}[$__rate_interval]))", "sent again: {{reason}}"));
+    d.add("bargauge", "Worst tenants by SLO attainment", "percentunit",
+        "The 10 tenants with the lowest goodput ratio (good / SLO-judged requests) over the rate interval: bottomk(10, rate(slo=\"met\") / rate(slo!=\"none\")) by tenant. Needs tokentap.metrics.tenant; without it, one bar for all traffic.",
+        24, 8,
+        q("bottomk(10, (sum by (tenant) (rate(tokentap_requests_total{" + PRIMARY + ", slo=\"met\"}[$__rate_interval])) or 0 * sum by (tenant) (rate(tokentap_requests_total{" + PRIMARY + "}[$__rate_interval]))) / sum by (tenant) (rate(tokentap_requests_total{" + PRIMARY + ", slo!=\"none\"}[$__rate_interval])))", "{{tenant}}"));
     return d;
   }
 

@@ -90,6 +90,7 @@ class LivePrometheusTest {
       overrides.put("tokentap.proxy.upstream", emulator.baseUri().toString());
       overrides.put("tokentap.shadow.targets", List.of(Map.of("name", "staging", "upstream", staging.baseUri().toString(), "factor", 1.5, "spread-window", "1s")));
       overrides.put("tokentap.capacity.in-flight.production", 64);
+      overrides.put("tokentap.metrics.tenant.source", "header");
       overrides.put("tokentap.shadow.compare.sample", 1);
       Settings settings = SettingsLoader.load(SettingsLoader.resolve(null, overrides));
       Tokentap tokentap = Tokentap.start(settings, List.of(ShadowEngine.factory(settings.shadow())));
@@ -108,6 +109,7 @@ class LivePrometheusTest {
               try {
                 i++;
                 HttpRequest.Builder b = HttpRequest.newBuilder(worker == 2 && i % 2 == 0 ? completions : chat).timeout(Duration.ofSeconds(20)).header("content-type", "application/json");
+                b.header("x-tenant-id", "team-" + worker); // the per-tenant panels have a tenant label to group by
                 if (worker == 1 && i % 5 == 0) {
                   b.header("x-emulator-fault", "status=503");  // an error outcome
                 }
@@ -155,7 +157,7 @@ class LivePrometheusTest {
             for (JsonNode p : DashboardJsonTest.panels(dash)) {
               for (JsonNode t : p.path("targets")) {
                 queries.put(d.getFileName() + " / " + p.path("title").asText() + " / " + t.path("legendFormat").asText(),
-                    t.path("expr").asText().replace("$model", ".*").replace("$target", ".*").replace("$__rate_interval", "1m"));
+                    t.path("expr").asText().replace("$model", ".*").replace("$target", ".*").replace("$tenant", ".*").replace("$__rate_interval", "1m"));
               }
             }
             // Variable queries: label_values(metric, label) as a series query.

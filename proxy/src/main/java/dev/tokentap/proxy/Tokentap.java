@@ -3,12 +3,15 @@ package dev.tokentap.proxy;
 import dev.tokentap.proxy.admin.AdminEndpoint;
 import dev.tokentap.proxy.admin.AdminServer;
 import dev.tokentap.proxy.admin.CapacityEndpoint;
+import dev.tokentap.proxy.admin.CardinalityEndpoint;
 import dev.tokentap.proxy.admin.CapacityEstimator;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.SettingsException;
 import dev.tokentap.proxy.metrics.ModelLabels;
 import dev.tokentap.proxy.metrics.SloPolicy;
+import dev.tokentap.proxy.metrics.TenantLabels;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
+import dev.tokentap.proxy.otlp.GenAiOtlpExport;
 import dev.tokentap.proxy.record.AccessLog;
 import dev.tokentap.proxy.record.RequestRecorder;
 import dev.tokentap.proxy.record.Role;
@@ -44,6 +47,7 @@ public final class Tokentap implements AutoCloseable {
   private final RequestRecorder recorder;
   private final AccessLog accessLog;
   private final TraceCapture capture;
+  private final GenAiOtlpExport otlp;
   private final ProxyServer proxy;
   private final AdminServer admin;
   private final JvmGcMetrics gcMetrics;
@@ -52,8 +56,9 @@ public final class Tokentap implements AutoCloseable {
   private volatile boolean ready;
 
   private Tokentap(PrometheusMeterRegistry registry, RequestRecorder recorder, AccessLog accessLog, TraceCapture capture, ProxyServer proxy,
-      AdminServer admin, JvmGcMetrics gc, java.time.Duration shutdownGracePeriod, List<RequestTap> taps) {
+      AdminServer admin, JvmGcMetrics gc, java.time.Duration shutdownGracePeriod, List<RequestTap> taps, GenAiOtlpExport otlp) {
     this.capture = capture;
+    this.otlp = otlp;
     this.taps = taps;
     this.shutdownGracePeriod = shutdownGracePeriod;
     this.registry = registry;
@@ -92,24 +97,30 @@ public final class Tokentap implements AutoCloseable {
       new NettyAllocatorMetrics(allocator).bindTo(registry);
     }
 
+    CardinalityEndpoint cardinality = new CardinalityEndpoint(registry);
     TokentapMetrics metrics = new TokentapMetrics(registry, settings.slos());
     metrics.registerInFlight(settings.proxy().targetName(), Role.PRIMARY);
     metrics.registerUpstream(settings.proxy().targetName());
     metrics.registerClientLimits();
     RequestRecorder recorder =
         new RequestRecorder(metrics, new SloPolicy(settings.slos()), new ModelLabels(settings.metrics().maxModels(), metrics.modelLabelOverflow()::increment),
-            settings.proxy().maxInspectedResponseBody());
+            tenantLabels(settings.metrics().tenant(), metrics), settings.proxy().maxInspectedResponseBody());
     AccessLog accessLog = null;
     if (settings.accessLog().enabled()) {
       accessLog = new AccessLog(settings.accessLog().destination(), settings.accessLog().queueSize(), registry);
       recorder.addListener(accessLog);
     }
     TraceCapture capture = null;
+    GenAiOtlpExport otlp = null;
     ProxyServer proxy = null;
     AdminServer admin = null;
     Tokentap[] self = new Tokentap[1];
     List<RequestTap> taps = new ArrayList<>();
     try {
+      if (settings.otlp().enabled()) {
+        otlp = GenAiOtlpExport.start(settings.otlp());
+        recorder.addListener(otlp);
+      }
       if (settings.capture().enabled()) {
         capture = new TraceCapture(settings.capture(), registry);
         recorder.addListener(capture);
@@ -130,6 +141,7 @@ public final class Tokentap implements AutoCloseable {
       new NettyEventExecutorMetrics(proxy.workers()).bindTo(registry);
       List<AdminEndpoint> endpoints = new ArrayList<>();
       endpoints.add(new CapacityEndpoint(registry, settings.capacity().inFlight()));
+      endpoints.add(cardinality);
       CapacityEstimator estimator = new CapacityEstimator(registry, settings.capacity().estimate());
       recorder.addListener(estimator);
       endpoints.add(estimator);
@@ -148,13 +160,23 @@ public final class Tokentap implements AutoCloseable {
       if (capture != null) {
         capture.close();
       }
+      if (otlp != null) {
+        otlp.close();
+      }
       gc.close();
       throw e;
     }
-    Tokentap t = new Tokentap(registry, recorder, accessLog, capture, proxy, admin, gc, settings.proxy().shutdownGracePeriod(), List.copyOf(taps));
+    Tokentap t = new Tokentap(registry, recorder, accessLog, capture, proxy, admin, gc, settings.proxy().shutdownGracePeriod(), List.copyOf(taps), otlp);
     self[0] = t;
     t.ready = true;
     return t;
+  }
+
+  private static TenantLabels tenantLabels(Settings.Tenant tenant, TokentapMetrics metrics) {
+    if (!tenant.enabled()) {
+      return TenantLabels.off();
+    }
+    return TenantLabels.on(tenant.maxTenants(), java.util.Set.copyOf(tenant.allow()), metrics.tenantLabelOverflow()::increment);
   }
 
   public InetSocketAddress proxyAddress() {
@@ -197,6 +219,9 @@ public final class Tokentap implements AutoCloseable {
       } catch (RuntimeException e) {
         org.slf4j.LoggerFactory.getLogger(Tokentap.class).warn("closing a request tap failed", e);
       }
+    }
+    if (otlp != null) {
+      otlp.close(); // after the relay stopped: the last push holds every request
     }
     admin.close();
     gcMetrics.close();

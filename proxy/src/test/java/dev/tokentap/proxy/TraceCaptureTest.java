@@ -150,7 +150,7 @@ class TraceCaptureTest {
   @Test
   void recordsRoundTripAndBadLinesSayWhy() throws Exception {
     CaptureRecord r = new CaptureRecord(1_700_000_000_123L, 4_567_890L, "chat", "m", "production", 200, "ok", 120, 33, "usage",
-        12.5, 80.25, 900, "0123456789abcdef", 512, false, null);
+        12.5, 80.25, 900, "0123456789abcdef", 512, false, null, "team-a");
     StringWriter w = new StringWriter();
     try (var g = new com.fasterxml.jackson.core.JsonFactory().createGenerator(w)) {
       r.write(g);

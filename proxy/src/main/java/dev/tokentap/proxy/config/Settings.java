@@ -10,7 +10,7 @@ import java.util.List;
  */
 public record Settings(
     Proxy proxy, Upstream upstream, Admin admin, Metrics metrics, List<SloRule> slos, AccessLog accessLog, Shadow shadow,
-    Capacity capacity, Capture capture) {
+    Capacity capacity, Capture capture, Otlp otlp) {
 
   /** @param tls TLS on the listener; null: plain HTTP */
   public record Proxy(
@@ -63,7 +63,54 @@ public record Settings(
    * @param routes path to route label and response format, first match wins; paths no rule matches
    *     are route {@code other}, read by no dialect
    */
-  public record Metrics(int maxModels, List<String> excludePaths, List<RouteRule> routes) {}
+  public record Metrics(int maxModels, List<String> excludePaths, List<RouteRule> routes, Tenant tenant) {
+    public Metrics(int maxModels, List<String> excludePaths, List<RouteRule> routes) {
+      this(maxModels, excludePaths, routes, Tenant.OFF);
+    }
+  }
+
+  /**
+   * Where the {@code tenant} label comes from (docs/metrics.md, "Tenants").
+   *
+   * @param header the header read by {@link TenantSource#HEADER}
+   * @param salt the API-key hash's salt; "" for a random one per process
+   * @param maxTenants distinct tenant values kept; later ones are {@code other}
+   * @param allow when not empty, only these values keep their label
+   */
+  public record Tenant(TenantSource source, String header, String salt, int maxTenants, List<String> allow) {
+    public static final Tenant OFF = new Tenant(TenantSource.OFF, "x-tenant-id", "", 100, List.of());
+
+    public Tenant {
+      allow = List.copyOf(allow);
+    }
+
+    public boolean enabled() {
+      return source != TenantSource.OFF;
+    }
+  }
+
+  /** The request part a tenant is read from: nowhere, a header, the API key (hashed), the first path segment. */
+  public enum TenantSource { OFF, HEADER, API_KEY, PATH_PREFIX }
+
+  /**
+   * OpenTelemetry metrics export (docs/opentelemetry.md); off when {@code endpoint} is null.
+   *
+   * @param endpoint the collector's OTLP/HTTP metrics URL, e.g. http://collector:4318/v1/metrics
+   * @param interval how often the measurements are pushed
+   * @param headers sent with every export (an auth token, a tenant header of the collector)
+   * @param exponential base-2 exponential histograms; false: explicit buckets, the conventions' advice
+   */
+  public record Otlp(String endpoint, Duration interval, java.util.Map<String, String> headers, boolean exponential) {
+    public static final Otlp OFF = new Otlp(null, Duration.ofMinutes(1), java.util.Map.of(), true);
+
+    public Otlp {
+      headers = java.util.Map.copyOf(headers);
+    }
+
+    public boolean enabled() {
+      return endpoint != null;
+    }
+  }
 
   public record AccessLog(boolean enabled, String destination, int queueSize) {}
 

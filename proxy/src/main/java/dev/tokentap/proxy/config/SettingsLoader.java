@@ -118,7 +118,8 @@ public final class SettingsLoader {
         new Settings.Metrics(
             r.intAtLeast("tokentap.metrics.max-models", 1),
             List.copyOf(config.getStringList("tokentap.metrics.exclude-paths")),
-            r.routes("tokentap.metrics.routes"));
+            r.routes("tokentap.metrics.routes"),
+            TelemetrySettingsReader.tenant(r, env));
     List<SloRule> slos = r.slos("tokentap.slos");
     Settings.AccessLog accessLog =
         new Settings.AccessLog(
@@ -141,7 +142,7 @@ public final class SettingsLoader {
             r.fraction("tokentap.capacity.estimate.slo-attainment-goal"),
             r.intAtLeast("tokentap.capacity.estimate.min-requests", 1),
             r.positiveDuration("tokentap.capacity.estimate.window"),
-            r.intAtLeast("tokentap.capacity.estimate.samples-per-level", 1))), capture(r));
+            r.intAtLeast("tokentap.capacity.estimate.samples-per-level", 1))), capture(r), TelemetrySettingsReader.otlp(r, env));
   }
 
   private static Settings.Capture capture(Reader r) {

@@ -22,30 +22,30 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 /**
  * Every tokentap meter, declared in one place (DESIGN §4). Names are given in Micrometer's dotted
  * form; the Prometheus registry renders them with the {@code tokentap_} prefix, base unit and
- * {@code _total} suffix shown in the comments.
+ * {@code _total} suffix shown in the comments; {@code tenant?}: only when tokentap.metrics.tenant is on.
  *
  * <p>Meters for one label set are looked up once and cached in a {@link Series}, so recording an
  * inter-token gap on the hot path is one histogram update.
  */
 public final class TokentapMetrics implements RequestListener {
 
-  // tokentap_time_to_first_token_seconds{model,route,target,role}
+  // tokentap_time_to_first_token_seconds{model,route,target,role,tenant?}
   static final String TTFT = "tokentap.time.to.first.token";
-  // tokentap_time_to_first_output_token_seconds{model,route,target,role}
+  // tokentap_time_to_first_output_token_seconds{model,route,target,role,tenant?}
   static final String TTFO = "tokentap.time.to.first.output.token";
-  // tokentap_time_to_first_byte_seconds{model,route,target,role}
+  // tokentap_time_to_first_byte_seconds{model,route,target,role,tenant?}
   static final String TTFB = "tokentap.time.to.first.byte";
-  // tokentap_time_per_output_token_seconds{model,route,target,role}
+  // tokentap_time_per_output_token_seconds{model,route,target,role,tenant?}
   static final String TPOT = "tokentap.time.per.output.token";
   // tokentap_inter_token_latency_seconds{model,route,target,role}
   static final String ITL = "tokentap.inter.token.latency";
-  // tokentap_request_duration_seconds{model,route,target,role,outcome}
+  // tokentap_request_duration_seconds{model,route,target,role,outcome,tenant?}
   static final String DURATION = "tokentap.request.duration";
-  // tokentap_requests_total{model,route,target,role,outcome,slo}
+  // tokentap_requests_total{model,route,target,role,outcome,slo,tenant?}
   static final String REQUESTS = "tokentap.requests";
-  // tokentap_tokens_total{model,route,target,role,type}
+  // tokentap_tokens_total{model,route,target,role,type,tenant?}
   static final String TOKENS = "tokentap.tokens";
-  // tokentap_request_tokens{model,route,target,role,type}
+  // tokentap_request_tokens{model,route,target,role,type,tenant?}
   static final String REQUEST_TOKENS = "tokentap.request.tokens";
   // tokentap_tokens_per_event{model,route,target,role}
   static final String TOKENS_PER_EVENT = "tokentap.tokens.per.event";
@@ -71,6 +71,8 @@ public final class TokentapMetrics implements RequestListener {
   static final String RETRIES = "tokentap.upstream.retries";
   // tokentap_model_label_overflow_total
   static final String MODEL_OVERFLOW = "tokentap.model.label.overflow";
+  // tokentap_tenant_label_overflow_total
+  static final String TENANT_OVERFLOW = "tokentap.tenant.label.overflow";
   // tokentap_client_connections_closed_total{reason}
   static final String CLIENT_CONNECTIONS_CLOSED = "tokentap.client.connections.closed";
 
@@ -111,9 +113,17 @@ public final class TokentapMetrics implements RequestListener {
     return registry;
   }
 
-  /** The meters of one label set; cheap to call repeatedly. */
+  /** The meters of one label set, without a tenant; cheap to call repeatedly. */
   public Series series(String model, String route, String target, Role role) {
-    return series.computeIfAbsent(new SeriesKey(model, route, target, role), this::newSeries);
+    return series(model, route, target, role, null);
+  }
+
+  /**
+   * The meters of one label set; {@code tenant} null when tenants are off (no tenant label at all).
+   * Per-event meters (ITL, tokens per event) never carry the tenant: series of every tenant share them.
+   */
+  public Series series(String model, String route, String target, Role role, String tenant) {
+    return series.computeIfAbsent(new SeriesKey(model, route, target, role, tenant), this::newSeries);
   }
 
   /** Publishes the in-flight gauge of a target before its first request, so it is there on the first scrape. */
@@ -267,13 +277,20 @@ public final class TokentapMetrics implements RequestListener {
         .register(registry);
   }
 
+  /** Counts requests whose tenant label became {@code other} (tokentap.metrics.tenant.max-tenants or allow). */
+  public Counter tenantLabelOverflow() {
+    return Counter.builder(TENANT_OVERFLOW)
+        .description("Requests labelled tenant=\"other\" because tokentap.metrics.tenant.max-tenants values were in use or the tenant was not on the allow-list")
+        .register(registry);
+  }
+
   public void recordResponseOverhead(long nanos) {
     responseOverhead.record(nanos, TimeUnit.NANOSECONDS);
   }
 
   @Override
   public void onFinished(FinishedRequest r) {
-    Series s = series(r.model(), r.route().label(), r.target(), r.role());
+    Series s = series(r.model(), r.route().label(), r.target(), r.role(), r.tenant());
     recordSeconds(s.ttft, r.ttftSeconds());
     recordSeconds(s.ttfo, r.ttfoSeconds());
     recordSeconds(s.ttfb, r.ttfbSeconds());
@@ -319,8 +336,8 @@ public final class TokentapMetrics implements RequestListener {
   }
 
   private Series newSeries(SeriesKey k) {
-    Tags tags = Tags.of("model", k.model, "route", k.route, "target", k.target, "role", k.role.label());
-    return new Series(this, tags);
+    Tags perEvent = Tags.of("model", k.model, "route", k.route, "target", k.target, "role", k.role.label());
+    return new Series(this, k.tenant == null ? perEvent : perEvent.and("tenant", k.tenant), perEvent);
   }
 
   private Timer timer(String name, String help, Duration[] buckets, Tags tags) {
@@ -355,9 +372,12 @@ public final class TokentapMetrics implements RequestListener {
         .register(registry);
   }
 
-  private record SeriesKey(String model, String route, String target, Role role) {}
+  private record SeriesKey(String model, String route, String target, Role role, String tenant) {}
 
-  /** The meters of one {model, route, target, role}. Its ITL timer is the meter's gap listener. */
+  /**
+   * The meters of one {model, route, target, role} and tenant (when on). Its ITL timer is the meter's
+   * gap listener; ITL and tokens per event are labelled without the tenant.
+   */
   public static final class Series implements TokenGapListener {
     final Tags tags;
     final Timer ttft;
@@ -375,13 +395,13 @@ public final class TokentapMetrics implements RequestListener {
     private final AtomicReferenceArray<Timer> durations = new AtomicReferenceArray<>(Outcome.values().length);
     private final AtomicReferenceArray<Counter> requests = new AtomicReferenceArray<>(Outcome.values().length * 3);
 
-    private Series(TokentapMetrics m, Tags tags) {
+    private Series(TokentapMetrics m, Tags tags, Tags perEvent) {
       this.tags = tags;
       this.ttft = m.timer(TTFT, "Time to first token: first request byte to the first token-bearing event", m.ttftBuckets, tags);
       this.ttfo = m.timer(TTFO, "Time to first output token: first request byte to the first event with visible (non-reasoning) output", m.ttftBuckets, tags);
       this.ttfb = m.timer(TTFB, "Time to first byte: first request byte to the upstream response head", m.ttftBuckets, tags);
       this.tpot = m.timer(TPOT, "Time per output token, one value per request: (last token - first token) / (output tokens - 1)", m.tpotBuckets, tags);
-      this.itl = m.timer(ITL, "Inter-token latency: every gap between consecutive token-bearing events", m.itlBuckets, tags);
+      this.itl = m.timer(ITL, "Inter-token latency: every gap between consecutive token-bearing events", m.itlBuckets, perEvent);
       this.inputTokens = m.tokensCounter(tags, "input");
       this.outputTokens = m.tokensCounter(tags, "output");
       this.reasoningTokens = m.tokensCounter(tags, "reasoning");
@@ -390,7 +410,7 @@ public final class TokentapMetrics implements RequestListener {
       this.outputTokensPerRequest = m.tokensSummary(tags.and("type", "output"));
       this.tokensPerEvent = DistributionSummary.builder(TOKENS_PER_EVENT)
           .description("Output tokens one stream event carried, where the server says (vLLM continuous usage, llama.cpp per-token timings, Triton num_output_tokens); above 1: speculative decoding or batched streaming")
-          .tags(tags)
+          .tags(perEvent)
           .serviceLevelObjectives(Buckets.values(Buckets.TOKENS_PER_EVENT))
           .register(m.registry);
     }

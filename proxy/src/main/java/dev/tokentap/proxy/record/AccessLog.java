@@ -61,6 +61,9 @@ public final class AccessLog extends QueuedLineWriter {
     g.writeStringField("target", r.target());
     g.writeStringField("route", r.route().label());
     g.writeStringField("model", r.model());
+    if (r.tenant() != null) {
+      g.writeStringField("tenant", r.tenant());
+    }
     g.writeStringField("method", r.method());
     g.writeNumberField("status", r.status());
     g.writeStringField("outcome", r.outcome().label());

@@ -28,6 +28,7 @@ import java.util.HexFormat;
  *     characters; null when the body was not read (too large, not JSON)
  * @param prefixWhole the hash covers the entire prompt, so requests sharing it sent the same prompt
  * @param body the request body (a JSON object), only with {@code include-text}; otherwise null
+ * @param tenant the tenant label (tokentap.metrics.tenant); null when tenants are off
  */
 public record CaptureRecord(
     long arrivalMillis,
@@ -46,7 +47,8 @@ public record CaptureRecord(
     String prefixHash,
     int prefixChars,
     boolean prefixWhole,
-    JsonNode body) {
+    JsonNode body,
+    String tenant) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -79,7 +81,8 @@ public record CaptureRecord(
         c == null ? null : prefixHash(c.promptHead()),
         c == null ? 0 : c.promptHead().length(),
         c != null && c.wholePrompt(),
-        body);
+        body,
+        r.tenant());
   }
 
   /** A short stable name for a prompt's leading text: the first 8 bytes of its SHA-256, in hex. */
@@ -101,6 +104,9 @@ public record CaptureRecord(
     g.writeStringField("route", route);
     g.writeStringField("model", model);
     g.writeStringField("target", target);
+    if (tenant != null) {
+      g.writeStringField("tenant", tenant);
+    }
     g.writeNumberField("status", status);
     g.writeStringField("outcome", outcome);
     if (inputTokens >= 0) {
@@ -168,7 +174,8 @@ public record CaptureRecord(
         o.path("prefix_hash").isTextual() ? o.get("prefix_hash").asText() : null,
         o.path("prefix_chars").asInt(0),
         o.path("prefix_whole").asBoolean(false),
-        body);
+        body,
+        o.path("tenant").isTextual() ? o.get("tenant").asText() : null);
   }
 
   private static long tokens(ObjectNode o, String field) {

@@ -17,6 +17,7 @@ import dev.tokentap.meter.TokenSource;
  *     included: the load it met
  * @param content what trace capture keeps of the request body; null when capture is off or the
  *     body was not read
+ * @param tenant the {@code tenant} label (bounded, never a raw API key); null when tenants are off
  */
 public record FinishedRequest(
     Role role,
@@ -36,13 +37,21 @@ public record FinishedRequest(
     long responseBytes,
     MeterResult meter,
     long inFlightAtStart,
-    RequestContent content) {
+    RequestContent content,
+    String tenant) {
+
+  public FinishedRequest(Role role, String target, Route route, String model, String method, long wallClockStartMillis,
+      long startNanos, long requestLastByteNanos, long sentNanos, long endNanos, int status, Outcome outcome, String slo,
+      long requestBytes, long responseBytes, MeterResult meter, long inFlightAtStart, RequestContent content) {
+    this(role, target, route, model, method, wallClockStartMillis, startNanos, requestLastByteNanos, sentNanos, endNanos,
+        status, outcome, slo, requestBytes, responseBytes, meter, inFlightAtStart, content, null);
+  }
 
   public FinishedRequest(Role role, String target, Route route, String model, String method, long wallClockStartMillis,
       long startNanos, long requestLastByteNanos, long sentNanos, long endNanos, int status, Outcome outcome, String slo,
       long requestBytes, long responseBytes, MeterResult meter, long inFlightAtStart) {
     this(role, target, route, model, method, wallClockStartMillis, startNanos, requestLastByteNanos, sentNanos, endNanos,
-        status, outcome, slo, requestBytes, responseBytes, meter, inFlightAtStart, null);
+        status, outcome, slo, requestBytes, responseBytes, meter, inFlightAtStart, null, null);
   }
 
   public double ttftSeconds() {

@@ -24,6 +24,8 @@ public final class RequestRecord {
   private Api api = Api.UNKNOWN;
   private String model = "unknown";
   private String rawModel;
+  private String tenant; // the label; null when tenants are off
+  private String rawTenant;
   private String method = "";
   private long requestLastByteNanos = MeterResult.NEVER;
   private long sentNanos = MeterResult.NEVER;
@@ -42,6 +44,7 @@ public final class RequestRecord {
     this.target = target;
     this.startNanos = startNanos;
     this.wallClockStartMillis = wallClockStartMillis;
+    this.tenant = recorder.tenantLabel(null);
   }
 
   /** What was asked, with {@code route}'s usual response format. */
@@ -61,6 +64,15 @@ public final class RequestRecord {
     this.model = recorder.modelLabel(rawModel);
   }
 
+  /**
+   * Whose request this is ({@code tokentap.metrics.tenant}): a header value, a hashed API key or a
+   * path segment, as the relay found it (null: none); bounded into the label here.
+   */
+  public void tenant(String raw) {
+    this.rawTenant = raw;
+    this.tenant = recorder.tenantLabel(raw);
+  }
+
   /** The meter for this request's response, created on first use with the usage-injection flag. */
   public StreamMeter meter(boolean usageInjected) {
     return meter(usageInjected, null);
@@ -73,7 +85,7 @@ public final class RequestRecord {
    */
   public StreamMeter meter(boolean usageInjected, TokenGapListener alsoGaps) {
     if (meter == null) {
-      TokenGapListener series = recorder.series(model, route, target, role);
+      TokenGapListener series = recorder.series(model, route, target, role, tenant);
       meter = new StreamMeter(api, usageInjected, alsoGaps == null ? series : new BothGaps(series, alsoGaps), recorder.maxInspectedResponseBody());
       if (output != null) {
         meter.collectOutput(output);
@@ -179,12 +191,13 @@ public final class RequestRecord {
     }
     finished = true;
     recorder.modelFinished(rawModel);
+    recorder.tenantFinished(rawTenant);
     double ttft = result == null ? Double.NaN : result.ttftSeconds(startNanos).orElse(Double.NaN);
     double tpot = result == null ? Double.NaN : result.tpotSeconds();
     String slo = recorder.slos().judge(model, route.label(), outcome, ttft, tpot, (endNanos - startNanos) / 1e9);
     FinishedRequest f =
         new FinishedRequest(role, target, route, model, method, wallClockStartMillis, startNanos, requestLastByteNanos,
-            sentNanos, endNanos, status, outcome, slo, requestBytes, responseBytes, result, inFlightAtStart, content);
+            sentNanos, endNanos, status, outcome, slo, requestBytes, responseBytes, result, inFlightAtStart, content, tenant);
     recorder.finished(f);
     if (output != null) {
       try {

@@ -3,6 +3,7 @@ package dev.tokentap.proxy.record;
 import dev.tokentap.meter.Route;
 import dev.tokentap.proxy.metrics.ModelLabels;
 import dev.tokentap.proxy.metrics.SloPolicy;
+import dev.tokentap.proxy.metrics.TenantLabels;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -16,13 +17,19 @@ public final class RequestRecorder {
   private final TokentapMetrics metrics;
   private final SloPolicy slos;
   private final ModelLabels models;
+  private final TenantLabels tenants;
   private final int maxInspectedResponseBody;
   private final List<RequestListener> listeners = new CopyOnWriteArrayList<>();
 
   public RequestRecorder(TokentapMetrics metrics, SloPolicy slos, ModelLabels models, int maxInspectedResponseBody) {
+    this(metrics, slos, models, TenantLabels.off(), maxInspectedResponseBody);
+  }
+
+  public RequestRecorder(TokentapMetrics metrics, SloPolicy slos, ModelLabels models, TenantLabels tenants, int maxInspectedResponseBody) {
     this.metrics = metrics;
     this.slos = slos;
     this.models = models;
+    this.tenants = tenants;
     this.maxInspectedResponseBody = maxInspectedResponseBody;
     listeners.add(metrics);
   }
@@ -49,12 +56,20 @@ public final class RequestRecorder {
     models.finished(rawModel);
   }
 
+  String tenantLabel(String raw) {
+    return tenants.label(raw);
+  }
+
+  void tenantFinished(String raw) {
+    tenants.finished(raw);
+  }
+
   int maxInspectedResponseBody() {
     return maxInspectedResponseBody;
   }
 
-  TokentapMetrics.Series series(String model, Route route, String target, Role role) {
-    return metrics.series(model, route.label(), target, role);
+  TokentapMetrics.Series series(String model, Route route, String target, Role role, String tenant) {
+    return metrics.series(model, route.label(), target, role, tenant);
   }
 
   SloPolicy slos() {

@@ -67,6 +67,9 @@ final class Exchange implements ResponseListener {
     this.clientKeepAlive = HttpUtil.isKeepAlive(request);
     if (record != null) {
       record.describe(request.method().name(), resolution.route(), resolution.api(), resolution.pathModel());
+      if (relay.tenants.enabled()) {
+        record.tenant(relay.tenants.of(request, path));
+      }
     }
     this.upstream = new UpstreamLeg(relay, this, client.channel());
     this.requestSide = new RequestRelay(relay, client, request, resolution, record, upstream);

@@ -15,6 +15,8 @@ final class RelayContext {
   final Settings settings;
   final RequestRecorder recorder;
   final RouteResolver routes;
+  /** Where a request's tenant comes from (tokentap.metrics.tenant); finds nothing when off. */
+  final TenantSource tenants;
   /** Given a copy of each inspected request (the shadow engine); empty when none is installed. */
   final List<RequestTap> taps;
   /** TLS towards the upstream (null: plain http) and on the listener (null: off). */
@@ -29,6 +31,7 @@ final class RelayContext {
     this.taps = List.copyOf(taps);
     this.recorder = recorder;
     this.routes = new RouteResolver(settings.metrics().excludePaths(), settings.metrics().routes());
+    this.tenants = new TenantSource(settings.metrics().tenant());
     this.upstreamTls = TlsContexts.forUpstream(settings.proxy().upstream(), settings.upstream().tls(), "tokentap.upstream.tls");
     this.listenerTls = TlsContexts.forListener(settings.proxy().tls(), "tokentap.proxy.tls");
     Settings.Upstream u = settings.upstream();
