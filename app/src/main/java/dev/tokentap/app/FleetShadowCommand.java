@@ -2,6 +2,7 @@ package dev.tokentap.app;
 
 import dev.tokentap.app.fleet.FleetShadowController;
 import dev.tokentap.app.fleet.FleetShare;
+import dev.tokentap.app.fleet.PodSidecars;
 import dev.tokentap.app.fleet.SidecarAdmin;
 import java.io.IOException;
 import java.net.URI;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code tokentap fleet shadow --sidecar URL... --target NAME --replicas K}: holds a staging
+ * {@code tokentap fleet shadow (--sidecar URL... | --selector LABELS) --target NAME --replicas K}: holds a staging
  * target's share of a fleet's traffic, as fleet-relative factors on leases, until stopped
  * (docs/shadow.md, "From a fleet").
  */
@@ -29,9 +30,27 @@ final class FleetShadowCommand implements Callable<Integer> {
   /** The environment variable read for the admin token when no --admin-token-file is given. */
   static final String TOKEN_ENV = "TOKENTAP_ADMIN_TOKEN";
 
-  @Option(names = "--sidecar", required = true, split = ",", paramLabel = "URL",
-      description = "a sidecar's admin listener, such as http://10.0.0.5:9464 (repeat, or separate with commas)")
-  List<String> sidecars = new ArrayList<>();
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  Fleet fleetOf;
+
+  static final class Fleet {
+    @Option(names = "--sidecar", split = ",", paramLabel = "URL",
+        description = "a sidecar's admin listener, such as http://10.0.0.5:9464 (repeat, or separate with commas)")
+    List<String> sidecars;
+
+    @Option(names = "--selector", paramLabel = "LABELS",
+        description = "the sidecars' pods, from the Kubernetes API (list pods), by label selector, such as app=vllm")
+    String selector;
+  }
+
+  @Option(names = "--namespace", description = "with --selector: the pods' namespace (default: the client's, in a pod its own)")
+  String namespace;
+
+  @Option(names = "--admin-port-name", defaultValue = "admin", description = "with --selector: the container port naming tokentap's admin listener (default ${DEFAULT-VALUE})")
+  String adminPortName;
+
+  @Option(names = "--admin-port", defaultValue = "9464", description = "with --selector: the admin port where no container port has that name (default ${DEFAULT-VALUE})")
+  int adminPort;
 
   @Option(names = "--target", required = true, description = "the shadow target, as named in every sidecar's tokentap.shadow.targets")
   String target;
@@ -72,8 +91,8 @@ final class FleetShadowCommand implements Callable<Integer> {
       controller.close(); // releases every sidecar at once; a killed controller leaves the leases to run out
       stopped.countDown();
     }, "fleet-shadow-shutdown"));
-    System.err.printf("tokentap fleet shadow: %s of %d sidecars' traffic to %s, renewed every %s on leases of %s%n",
-        shareOf(), sidecars.size(), target, interval, lease);
+    System.err.printf("tokentap fleet shadow: %s to %s from %s, renewed every %s on leases of %s%n",
+        shareOf(), target, fleetOf.selector != null ? "pods " + fleetOf.selector : fleetOf.sidecars.size() + " sidecars", interval, lease);
     stopped.await();
     return 0;
   }
@@ -82,15 +101,21 @@ final class FleetShadowCommand implements Callable<Integer> {
     Duration ttl = duration("--lease", lease);
     String token = tokenFile != null ? Files.readString(tokenFile, StandardCharsets.UTF_8).strip() : envToken;
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    String bearer = token == null || token.isEmpty() ? null : token;
+    if (fleetOf.selector != null) {
+      io.fabric8.kubernetes.client.KubernetesClient kubernetes = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
+      String ns = namespace != null ? namespace : kubernetes.getNamespace() != null ? kubernetes.getNamespace() : "default";
+      return new FleetShadowController(new PodSidecars(kubernetes, ns, fleetOf.selector, adminPortName, adminPort, bearer, http), target, shareOf(), ttl);
+    }
     List<SidecarAdmin> admins = new ArrayList<>();
-    for (String s : sidecars) {
+    for (String s : fleetOf.sidecars) {
       URI uri;
       try {
         uri = URI.create(s.strip());
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("--sidecar: " + s + " (expected: a URL such as http://10.0.0.5:9464)");
       }
-      admins.add(new SidecarAdmin(uri, token == null || token.isEmpty() ? null : token, http, Duration.ofSeconds(5)));
+      admins.add(new SidecarAdmin(uri, bearer, http, Duration.ofSeconds(5)));
     }
     return new FleetShadowController(admins, target, shareOf(), ttl);
   }

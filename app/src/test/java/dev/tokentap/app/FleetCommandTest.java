@@ -29,6 +29,11 @@ class FleetCommandTest {
     assertThat(r.status()).as("one share only").isEqualTo(2);
     r = MainTest.run("fleet", "shadow", "--sidecar", "http://127.0.0.1:1", "--target", "staging");
     assertThat(r.status()).as("a share is needed").isEqualTo(2);
+    r = MainTest.run("fleet", "shadow", "--sidecar", "http://127.0.0.1:1", "--selector", "app=vllm", "--target", "staging", "--fleet", "1");
+    assertThat(r.status()).as("a list or a selector, not both").isEqualTo(2);
+    r = MainTest.run("fleet", "shadow", "--selector", "app=vllm", "--namespace", "Not_A_Namespace", "--target", "staging", "--fleet", "1");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("namespace: Not_A_Namespace");
     assertThat(MainTest.run("fleet", "--help").out()).contains("shadow");
   }
 }

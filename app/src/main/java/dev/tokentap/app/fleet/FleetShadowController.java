@@ -11,7 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Holds a staging target's share of a fleet's traffic: every {@code interval} it reads each
+ * Holds a staging target's share of a fleet's traffic: every {@code interval} it finds the
+ * sidecars ({@link SidecarSource}: a static list, or pods from the Kubernetes API), reads each
  * sidecar's production request count (when the share depends on traffic), works out the factor
  * ({@link FleetShare}) for the sidecars that answer, and sets it on each with a lease of {@code
  * lease}. A sidecar that stops hearing from it (the controller died, or the network went) returns
@@ -23,7 +24,8 @@ public final class FleetShadowController implements AutoCloseable {
   /** One reconciliation: the sidecars that took the factor, the fleet's rate (NaN: not read) and the factor. */
   public record Round(int sidecars, double fleetRate, double factor) {}
 
-  private final List<SidecarAdmin> sidecars;
+  private final SidecarSource source;
+  private final java.util.Set<SidecarAdmin> held = new java.util.LinkedHashSet<>(); // took a lease: released on close
   private final String target;
   private final FleetShare share;
   private final Duration lease;
@@ -32,16 +34,24 @@ public final class FleetShadowController implements AutoCloseable {
   private volatile Round last;
 
   public FleetShadowController(List<SidecarAdmin> sidecars, String target, FleetShare share, Duration lease) {
+    this(nonEmpty(sidecars), target, share, lease);
+  }
+
+  private static SidecarSource nonEmpty(List<SidecarAdmin> sidecars) {
     if (sidecars.isEmpty()) {
       throw new IllegalArgumentException("sidecars: none given (expected: at least one admin URL)");
     }
+    return SidecarSource.of(sidecars);
+  }
+
+  public FleetShadowController(SidecarSource source, String target, FleetShare share, Duration lease) {
     if (target == null || !target.matches("[A-Za-z0-9_.:-]{1,64}")) {
       throw new IllegalArgumentException("target: " + target + " (expected: the name of a shadow target on every sidecar)");
     }
     if (lease.isZero() || lease.isNegative() || lease.compareTo(Duration.ofHours(24)) > 0) {
       throw new IllegalArgumentException("lease: " + lease.toMillis() + "ms (expected: more than 0 and at most 24h, as the sidecars accept)");
     }
-    this.sidecars = List.copyOf(sidecars);
+    this.source = source;
     this.target = target;
     this.share = share;
     this.lease = lease;
@@ -78,7 +88,8 @@ public final class FleetShadowController implements AutoCloseable {
 
   /** One round: read, work out, set. */
   public synchronized Round reconcile() throws InterruptedException {
-    double fleetRate = share.needsTraffic() ? fleetRate() : Double.NaN;
+    List<SidecarAdmin> sidecars = source.sidecars();
+    double fleetRate = share.needsTraffic() ? fleetRate(sidecars) : Double.NaN;
     int answering = share.needsTraffic() ? lastCount.size() : sidecars.size();
     double factor = share.factor(answering, fleetRate);
     if (Double.isNaN(factor)) {
@@ -89,6 +100,7 @@ public final class FleetShadowController implements AutoCloseable {
     for (SidecarAdmin s : sidecars) {
       try {
         s.lease(target, factor, lease);
+        held.add(s);
         set++;
       } catch (java.io.IOException e) {
         LOG.warn("fleet shadow of {}: sidecar {} did not take factor {}: {}", target, s, factor, e.getMessage());
@@ -118,7 +130,7 @@ public final class FleetShadowController implements AutoCloseable {
   }
 
   /** Σ over the sidecars that answer of their production requests/s since the last read; NaN on the first. */
-  private double fleetRate() throws InterruptedException {
+  private double fleetRate(List<SidecarAdmin> sidecars) throws InterruptedException {
     double sum = 0;
     boolean known = true;
     Map<SidecarAdmin, double[]> now = new HashMap<>();
@@ -153,7 +165,7 @@ public final class FleetShadowController implements AutoCloseable {
   @Override
   public synchronized void close() {
     abandon();
-    for (SidecarAdmin s : sidecars) {
+    for (SidecarAdmin s : held) {
       try {
         s.release(target);
       } catch (java.io.IOException e) {

@@ -94,6 +94,16 @@ public final class SidecarAdmin {
   }
 
   @Override
+  public boolean equals(Object o) {
+    return o instanceof SidecarAdmin other && other.base.equals(base);
+  }
+
+  @Override
+  public int hashCode() {
+    return base.hashCode();
+  }
+
+  @Override
   public String toString() {
     return base.toString();
   }
