@@ -8,6 +8,7 @@ import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.ShadowTarget;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.Map;
 import dev.tokentap.proxy.record.OutputObserver;
 import dev.tokentap.proxy.record.RequestRecorder;
@@ -33,12 +34,14 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
   private final ShadowComparison comparison;
   private final ShadowRampEndpoint ramps;
   private final OutputComparison outputs;
+  private final FactorLeases leases;
 
   private ShadowEngine(List<StagingTarget> targets, ShadowComparison comparison, OutputComparison outputs) {
     this.targets = List.copyOf(targets);
     this.comparison = comparison;
     this.outputs = outputs;
-    this.ramps = new ShadowRampEndpoint(this.targets, comparison);
+    this.leases = new FactorLeases(this.targets);
+    this.ramps = new ShadowRampEndpoint(this.targets, comparison, leases);
   }
 
   /** Starts the targets' event loops; null {@code seed} for unseeded randomness. */
@@ -115,19 +118,32 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
     return targets.stream().filter(t -> t.name().equals(target)).mapToDouble(StagingTarget::factor).findFirst().orElse(Double.NaN);
   }
 
-  /** Changes a target's factor at run time; false when there is no such target. */
+  /** Changes a target's factor at run time for good (ending any lease); false when there is no such target. */
   public boolean factor(String target, double factor) {
+    return factor(target, factor, null);
+  }
+
+  /**
+   * Changes a target's factor at run time; with a {@code ttl}, on a lease: unless set again before
+   * it runs out, the target goes back to its configured factor. False when there is no such target.
+   */
+  public boolean factor(String target, double factor, Duration ttl) {
     if (!(factor >= 0) || Double.isInfinite(factor)) {
       throw new IllegalArgumentException("factor: " + factor + " (expected: a number >= 0)");
     }
-    for (StagingTarget t : targets) {
-      if (t.name().equals(target)) {
-        LOG.info("shadow target {}: factor {} -> {}", target, t.factor(), factor);
-        t.factor(factor);
-        return true;
-      }
+    StagingTarget t = target(target);
+    if (t == null) {
+      return false;
     }
-    return false;
+    if (t.factor() != factor || ttl == null || !leases.held(target)) { // renewals at the same factor are not news
+      LOG.info("shadow target {}: factor {} -> {}{}", target, t.factor(), factor, ttl == null ? "" : " on a lease of " + ttl.toMillis() / 1000.0 + "s");
+    }
+    leases.set(t, factor, ttl);
+    return true;
+  }
+
+  private StagingTarget target(String name) {
+    return targets.stream().filter(t -> t.name().equals(name)).findFirst().orElse(null);
   }
 
   /** The circuit breaker state of the named target (CLOSED, OPEN, HALF_OPEN...), or null. */
@@ -141,19 +157,29 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
   }
 
   /**
-   * {@code GET /admin/shadow}: each target's factor and breaker state. {@code PUT
-   * /admin/shadow?target=NAME&factor=K} (or a JSON body {@code {"target": NAME, "factor": K}}):
-   * changes a factor, effective from the next production request.
+   * {@code GET /admin/shadow}: each target's factor, configured factor, lease and breaker state.
+   * {@code PUT /admin/shadow?target=NAME&factor=K[&ttl=30s]} (or a JSON body {@code {"target": NAME,
+   * "factor": K, "ttl": "30s"}}): changes a factor, effective from the next production request; with
+   * a ttl on a lease ({@link FactorLeases}). {@code DELETE ?target=NAME}: back to the configured factor.
    */
   @Override
   public Response handle(String method, String query, byte[] body) {
     if (method.equals("GET") || method.equals("HEAD")) {
       return Response.json(200, state());
     }
-    if (!method.equals("PUT") && !method.equals("POST")) {
-      return Response.json(405, "{\"error\":\"GET or PUT\"}");
-    }
     Map<String, String> params = AdminEndpoint.queryParams(query);
+    if (method.equals("DELETE")) {
+      StagingTarget t = target(params.getOrDefault("target", ""));
+      if (t == null) {
+        return Response.json(404, "{\"error\":\"expected target=NAME of a configured shadow target\"}");
+      }
+      LOG.info("shadow target {}: factor {} -> {} (configured), released", t.name(), t.factor(), t.settings().factor());
+      leases.release(t);
+      return Response.json(200, state());
+    }
+    if (!method.equals("PUT") && !method.equals("POST")) {
+      return Response.json(405, "{\"error\":\"GET, PUT or DELETE\"}");
+    }
     if (body.length > 0) {
       try {
         JSON.readTree(body).fields().forEachRemaining(e -> params.put(e.getKey(), e.getValue().asText()));
@@ -171,7 +197,16 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
     if (target == null || !(factor >= 0) || Double.isInfinite(factor)) {
       return Response.json(400, "{\"error\":\"expected target=NAME and factor=K with K >= 0\"}");
     }
-    if (!factor(target, factor)) {
+    Duration ttl;
+    try {
+      ttl = params.containsKey("ttl") ? FactorLeases.parseTtl(params.get("ttl")) : null;
+    } catch (IllegalArgumentException e) {
+      return Response.json(400, "{\"error\":\"" + e.getMessage().replace("\"", "'") + "\"}");
+    }
+    if (ttl != null && ramps.running(target)) {
+      return Response.json(409, "{\"error\":\"a shadow ramp of " + target + " is running; DELETE /admin/shadow/ramp first\"}");
+    }
+    if (!factor(target, factor, ttl)) {
       return Response.json(404, "{\"error\":\"no shadow target " + target.replaceAll("[^A-Za-z0-9_.:-]", "?") + "\"}");
     }
     return Response.json(200, state());
@@ -181,8 +216,15 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
     ObjectNode root = JSON.createObjectNode();
     ArrayNode list = root.putArray("targets");
     for (StagingTarget t : targets) {
-      list.addObject().put("name", t.name()).put("upstream", t.settings().upstream().toString()).put("factor", t.factor())
-          .put("circuit_breaker", t.breakerState().name());
+      ObjectNode n = list.addObject().put("name", t.name()).put("upstream", t.settings().upstream().toString()).put("factor", t.factor())
+          .put("configured_factor", t.settings().factor());
+      double left = leases.secondsLeft(t.name());
+      if (Double.isNaN(left)) {
+        n.putNull("lease_seconds_left"); // set for good (or configured)
+      } else {
+        n.put("lease_seconds_left", Math.round(left * 1000) / 1000.0);
+      }
+      n.put("circuit_breaker", t.breakerState().name());
     }
     return root.toString() + "\n";
   }
@@ -190,9 +232,10 @@ public final class ShadowEngine implements RequestTap, AdminEndpoint {
   @Override
   public void close() {
     ramps.close();
+    leases.close();
     for (StagingTarget t : targets) {
       t.close();
-      outputs.close(); // after the targets: the last pairs are scored
-  }
+    }
+    outputs.close(); // after the targets: the last pairs are scored
   }
 }

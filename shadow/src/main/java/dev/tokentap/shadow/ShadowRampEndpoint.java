@@ -16,12 +16,19 @@ import java.util.concurrent.ScheduledExecutorService;
 final class ShadowRampEndpoint implements AdminEndpoint, AutoCloseable {
   private final List<StagingTarget> targets;
   private final ShadowComparison comparison;
+  private final FactorLeases leases;
   private ScheduledExecutorService scheduler;
   private ShadowRamp ramp;
 
-  ShadowRampEndpoint(List<StagingTarget> targets, ShadowComparison comparison) {
+  ShadowRampEndpoint(List<StagingTarget> targets, ShadowComparison comparison, FactorLeases leases) {
     this.targets = targets;
     this.comparison = comparison;
+    this.leases = leases;
+  }
+
+  /** Whether a ramp of {@code target} is running: it owns the factor until it ends. */
+  synchronized boolean running(String target) {
+    return ramp != null && ramp.state() == ShadowRamp.State.RUNNING && ramp.targetName().equals(target);
   }
 
   @Override
@@ -58,6 +65,10 @@ final class ShadowRampEndpoint implements AdminEndpoint, AutoCloseable {
     StagingTarget target = targets.stream().filter(t -> t.name().equals(p.get("target"))).findFirst().orElse(null);
     if (target == null) {
       return Response.json(404, "{\"error\":\"expected target=NAME of a configured shadow target\"}");
+    }
+    if (leases.held(target.name())) {
+      return Response.json(409, "{\"error\":\"a controller holds the factor of " + target.name()
+          + " on a lease; stop it or DELETE /admin/shadow?target=" + target.name() + " first\"}");
     }
     ShadowRamp.Plan plan;
     try {

@@ -10,22 +10,26 @@ import dev.tokentap.proxy.record.RequestListener;
 import dev.tokentap.proxy.record.Role;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Estimates each target's capacity passively, from production traffic alone: every finished request
- * is filed under the number of requests in flight when it started (levels 1, 2, 3, 4, 6, 8, 12, ...),
- * and each level keeps its recent SLO verdicts. Walking up the levels that have enough requests, the
- * estimate is the highest one whose SLO attainment stays at or above the goal before the first that
- * falls below it: {@code tokentap_capacity_estimate_in_flight{target}}. While no level has failed yet
- * the knee lies beyond the traffic seen, and the estimate is only a lower bound (the evidence says so).
+ * is kept with the number of requests in flight when it started (in rings per level 1, 2, 3, 4, 6, 8,
+ * 12, ..., so every level keeps its recent verdicts), and the knee is where SLO attainment, fitted
+ * non-increasing in that number, crosses the goal ({@link KneeFit}): {@code
+ * tokentap_capacity_estimate_in_flight{target}}, with {@code _lower} and {@code _upper} bounds beside
+ * it. The estimate errs low where the evidence is thin. While attainment has not fallen below the
+ * goal the knee lies beyond the traffic seen, and the estimate is only a lower bound (the evidence
+ * says so).
  *
  * <p>{@code GET /admin/capacity/estimate} shows the evidence: per level, requests, attainment, TTFT
- * and TPOT p50/p99. Only requests with an SLO verdict count (DistServe's attainment: met / (met +
- * missed)); those of role shadow and bench are left to their own tools.
+ * and TPOT p50/p99, and the fitted bins. Only requests with an SLO verdict count (DistServe's
+ * attainment: met / (met + missed)); those of role shadow and bench are left to their own tools.
  */
 public final class CapacityEstimator implements RequestListener, AdminEndpoint {
   static final String METRIC = "tokentap.capacity.estimate.in.flight";
@@ -60,8 +64,16 @@ public final class CapacityEstimator implements RequestListener, AdminEndpoint {
 
   private TargetLevels register(String target) {
     TargetLevels t = new TargetLevels(settings.samplesPerLevel());
-    Gauge.builder(METRIC, t, levels -> levels.estimate(System.nanoTime()).inFlight())
-        .description("Highest in-flight level whose requests still met their SLOs (share >= the goal), from production traffic; a lower bound until a higher level fails")
+    Gauge.builder(METRIC, t, levels -> levels.cached().estimate())
+        .description("Requests in flight where SLO attainment (fitted non-increasing) crosses the goal, from production traffic; errs low on thin evidence, a lower bound until attainment falls below the goal")
+        .tag("target", target)
+        .register(registry);
+    Gauge.builder(METRIC + ".lower", t, levels -> levels.cached().lower())
+        .description("Lower bound of tokentap_capacity_estimate_in_flight: the crossing with attainment two standard errors lower")
+        .tag("target", target)
+        .register(registry);
+    Gauge.builder(METRIC + ".upper", t, levels -> levels.cached().upper())
+        .description("Upper bound of tokentap_capacity_estimate_in_flight: the crossing with attainment two standard errors higher; NaN while no level fails")
         .tag("target", target)
         .register(registry);
     return t;
@@ -70,7 +82,7 @@ public final class CapacityEstimator implements RequestListener, AdminEndpoint {
   /** The estimate of {@code target} now; NaN when there is not enough evidence. */
   public double estimate(String target) {
     TargetLevels t = targets.get(target);
-    return t == null ? Double.NaN : t.estimate(System.nanoTime()).inFlight();
+    return t == null ? Double.NaN : t.estimate(System.nanoTime()).estimate();
   }
 
   @Override
@@ -93,18 +105,20 @@ public final class CapacityEstimator implements RequestListener, AdminEndpoint {
     return Response.json(200, root + "\n");
   }
 
-  record Estimate(double inFlight, boolean bounded) {}
-
   /** One target's levels; each keeps a ring of its last requests. */
   private final class TargetLevels {
     private final long[][] endNanos;
+    private final long[][] inFlight;
     private final boolean[][] met;
     private final double[][] ttft;
     private final double[][] tpot;
     private final long[] written;
+    private KneeFit.Result cached = KneeFit.Result.NONE;
+    private long cachedAt = System.nanoTime() - 2_000_000_000L;
 
     TargetLevels(int samples) {
       endNanos = new long[LEVELS.length][samples];
+      inFlight = new long[LEVELS.length][samples];
       met = new boolean[LEVELS.length][samples];
       ttft = new double[LEVELS.length][samples];
       tpot = new double[LEVELS.length][samples];
@@ -115,6 +129,7 @@ public final class CapacityEstimator implements RequestListener, AdminEndpoint {
       int level = level(r.inFlightAtStart());
       int i = (int) (written[level]++ % endNanos[level].length);
       endNanos[level][i] = r.endNanos();
+      inFlight[level][i] = r.inFlightAtStart();
       met[level][i] = SloPolicy.MET.equals(r.slo());
       ttft[level][i] = r.ttftSeconds();
       tpot[level][i] = r.tpotSeconds();
@@ -134,32 +149,52 @@ public final class CapacityEstimator implements RequestListener, AdminEndpoint {
       return new int[] {n, good};
     }
 
-    synchronized Estimate estimate(long now) {
-      long since = now - settings.window().toNanos();
-      double best = Double.NaN;
-      for (int level = 0; level < LEVELS.length; level++) {
-        int[] c = counts(level, since);
-        if (c[0] < settings.minRequests()) {
-          continue; // too few requests at this level to judge it
-        }
-        if ((double) c[1] / c[0] < settings.goal()) {
-          return new Estimate(best, true);
-        }
-        best = LEVELS[level];
+    /** The estimate of the last second: a scrape reads three gauges of it. */
+    synchronized KneeFit.Result cached() {
+      long now = System.nanoTime();
+      if (now - cachedAt >= 1_000_000_000L) {
+        cached = estimate(now);
+        cachedAt = now;
       }
-      return new Estimate(best, false);
+      return cached;
+    }
+
+    synchronized KneeFit.Result estimate(long now) {
+      long since = now - settings.window().toNanos();
+      TreeMap<Long, int[]> counts = new TreeMap<>(); // in flight -> requests, met
+      for (int level = 0; level < LEVELS.length; level++) {
+        int held = (int) Math.min(written[level], endNanos[level].length);
+        for (int i = 0; i < held; i++) {
+          if (endNanos[level][i] - since >= 0) {
+            int[] c = counts.computeIfAbsent(inFlight[level][i], k -> new int[2]);
+            c[0]++;
+            c[1] += met[level][i] ? 1 : 0;
+          }
+        }
+      }
+      List<KneeFit.Point> points = new ArrayList<>();
+      counts.forEach((c, n) -> points.add(new KneeFit.Point(c, n[0], n[1])));
+      return KneeFit.fit(points, settings.goal(), settings.minRequests());
     }
 
     synchronized ObjectNode evidence(long now) {
       long since = now - settings.window().toNanos();
       ObjectNode n = JSON.createObjectNode();
-      Estimate e = estimate(now);
-      if (Double.isFinite(e.inFlight())) {
-        n.put("estimate_in_flight", e.inFlight());
-      } else {
-        n.putNull("estimate_in_flight");
+      KneeFit.Result e = estimate(now);
+      put(n, "estimate_in_flight", e.estimate());
+      put(n, "estimate_in_flight_lower", e.lower());
+      put(n, "estimate_in_flight_upper", e.upper());
+      n.put("knee_seen", e.kneeSeen()); // false: every judged bin passed, the knee is higher still
+      ArrayNode fit = n.putArray("fit");
+      for (KneeFit.Bin b : e.bins()) {
+        ObjectNode f = fit.addObject();
+        f.put("in_flight_from", b.from());
+        f.put("in_flight_to", b.to());
+        f.put("requests", b.requests());
+        put(f, "slo_attainment", (double) b.met() / b.requests());
+        put(f, "fitted", b.fitted());
+        put(f, "stderr", b.stderr());
       }
-      n.put("knee_seen", e.bounded()); // false: every judged level passed, the knee is higher still
       ArrayNode levels = n.putArray("levels");
       for (int level = 0; level < LEVELS.length; level++) {
         int[] c = counts(level, since);

@@ -63,6 +63,8 @@ public final class TokentapMetrics implements RequestListener {
   static final String SHADOW_AGREEMENT = "tokentap.shadow.agreement";
   // tokentap_shadow_outputs_total{target,side,kind}
   static final String SHADOW_OUTPUTS = "tokentap.shadow.outputs";
+  // tokentap_shadow_factor_lease_expired_total{target}
+  static final String SHADOW_LEASE_EXPIRED = "tokentap.shadow.factor.lease.expired";
   // tokentap_proxy_overhead_seconds{direction}
   static final String OVERHEAD = "tokentap.proxy.overhead";
   // tokentap_upstream_connect_errors_total{target,reason}
@@ -206,6 +208,17 @@ public final class TokentapMetrics implements RequestListener {
     return Counter.builder(SHADOW_OUTPUTS)
         .description("Outputs of compared pairs by side (production, shadow) and kind: refusal, empty, json_invalid (JSON asked for), tool_call")
         .tags("target", target, "side", side, "kind", kind)
+        .register(registry);
+  }
+
+  /**
+   * Factors set with a lease ({@code PUT /admin/shadow?...&ttl=30s}) that ran out unrenewed, so the
+   * target went back to its configured factor by itself (docs/shadow.md, "From a fleet").
+   */
+  public Counter shadowFactorLeaseExpired(String target) {
+    return Counter.builder(SHADOW_LEASE_EXPIRED)
+        .description("Shadow factors set on a lease that ran out without renewal, putting the target back to its configured factor")
+        .tags("target", target)
         .register(registry);
   }
 
