@@ -27,7 +27,8 @@ import java.util.List;
  * where the message ends, so the connection can carry the next one.
  *
  * <p>Compared with decoding chunks into {@code HttpContent} and encoding them again for the client,
- * nothing is copied or allocated per chunk, and a read that carries several events is one write.
+ * no byte is copied and nothing is made per chunk: one part per read (a few slices), and a read
+ * that carries several events is one write.
  *
  * <p>As in {@code HttpClientCodec}, the methods of the requests sent are remembered so a response
  * to HEAD is known to have no body.
