@@ -64,8 +64,8 @@ class FleetShadowTest {
   @Test
   void stagingGetsKTimesTheMeanReplicaAndTheSidecarsReturnWhenTheControllerStops() throws Exception {
     // k = 2: every sidecar at 2/3; staging gets 2 × 120 copies, each request Bernoulli(2/3).
-    FleetShadowController twice = controller(new FleetShare(FleetShare.Kind.REPLICAS, 2, 16), Duration.ofMillis(1500));
-    twice.start(Duration.ofMillis(300));
+    FleetShadowController twice = controller(new FleetShare(FleetShare.Kind.REPLICAS, 2, 16), Duration.ofSeconds(3));
+    twice.start(Duration.ofMillis(500)); // six renewals a lease: a loaded machine's pauses do not let it run out
     await("every sidecar at 2/3", () -> twice.last() != null && sidecars.stream().allMatch(s -> Math.abs(factor(s) - 2.0 / 3) < 1e-9));
     assertThat(twice.last().sidecars()).isEqualTo(3);
     int received = stagingLoadFor(REQUESTS);
@@ -78,8 +78,8 @@ class FleetShadowTest {
     }
 
     // k = 0.5: every sidecar at 1/6; staging gets half a replica's load, 60 copies.
-    FleetShadowController half = controller(new FleetShare(FleetShare.Kind.REPLICAS, 0.5, 16), Duration.ofMillis(1500));
-    half.start(Duration.ofMillis(300));
+    FleetShadowController half = controller(new FleetShare(FleetShare.Kind.REPLICAS, 0.5, 16), Duration.ofSeconds(3));
+    half.start(Duration.ofMillis(500));
     await("every sidecar at 1/6", () -> sidecars.stream().allMatch(s -> Math.abs(factor(s) - 1.0 / 6) < 1e-9));
     received = stagingLoadFor(REQUESTS);
     assertWithinBinomial(received, 360, 1.0 / 6);
