@@ -94,6 +94,25 @@ class FleetShadowTest {
   }
 
   @Test
+  void aFourthSidecarJoiningMakesTheFactorsKOverFourWithinOneRound() throws Exception {
+    java.util.concurrent.CopyOnWriteArrayList<SidecarAdmin> fleet = new java.util.concurrent.CopyOnWriteArrayList<>(admins());
+    try (FleetShadowController controller = new FleetShadowController((SidecarSource) () -> List.copyOf(fleet), "staging",
+        new FleetShare(FleetShare.Kind.REPLICAS, 2, 16), Duration.ofSeconds(30))) {
+      assertThat(controller.reconcile().factor()).isCloseTo(2.0 / 3, org.assertj.core.api.Assertions.within(1e-12));
+      Emulator production = later(Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast())));
+      Tokentap fourth = later(sidecar(production.baseUri().toString(), "http://127.0.0.1:1"));
+      sidecars.add(fourth);
+      fleet.add(new SidecarAdmin(URI.create("http://127.0.0.1:" + fourth.adminAddress().getPort()), null, http, Duration.ofSeconds(5)));
+      FleetShadowController.Round round = controller.reconcile();
+      assertThat(round.sidecars()).isEqualTo(4);
+      assertThat(round.factor()).isEqualTo(0.5);
+      assertThat(sidecars).allSatisfy(s -> assertThat(factor(s)).isEqualTo(0.5));
+      fleet.remove(0); // one leaves (its lease runs out by itself): the other three go back to 2/3
+      assertThat(controller.reconcile().factor()).isCloseTo(2.0 / 3, org.assertj.core.api.Assertions.within(1e-12));
+    }
+  }
+
+  @Test
   void aRateShareFollowsTheFleetsTrafficAndBadSettingsAreRefused() throws Exception {
     FleetShadowController rate = controller(new FleetShare(FleetShare.Kind.RATE, 5, 16), Duration.ofSeconds(2));
     assertThat(rate.reconcile().factor()).as("no traffic figures yet").isNaN();
