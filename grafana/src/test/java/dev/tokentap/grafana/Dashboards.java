@@ -325,7 +325,7 @@ final class Dashboards {
         q("sum by (model_name) (vllm:num_requests_running{" + srv + "})", "server running {{model_name}}"),
         q("sum by (model_name) (vllm:num_requests_waiting{" + srv + "})", "server waiting {{model_name}}"));
     d.add("timeseries", "In flight vs the knee", "short",
-        "tokentap's in-flight requests per target against its capacity: the in-flight level at the knee where SLOs break, as measured (tokentap_capacity_in_flight, from tokentap.capacity.in-flight or PUT /admin/capacity after a bench sweep or shadow ramp; empty without one) and as estimated from production traffic (tokentap_capacity_estimate_in_flight: the highest in-flight level whose requests still met their SLOs; a lower bound until traffic reaches the knee).",
+        "tokentap's in-flight requests per target against its capacity: the in-flight level at the knee where SLOs break, as measured (tokentap_capacity_in_flight, from tokentap.capacity.in-flight or PUT /admin/capacity after a bench sweep or shadow ramp; empty without one) and as estimated from production traffic (tokentap_capacity_estimate_in_flight: where SLO attainment, fitted non-increasing in the requests in flight, crosses the goal, erring low on thin evidence, with _lower and _upper bounds beside it; a lower bound until traffic reaches the knee).",
         12, 8,
         q("sum by (target) (tokentap_requests_in_flight{target=~\"$target\", role=\"primary\"})", "in flight {{target}}"),
         q("max by (target) (tokentap_capacity_in_flight{target=~\"$target\"})", "knee {{target}}"),

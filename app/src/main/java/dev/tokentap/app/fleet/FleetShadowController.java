@@ -93,7 +93,8 @@ public final class FleetShadowController implements AutoCloseable {
     int answering = share.needsTraffic() ? lastCount.size() : sidecars.size();
     double factor = share.factor(answering, fleetRate);
     if (Double.isNaN(factor)) {
-      LOG.info("fleet shadow of {}: waiting for traffic figures from the sidecars", target);
+      LOG.info(sidecars.isEmpty() ? "fleet shadow of {}: no sidecars found ({})" : "fleet shadow of {}: waiting for traffic figures from the sidecars ({})",
+          target, source);
       return last = new Round(0, fleetRate, Double.NaN);
     }
     int set = 0;

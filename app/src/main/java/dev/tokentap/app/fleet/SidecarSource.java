@@ -11,6 +11,16 @@ public interface SidecarSource {
   /** A fixed list. */
   static SidecarSource of(List<SidecarAdmin> sidecars) {
     List<SidecarAdmin> fixed = List.copyOf(sidecars);
-    return () -> fixed;
+    return new SidecarSource() {
+      @Override
+      public List<SidecarAdmin> sidecars() {
+        return fixed;
+      }
+
+      @Override
+      public String toString() {
+        return fixed.size() + " sidecars listed";
+      }
+    };
   }
 }

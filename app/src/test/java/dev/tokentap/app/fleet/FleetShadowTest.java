@@ -64,8 +64,8 @@ class FleetShadowTest {
   @Test
   void stagingGetsKTimesTheMeanReplicaAndTheSidecarsReturnWhenTheControllerStops() throws Exception {
     // k = 2: every sidecar at 2/3; staging gets 2 × 120 copies, each request Bernoulli(2/3).
-    FleetShadowController twice = controller(new FleetShare(FleetShare.Kind.REPLICAS, 2, 16), Duration.ofMillis(1500));
-    twice.start(Duration.ofMillis(300));
+    FleetShadowController twice = controller(new FleetShare(FleetShare.Kind.REPLICAS, 2, 16), Duration.ofSeconds(3));
+    twice.start(Duration.ofMillis(500)); // six renewals a lease: a loaded machine's pauses do not let it run out
     await("every sidecar at 2/3", () -> twice.last() != null && sidecars.stream().allMatch(s -> Math.abs(factor(s) - 2.0 / 3) < 1e-9));
     assertThat(twice.last().sidecars()).isEqualTo(3);
     int received = stagingLoadFor(REQUESTS);
@@ -78,8 +78,8 @@ class FleetShadowTest {
     }
 
     // k = 0.5: every sidecar at 1/6; staging gets half a replica's load, 60 copies.
-    FleetShadowController half = controller(new FleetShare(FleetShare.Kind.REPLICAS, 0.5, 16), Duration.ofMillis(1500));
-    half.start(Duration.ofMillis(300));
+    FleetShadowController half = controller(new FleetShare(FleetShare.Kind.REPLICAS, 0.5, 16), Duration.ofSeconds(3));
+    half.start(Duration.ofMillis(500));
     await("every sidecar at 1/6", () -> sidecars.stream().allMatch(s -> Math.abs(factor(s) - 1.0 / 6) < 1e-9));
     received = stagingLoadFor(REQUESTS);
     assertWithinBinomial(received, 360, 1.0 / 6);
@@ -91,6 +91,25 @@ class FleetShadowTest {
     stagingLoadFor(new int[] {10, 10, 10});
     Thread.sleep(300);
     assertThat(stagingSeen.get()).as("no copies at the configured factor 0").isEqualTo(before);
+  }
+
+  @Test
+  void aFourthSidecarJoiningMakesTheFactorsKOverFourWithinOneRound() throws Exception {
+    java.util.concurrent.CopyOnWriteArrayList<SidecarAdmin> fleet = new java.util.concurrent.CopyOnWriteArrayList<>(admins());
+    try (FleetShadowController controller = new FleetShadowController((SidecarSource) () -> List.copyOf(fleet), "staging",
+        new FleetShare(FleetShare.Kind.REPLICAS, 2, 16), Duration.ofSeconds(30))) {
+      assertThat(controller.reconcile().factor()).isCloseTo(2.0 / 3, org.assertj.core.api.Assertions.within(1e-12));
+      Emulator production = later(Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast())));
+      Tokentap fourth = later(sidecar(production.baseUri().toString(), "http://127.0.0.1:1"));
+      sidecars.add(fourth);
+      fleet.add(new SidecarAdmin(URI.create("http://127.0.0.1:" + fourth.adminAddress().getPort()), null, http, Duration.ofSeconds(5)));
+      FleetShadowController.Round round = controller.reconcile();
+      assertThat(round.sidecars()).isEqualTo(4);
+      assertThat(round.factor()).isEqualTo(0.5);
+      assertThat(sidecars).allSatisfy(s -> assertThat(factor(s)).isEqualTo(0.5));
+      fleet.remove(0); // one leaves (its lease runs out by itself): the other three go back to 2/3
+      assertThat(controller.reconcile().factor()).isCloseTo(2.0 / 3, org.assertj.core.api.Assertions.within(1e-12));
+    }
   }
 
   @Test
