@@ -63,8 +63,9 @@ import org.slf4j.LoggerFactory;
  * server answering every request with a recorded OpenAI chat stream, a second relay in front of it
  * (loopback, ephemeral port, its own event loops and its own registry, so no production series
  * counts the canned requests), and the upstream client sending streaming chat requests through it,
- * a few at a time: half ask for usage themselves (the relay forwards the upstream's bytes), half do
- * not (usage is injected and filtered out), so both response paths are compiled. Nothing leaves the machine. A warm-up that fails or outlasts its budget is
+ * a few at a time: {@code warmup-requests} that do not ask for usage (injected and filtered out,
+ * the OpenAI SDKs' default), and a quarter as many again that do (the relay forwards the upstream's
+ * bytes, as for Anthropic and Responses streams), so both response paths are compiled. Nothing leaves the machine. A warm-up that fails or outlasts its budget is
  * logged and abandoned: it never stops tokentap from starting.
  */
 final class Warmup {
@@ -106,7 +107,7 @@ final class Warmup {
           "tokentap.access-log.enabled", false)));
       RequestRecorder recorder = recorder(settings);
       relay = ProxyServer.start(settings, recorder, List.of());
-      int sent = send(group, relay.address().getPort(), recorder, requests);
+      int sent = send(group, relay.address().getPort(), recorder, requests + requests / 4);
       log.info("warmed up on {} canned requests in {} ms", sent, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -144,7 +145,7 @@ final class Warmup {
       new MeteredCall(pool, record, false, null, timeouts, (finished, completed, cause) -> {
         done.countDown();
         sendOne[0].run();
-      }).send(() -> request(n % 2 == 0 ? BODY : BODY_WITH_USAGE));
+      }).send(() -> request(n % 5 == 4 ? BODY_WITH_USAGE : BODY));
     };
     for (int i = 0; i < IN_FLIGHT; i++) {
       sendOne[0].run();
@@ -154,7 +155,7 @@ final class Warmup {
     return requests - (int) done.getCount();
   }
 
-  /** Half the requests take each of the relay's two response paths (docs/performance.md, "Zero-copy response relay"). */
+  /** One request in five asks for usage: each of the relay's two response paths is compiled (docs/performance.md, "Zero-copy response relay"). */
   private static FullHttpRequest request(byte[] body) {
     FullHttpRequest r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions", Unpooled.wrappedBuffer(body));
     r.headers().set(HttpHeaderNames.HOST, "warmup").set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
