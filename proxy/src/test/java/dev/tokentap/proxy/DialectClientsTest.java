@@ -77,7 +77,9 @@ class DialectClientsTest {
    */
   ClientView measured(Supplier<ClientView> call, FinishedRequest[] recordOut) throws InterruptedException {
     ClientView view = null;
-    for (int attempt = 1; attempt <= 3; attempt++) {
+    // A thread of the client, emulator or proxy not scheduled for a few ms shows on one side only:
+    // such a disturbed measurement is taken again, up to 5 times on a busy 2-core machine.
+    for (int attempt = 1; attempt <= 5; attempt++) {
       System.gc();
       view = call.get();
       recordOut[0] = proxy.next();
