@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * {@link ChatChunkScanner} is exact: {@link OpenAiDialect} with it reports the same facts as the
  * Jackson-only dialect for every event of every OpenAI-dialect fixture, for hand-picked edge cases,
- * and for every single-byte mutation, deletion and truncation of the fixture events, which covers
+ * and for every single-byte mutation, deletion and truncation of each distinct shape of fixture event, which covers
  * malformed JSON the scanner must hand back instead of misreading.
  */
 class ChatChunkScannerTest {
@@ -56,7 +56,7 @@ class ChatChunkScannerTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("openAiFixtures")
   void everyMutationDeletionAndTruncationGivesJacksonsFacts(String fixture) {
-    for (byte[] event : events(fixture)) {
+    for (byte[] event : distinctShapes(events(fixture))) {
       for (int i = 0; i < event.length; i++) {
         assertSameFacts(Arrays.copyOf(event, i));
         byte[] deleted = new byte[event.length - 1];
@@ -255,6 +255,23 @@ class ChatChunkScannerTest {
   }
 
   /** The data of each event of an SSE fixture (data lines joined by \n). */
+  /**
+   * The events of distinct shape: two events that differ only in the text of string values
+   * without escapes and in digits (consecutive content chunks, mostly) take the same paths through the scanner
+   * at every offset, so the mutation test runs one of them (a fixture's stream repeats its shapes
+   * dozens of times; all of them cost over a minute of every build).
+   */
+  static List<byte[]> distinctShapes(List<byte[]> events) {
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    List<byte[]> distinct = new ArrayList<>();
+    for (byte[] event : events) {
+      if (seen.add(new String(event, UTF_8).replaceAll(":\"[^\"\\\\]*\"", ":\"a\"").replaceAll("[0-9]+", "0"))) {
+        distinct.add(event);
+      }
+    }
+    return distinct;
+  }
+
   static List<byte[]> events(String fixture) {
     String text = new String(Fixtures.stream(fixture), UTF_8).replace("\r\n", "\n");
     List<byte[]> events = new ArrayList<>();
