@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.tokentap.meter.Api;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Reads what the relay needs from a JSON request body (the {@code model}, whether it
@@ -44,42 +43,47 @@ final class RequestBodyInspector {
 
   /** @param promptChars how many leading prompt characters to keep; 0: none (capture off) */
   static Inspection inspect(byte[] body, Api api, boolean injectUsage, int promptChars) {
+    if (promptChars == 0) {
+      // The common case: a byte scanner reads the few fields; anything it does not read exactly
+      // as Jackson would (escapes where it matters, malformed JSON) goes the Jackson way below.
+      BodyFields fields = RequestBodyScanner.scan(body);
+      if (fields != null) {
+        return fields.inspection(body, api, injectUsage, null, false);
+      }
+    }
+    return withJackson(body, api, injectUsage, promptChars);
+  }
+
+  /** The general path: Jackson's streaming parser, which also reads the prompt when capture asks. */
+  static Inspection withJackson(byte[] body, Api api, boolean injectUsage, int promptChars) {
     StringBuilder instructions = promptChars > 0 ? new StringBuilder() : null;
     StringBuilder prompt = promptChars > 0 ? new StringBuilder() : null;
-    String model = null;
-    boolean stream = false;
-    Boolean includeUsage = null;
-    long topLevelOpen = -1;
-    long streamOptionsOpen = -1;
-    long includeUsageStart = -1;
-    long includeUsageEnd = -1;
-    boolean streamOptionsIsObject = false;
-    boolean streamOptionsPresent = false;
+    BodyFields f = new BodyFields();
     try (JsonParser p = JSON.createParser(body)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         return Inspection.UNREADABLE;
       }
-      topLevelOpen = p.currentTokenLocation().getByteOffset();
+      f.topLevelOpen = p.currentTokenLocation().getByteOffset();
       JsonToken t;
       while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         JsonToken v = p.nextToken();
         switch (name) {
-          case "model" -> model = v == JsonToken.VALUE_STRING ? p.getText() : null;
-          case "stream" -> stream = v == JsonToken.VALUE_TRUE;
+          case "model" -> f.model = v == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "stream" -> f.stream = v == JsonToken.VALUE_TRUE;
           case "stream_options" -> {
-            streamOptionsPresent = true;
+            f.streamOptionsPresent = true;
             if (v == JsonToken.START_OBJECT) {
-              streamOptionsIsObject = true;
-              streamOptionsOpen = p.currentTokenLocation().getByteOffset();
+              f.streamOptionsIsObject = true;
+              f.streamOptionsOpen = p.currentTokenLocation().getByteOffset();
               while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String option = p.currentName();
                 JsonToken ov = p.nextToken();
                 if ("include_usage".equals(option)) {
-                  includeUsage = ov == JsonToken.VALUE_TRUE;
-                  includeUsageStart = p.currentTokenLocation().getByteOffset();
+                  f.includeUsage(ov == JsonToken.VALUE_TRUE, ov.isScalarValue() && ov != JsonToken.VALUE_STRING,
+                      p.currentTokenLocation().getByteOffset(), -1);
                   p.skipChildren();
-                  includeUsageEnd = p.currentLocation().getByteOffset();
+                  f.includeUsageEnd = p.currentLocation().getByteOffset();
                 } else {
                   p.skipChildren();
                 }
@@ -99,21 +103,8 @@ final class RequestBodyInspector {
     } catch (IOException | RuntimeException e) {
       return Inspection.UNREADABLE;
     }
-    boolean asked = Boolean.TRUE.equals(includeUsage);
-    byte[] injected = null;
-    boolean injectable = api == Api.OPENAI;
-    if (injectUsage && injectable && stream && !asked) {
-      if (!streamOptionsPresent) {
-        injected = splice(body, topLevelOpen + 1, topLevelOpen + 1, "\"stream_options\":{\"include_usage\":true}" + (isEmptyObject(body, topLevelOpen) ? "" : ","));
-      } else if (streamOptionsIsObject && includeUsage == null) {
-        injected = splice(body, streamOptionsOpen + 1, streamOptionsOpen + 1, "\"include_usage\":true" + (isEmptyObject(body, streamOptionsOpen) ? "" : ","));
-      } else if (streamOptionsIsObject) {
-        injected = splice(body, includeUsageStart, includeUsageEnd, "true");
-      }
-      // stream_options of another type (null, a string): the server will judge it; leave it alone.
-    }
     if (promptChars == 0) {
-      return new Inspection(model, stream, asked, injected, null, false);
+      return f.inspection(body, api, injectUsage, null, false);
     }
     StringBuilder head = instructions;
     if (!prompt.isEmpty()) {
@@ -121,7 +112,7 @@ final class RequestBodyInspector {
     }
     boolean whole = head.length() <= promptChars;
     head.setLength(Math.min(head.length(), promptChars));
-    return new Inspection(model, stream, asked, injected, head.toString(), whole);
+    return f.inspection(body, api, injectUsage, head.toString(), whole);
   }
 
   /**
@@ -160,27 +151,5 @@ final class RequestBodyInspector {
       out.append('\n');
     }
     out.append(text, 0, Math.min(text.length(), limit + 1 - out.length()));
-  }
-
-  private static boolean isEmptyObject(byte[] body, long openBrace) {
-    for (int i = (int) openBrace + 1; i < body.length; i++) {
-      byte b = body[i];
-      if (b == ' ' || b == '\t' || b == '\n' || b == '\r') {
-        continue;
-      }
-      return b == '}';
-    }
-    return false;
-  }
-
-  private static byte[] splice(byte[] body, long from, long to, String insert) {
-    byte[] ins = insert.getBytes(StandardCharsets.UTF_8);
-    int f = (int) from;
-    int t = (int) to;
-    byte[] out = new byte[body.length - (t - f) + ins.length];
-    System.arraycopy(body, 0, out, 0, f);
-    System.arraycopy(ins, 0, out, f, ins.length);
-    System.arraycopy(body, t, out, f + ins.length, body.length - t);
-    return out;
   }
 }
