@@ -34,24 +34,30 @@ final class WireRelay {
     int n = payload.readableBytes();
     if (n == 0) {
       payload.release();
-      return last ? Unpooled.wrappedBuffer(LAST_CHUNK) : Unpooled.EMPTY_BUFFER;
+      return last ? alloc.ioBuffer(LAST_CHUNK.length).writeBytes(LAST_CHUNK) : Unpooled.EMPTY_BUFFER;
     }
     byte[] tail = last ? CRLF_LAST_CHUNK : CRLF;
     if (n <= COPY_THRESHOLD) {
       // An SSE read is a few hundred bytes: one buffer holding framing and payload is cheaper to
       // make and to write than a composite of three.
-      ByteBuf chunk = alloc.buffer(10 + n + tail.length);
+      ByteBuf chunk = alloc.ioBuffer(10 + n + tail.length);
       writeSize(chunk, n);
-      chunk.writeBytes(payload, payload.readerIndex(), n).writeBytes(tail);
+      // getBytes, not writeBytes: a composite payload (the slices of one read) is copied part by
+      // part, where writeBytes would first merge it into a new heap buffer (the profile's largest
+      // allocation before, docs/performance.md).
+      payload.getBytes(payload.readerIndex(), chunk, chunk.writerIndex(), n);
+      chunk.writerIndex(chunk.writerIndex() + n).writeBytes(tail);
       payload.release();
       return chunk;
     }
-    ByteBuf size = alloc.buffer(10);
+    // Every part direct: one heap part would make the epoll transport copy the whole composite
+    // into a new direct buffer before writing it.
+    ByteBuf size = alloc.ioBuffer(10);
     writeSize(size, n);
-    CompositeByteBuf chunk = alloc.compositeBuffer(3);
+    CompositeByteBuf chunk = alloc.compositeDirectBuffer(3);
     chunk.addComponent(true, size);
     chunk.addComponent(true, payload);
-    chunk.addComponent(true, Unpooled.wrappedBuffer(tail));
+    chunk.addComponent(true, alloc.ioBuffer(tail.length).writeBytes(tail));
     return chunk;
   }
 
