@@ -1,9 +1,11 @@
 package dev.tokentap.app;
 
+import dev.tokentap.app.fleet.FleetPrometheus;
 import dev.tokentap.app.fleet.FleetShadowController;
 import dev.tokentap.app.fleet.FleetShare;
 import dev.tokentap.app.fleet.PodSidecars;
 import dev.tokentap.app.fleet.SidecarAdmin;
+import dev.tokentap.app.fleet.SidecarSource;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -65,9 +67,22 @@ final class FleetShadowCommand implements Callable<Integer> {
     @Option(names = "--fleet", paramLabel = "K", description = "staging gets K times the whole fleet's load (each sidecar's factor K)")
     Double fleet;
 
-    @Option(names = "--rate", paramLabel = "R", description = "staging gets R requests/s (each sidecar's factor R / the fleet's rate, read from their /metrics)")
+    @Option(names = "--rate", paramLabel = "R",
+        description = "staging gets R requests/s (each sidecar's factor R / the fleet's rate, read from their /metrics, or from --prometheus)")
     Double rate;
   }
+
+  @Option(names = "--prometheus", paramLabel = "URL",
+      description = "read the fleet's production rate and staging's results from this Prometheus (which scrapes the sidecars), such as http://prometheus:9090, instead of each sidecar's /metrics")
+  String prometheus;
+
+  @Option(names = "--prometheus-selector", paramLabel = "MATCHERS", defaultValue = "job=\"tokentap\"",
+      description = "with --prometheus: label matchers for the sidecars' series (default ${DEFAULT-VALUE}; empty for all)")
+  String prometheusSelector;
+
+  @Option(names = "--prometheus-window", paramLabel = "DURATION", defaultValue = "1m",
+      description = "with --prometheus: the rate() window, at least two scrape intervals (default ${DEFAULT-VALUE})")
+  String prometheusWindow;
 
   @Option(names = "--max-factor", defaultValue = "16", description = "no sidecar's factor above this (default ${DEFAULT-VALUE})")
   double maxFactor;
@@ -93,6 +108,9 @@ final class FleetShadowCommand implements Callable<Integer> {
     }, "fleet-shadow-shutdown"));
     System.err.printf("tokentap fleet shadow: %s to %s from %s, renewed every %s on leases of %s%n",
         shareOf(), target, fleetOf.selector != null ? "pods " + fleetOf.selector : fleetOf.sidecars.size() + " sidecars", interval, lease);
+    if (prometheus != null) {
+      System.err.printf("tokentap fleet shadow: the fleet's figures from Prometheus at %s {%s} over %s%n", prometheus, prometheusSelector, prometheusWindow);
+    }
     stopped.await();
     return 0;
   }
@@ -102,22 +120,29 @@ final class FleetShadowCommand implements Callable<Integer> {
     String token = tokenFile != null ? Files.readString(tokenFile, StandardCharsets.UTF_8).strip() : envToken;
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     String bearer = token == null || token.isEmpty() ? null : token;
+    FleetPrometheus readings = prometheus == null ? null
+        : new FleetPrometheus(uri("--prometheus", prometheus), prometheusSelector, duration("--prometheus-window", prometheusWindow), http, Duration.ofSeconds(10));
     if (fleetOf.selector != null) {
       io.fabric8.kubernetes.client.KubernetesClient kubernetes = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
       String ns = namespace != null ? namespace : kubernetes.getNamespace() != null ? kubernetes.getNamespace() : "default";
-      return new FleetShadowController(new PodSidecars(kubernetes, ns, fleetOf.selector, adminPortName, adminPort, bearer, http), target, shareOf(), ttl);
+      return new FleetShadowController(new PodSidecars(kubernetes, ns, fleetOf.selector, adminPortName, adminPort, bearer, http), readings, target, shareOf(), ttl);
     }
     List<SidecarAdmin> admins = new ArrayList<>();
     for (String s : fleetOf.sidecars) {
-      URI uri;
-      try {
-        uri = URI.create(s.strip());
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("--sidecar: " + s + " (expected: a URL such as http://10.0.0.5:9464)");
-      }
-      admins.add(new SidecarAdmin(uri, bearer, http, Duration.ofSeconds(5)));
+      admins.add(new SidecarAdmin(uri("--sidecar", s), bearer, http, Duration.ofSeconds(5)));
     }
-    return new FleetShadowController(admins, target, shareOf(), ttl);
+    if (admins.isEmpty()) {
+      throw new IllegalArgumentException("--sidecar: none given (expected: at least one admin URL)");
+    }
+    return new FleetShadowController(SidecarSource.of(admins), readings, target, shareOf(), ttl);
+  }
+
+  private static URI uri(String option, String text) {
+    try {
+      return URI.create(text.strip());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(option + ": " + text + " (expected: a URL such as http://10.0.0.5:9464)");
+    }
   }
 
   private FleetShare shareOf() {

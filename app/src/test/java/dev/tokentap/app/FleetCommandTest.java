@@ -34,6 +34,18 @@ class FleetCommandTest {
     r = MainTest.run("fleet", "shadow", "--selector", "app=vllm", "--namespace", "Not_A_Namespace", "--target", "staging", "--fleet", "1");
     assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
     assertThat(r.err()).contains("namespace: Not_A_Namespace");
+
+    r = MainTest.run("fleet", "shadow", "--sidecar", "http://127.0.0.1:1", "--target", "staging", "--replicas", "2", "--prometheus", "prometheus:9090");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("prometheus: prometheus:9090 (expected: the URL of the Prometheus that scrapes the sidecars");
+    r = MainTest.run("fleet", "shadow", "--sidecar", "http://127.0.0.1:1", "--target", "staging", "--replicas", "2", "--prometheus", "http://127.0.0.1:1",
+        "--prometheus-selector", "job=tokentap");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("prometheus-selector: job=tokentap (expected: PromQL label matchers");
+    r = MainTest.run("fleet", "shadow", "--sidecar", "http://127.0.0.1:1", "--target", "staging", "--replicas", "2", "--prometheus", "http://127.0.0.1:1",
+        "--prometheus-window", "500ms");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("prometheus-window: 500ms (expected: 1s to 1h");
     assertThat(MainTest.run("fleet", "--help").out()).contains("shadow");
   }
 }
