@@ -46,6 +46,22 @@ class FleetCommandTest {
         "--prometheus-window", "500ms");
     assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
     assertThat(r.err()).contains("prometheus-window: 500ms (expected: 1s to 1h");
-    assertThat(MainTest.run("fleet", "--help").out()).contains("shadow");
+    assertThat(MainTest.run("fleet", "--help").out()).contains("shadow").contains("ramp");
+  }
+
+  @Test
+  void badRampsExitWithAReason() {
+    MainTest.Run r = MainTest.run("fleet", "ramp", "--sidecar", "http://127.0.0.1:1", "--target", "staging", "--factors", "2,1");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("factors: 2,1 (expected: ascending numbers >= 0");
+    r = MainTest.run("fleet", "ramp", "--sidecar", "http://127.0.0.1:1", "--target", "staging", "--attainment", "1.5");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("--attainment: 1.5 (expected: more than 0 and at most 1)");
+    r = MainTest.run("fleet", "ramp", "--sidecar", "http://127.0.0.1:1", "--target", "staging", "--prometheus", "http://127.0.0.1:1", "--hold", "30s");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("--hold: 30s (expected: at least --prometheus-window, 1m");
+    r = MainTest.run("fleet", "ramp", "--sidecar", "http://127.0.0.1:1", "--target", "staging", "--lease", "10s", "--interval", "6s");
+    assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(r.err()).contains("at most half the lease");
   }
 }

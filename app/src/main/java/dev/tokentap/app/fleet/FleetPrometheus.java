@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
@@ -37,8 +36,6 @@ public final class FleetPrometheus implements FleetReadings {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String MATCHER = "[a-zA-Z_][a-zA-Z0-9_]*\\s*(?:=~|!~|!=|=)\\s*\"(?:[^\"\\\\]|\\\\.)*\"";
   private static final Pattern MATCHERS = Pattern.compile("\\s*(?:" + MATCHER + "(?:\\s*,\\s*" + MATCHER + ")*)?\\s*");
-  /** The outcomes that count as staging's errors (client aborts are not the server's doing). */
-  private static final Set<String> ERRORS = Set.of("error", "upstream_abort", "timeout", "rejected");
 
   private final URI base;
   private final String selector; // "job=\"tokentap\"," or ""
@@ -90,7 +87,7 @@ public final class FleetPrometheus implements FleetReadings {
       requests += s.value();
       met += "met".equals(s.labels().get("slo")) ? s.value() : 0;
       missed += "missed".equals(s.labels().get("slo")) ? s.value() : 0;
-      errors += ERRORS.contains(s.labels().get("outcome")) ? s.value() : 0;
+      errors += SidecarAdmin.ERRORS.contains(s.labels().get("outcome")) ? s.value() : 0;
     }
     List<Sample> seconds = query("sum(rate(tokentap_request_duration_seconds_sum" + series + "[" + window + "]))");
     return new StagingResults(requests, met, met + missed == 0 ? Double.NaN : met / (met + missed), errors,

@@ -9,7 +9,7 @@ import java.util.List;
  * them already).
  */
 public interface FleetReadings {
-  /** The fleet's production requests/s (NaN: not known yet), and staging's results where this source has them (else null). */
+  /** The fleet's production requests/s (NaN: not known yet), and staging's results (null: not known yet). */
   record Reading(double productionRate, StagingResults staging) {}
 
   /**

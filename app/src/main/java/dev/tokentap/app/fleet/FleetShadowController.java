@@ -32,7 +32,7 @@ public final class FleetShadowController implements AutoCloseable {
   private final SidecarSource source;
   private final java.util.Set<SidecarAdmin> held = new java.util.LinkedHashSet<>(); // took a lease: released on close
   private final String target;
-  private final FleetShare share;
+  private volatile FleetShare share; // changed by a fleet ramp between reconciliations
   private final Duration lease;
   private final FleetReadings readings;
   private final boolean readEveryRound; // readings given (Prometheus): read for staging's results too
@@ -82,6 +82,12 @@ public final class FleetShadowController implements AutoCloseable {
       return t;
     });
     scheduler.scheduleWithFixedDelay(this::reconcileQuietly, 0, interval.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** Holds {@code next} from now on: set on every sidecar at once (a fleet ramp's step). */
+  public synchronized Round share(FleetShare next) throws InterruptedException {
+    this.share = next;
+    return reconcile();
   }
 
   /** The last reconciliation, or null before the first. */

@@ -8,38 +8,54 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The fleet's production rate read from every sidecar's own {@code /metrics}: Σ over the sidecars
- * that answer of their production requests since the previous read, per second. NaN on the first
- * read, and while any sidecar is new (it has no previous count). Has no staging results.
+ * The fleet's figures read from every sidecar's own {@code /metrics}: Σ over the sidecars that
+ * answer of their counters' increase since the previous read, per second (production requests, and
+ * staging's copies, good, missed and failed ones, and E2E seconds: the copies in flight by Little's
+ * law). Not known (NaN, and no staging results) on the first read, and while any sidecar is new (it
+ * has no previous counts).
  */
 public final class SidecarCounters implements FleetReadings {
   private static final Logger LOG = LoggerFactory.getLogger(SidecarCounters.class);
 
-  private final Map<SidecarAdmin, double[]> lastCount = new HashMap<>(); // {requests, nanos}
+  private record Read(SidecarAdmin.Counts counts, long nanos) {}
+
+  private final Map<SidecarAdmin, Read> last = new HashMap<>();
 
   @Override
   public synchronized Reading read(String target, List<SidecarAdmin> sidecars) throws InterruptedException {
-    double sum = 0;
+    double[] sum = new double[6]; // per second: primary, copies, met, missed, errors, copy seconds
     boolean known = true;
-    Map<SidecarAdmin, double[]> now = new HashMap<>();
+    Map<SidecarAdmin, Read> now = new HashMap<>();
     for (SidecarAdmin s : sidecars) {
       try {
-        double count = s.primaryRequests();
-        double[] before = lastCount.get(s);
-        double[] reading = {count, System.nanoTime()};
+        Read reading = new Read(s.counts(target), System.nanoTime());
         now.put(s, reading);
+        Read before = last.get(s);
         if (before == null) {
           known = false;
-        } else {
-          sum += Math.max(0, count - before[0]) / ((reading[1] - before[1]) / 1e9);
+          continue;
+        }
+        double seconds = (reading.nanos() - before.nanos()) / 1e9;
+        double[] a = values(reading.counts());
+        double[] b = values(before.counts());
+        for (int i = 0; i < sum.length; i++) {
+          sum[i] += Math.max(0, a[i] - b[i]) / seconds;
         }
       } catch (IOException e) {
         LOG.warn("fleet shadow of {}: sidecar {} did not answer: {}", target, s, e.getMessage());
       }
     }
-    lastCount.clear();
-    lastCount.putAll(now);
-    return new Reading(known && !now.isEmpty() ? sum : Double.NaN, null);
+    last.clear();
+    last.putAll(now);
+    if (!known || now.isEmpty()) {
+      return new Reading(Double.NaN, null);
+    }
+    double judged = sum[2] + sum[3];
+    return new Reading(sum[0], new StagingResults(sum[1], sum[2], judged == 0 ? Double.NaN : sum[2] / judged, sum[4], sum[5]));
+  }
+
+  private static double[] values(SidecarAdmin.Counts c) {
+    return new double[] {c.primary(), c.copies(), c.met(), c.missed(), c.errors(), c.copySeconds()};
   }
 
   @Override

@@ -10,7 +10,6 @@ import dev.tokentap.emulator.EngineProfile;
 import dev.tokentap.testkit.TestPrometheus;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -37,7 +36,7 @@ class FleetPrometheusTest {
         TestPrometheus prometheus = TestPrometheus.scraping(dir, rig.adminPorts())) {
       AtomicBoolean stop = new AtomicBoolean();
       AtomicInteger sent = new AtomicInteger();
-      List<Thread> traffic = steadyTraffic(rig, stop, sent);
+      List<Thread> traffic = rig.steadyTraffic(PACE_MILLIS, FleetRig.CHAT, stop, sent);
       try {
         FleetPrometheus readings = new FleetPrometheus(prometheus.baseUri(), "job=\"tokentap\"", WINDOW, rig.http, Duration.ofSeconds(5));
         prometheus.await("count(rate(tokentap_requests_total{job=\"tokentap\",role=\"primary\"}[4s]) > 0)", 3, Duration.ofSeconds(30));
@@ -93,38 +92,6 @@ class FleetPrometheusTest {
         }
       }
     }
-  }
-
-  /** One sender per replica, each at its own pace until stopped. */
-  private static List<Thread> steadyTraffic(FleetRig rig, AtomicBoolean stop, AtomicInteger sent) {
-    List<Thread> threads = new ArrayList<>();
-    for (int i = 0; i < PACE_MILLIS.length; i++) {
-      int replica = i;
-      Thread t = new Thread(() -> {
-        long next = System.nanoTime();
-        while (!stop.get()) {
-          try {
-            rig.send(replica);
-            sent.incrementAndGet();
-            next += PACE_MILLIS[replica] * 1_000_000L;
-            long wait = next - System.nanoTime();
-            if (wait > 0) {
-              Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
-            } else {
-              next = System.nanoTime(); // behind on a loaded machine: no burst to catch up
-            }
-          } catch (InterruptedException e) {
-            return;
-          } catch (Exception e) {
-            throw new AssertionError(e);
-          }
-        }
-      }, "fleet-traffic-" + i);
-      t.setDaemon(true);
-      t.start();
-      threads.add(t);
-    }
-    return threads;
   }
 
   private static void assertWithinBinomial(String what, double received, double requests, double p, double slack) {

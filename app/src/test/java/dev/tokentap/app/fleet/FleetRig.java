@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
@@ -37,9 +38,16 @@ final class FleetRig implements AutoCloseable {
   final AtomicInteger stagingSeen = new AtomicInteger();
   final Emulator staging;
   private final List<AutoCloseable> closing = new ArrayList<>();
+  private final String sidecarConfig;
 
   /** {@code replicas} production emulators and sidecars, and a staging emulator of {@code stagingSettings} (port 0). */
   FleetRig(int replicas, EmulatorSettings stagingSettings) throws Exception {
+    this(replicas, stagingSettings, "");
+  }
+
+  /** The same, with {@code sidecarConfig} (HOCON, such as tokentap.slos) in every sidecar's config. */
+  FleetRig(int replicas, EmulatorSettings stagingSettings, String sidecarConfig) throws Exception {
+    this.sidecarConfig = sidecarConfig;
     staging = later(Emulator.start(stagingSettings.withPort(0)));
     staging.addListener(r -> stagingSeen.incrementAndGet());
     for (int i = 0; i < replicas; i++) {
@@ -50,7 +58,7 @@ final class FleetRig implements AutoCloseable {
   /** One more production emulator behind its own tokentap, shadowing {@code stagingUri}. */
   Tokentap addSidecar(String stagingUri) throws Exception {
     Emulator production = later(Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast())));
-    Tokentap sidecar = later(sidecar(production.baseUri().toString(), stagingUri));
+    Tokentap sidecar = later(sidecar(production.baseUri().toString(), stagingUri, sidecarConfig));
     sidecars.add(sidecar);
     return sidecar;
   }
@@ -80,10 +88,49 @@ final class FleetRig implements AutoCloseable {
 
   /** A chat request to replica {@code i}, answered 200. */
   void send(int i) throws Exception {
+    send(i, CHAT);
+  }
+
+  void send(int i, String body) throws Exception {
     URI uri = URI.create("http://127.0.0.1:" + sidecars.get(i).proxyAddress().getPort() + "/v1/chat/completions");
-    int status = http.send(HttpRequest.newBuilder(uri).header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(CHAT)).build(),
+    int status = http.send(HttpRequest.newBuilder(uri).header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
         java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
     assertThat(status).isEqualTo(200);
+  }
+
+  /**
+   * Steady production traffic until {@code stop}: one sender per replica, replica i sending {@code
+   * body} every {@code paceMillis[i]} ms (or as fast as it is answered, without bursts to catch up).
+   */
+  List<Thread> steadyTraffic(int[] paceMillis, String body, AtomicBoolean stop, AtomicInteger sent) {
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < paceMillis.length; i++) {
+      int replica = i;
+      Thread t = new Thread(() -> {
+        long next = System.nanoTime();
+        while (!stop.get()) {
+          try {
+            send(replica, body);
+            sent.incrementAndGet();
+            next += paceMillis[replica] * 1_000_000L;
+            long wait = next - System.nanoTime();
+            if (wait > 0) {
+              Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+            } else {
+              next = System.nanoTime();
+            }
+          } catch (InterruptedException e) {
+            return;
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+        }
+      }, "fleet-traffic-" + i);
+      t.setDaemon(true);
+      t.start();
+      threads.add(t);
+    }
+    return threads;
   }
 
   /** Sends {@code perReplica[i]} requests to replica i, waits until every copy is decided; returns staging's count for them. */
@@ -131,7 +178,7 @@ final class FleetRig implements AutoCloseable {
     assertThat((double) received).as("staging's copies for %d requests at factor %.4f", requests, p).isBetween(requests * p - 4 * sd, requests * p + 4 * sd);
   }
 
-  static Tokentap sidecar(String production, String staging) throws Exception {
+  static Tokentap sidecar(String production, String staging, String extraConfig) throws Exception {
     Map<String, Object> overrides = new HashMap<>();
     overrides.put("tokentap.proxy.listen", "127.0.0.1:0");
     overrides.put("tokentap.admin.listen", "127.0.0.1:0");
@@ -139,7 +186,7 @@ final class FleetRig implements AutoCloseable {
     overrides.put("tokentap.proxy.io-threads", 1);
     overrides.put("tokentap.access-log.enabled", false);
     overrides.put("tokentap.proxy.shutdown-grace-period", "1s");
-    Config config = ConfigFactory.parseString("tokentap.shadow.targets = [{ name = staging, upstream = \"" + staging + "\", factor = 0, spread-window = 0s, io-threads = 1 }]")
+    Config config = ConfigFactory.parseString(extraConfig + "\ntokentap.shadow.targets = [{ name = staging, upstream = \"" + staging + "\", factor = 0, spread-window = 0s, io-threads = 1 }]")
         .withFallback(ConfigFactory.parseMap(overrides))
         .withFallback(ConfigFactory.defaultReference())
         .resolve();
