@@ -77,7 +77,14 @@ final class FleetOptions {
       description = "file holding the sidecars' tokentap.admin.token (default: the environment variable " + TOKEN_ENV + ", if set)")
   Path tokenFile;
 
-  final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+  private HttpClient http; // made on first use: picocli makes this object for every command line, fleet or not
+
+  private HttpClient http() {
+    if (http == null) {
+      http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    }
+    return http;
+  }
 
   /** The sidecars: pods of the selector, or the listed URLs. */
   SidecarSource sidecars(String envToken) throws IOException {
@@ -86,11 +93,11 @@ final class FleetOptions {
     if (fleetOf.selector != null) {
       io.fabric8.kubernetes.client.KubernetesClient kubernetes = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
       String ns = namespace != null ? namespace : kubernetes.getNamespace() != null ? kubernetes.getNamespace() : "default";
-      return new PodSidecars(kubernetes, ns, fleetOf.selector, adminPortName, adminPort, bearer, http);
+      return new PodSidecars(kubernetes, ns, fleetOf.selector, adminPortName, adminPort, bearer, http());
     }
     List<SidecarAdmin> admins = new ArrayList<>();
     for (String s : fleetOf.sidecars) {
-      admins.add(new SidecarAdmin(uri("--sidecar", s), bearer, http, Duration.ofSeconds(5)));
+      admins.add(new SidecarAdmin(uri("--sidecar", s), bearer, http(), Duration.ofSeconds(5)));
     }
     if (admins.isEmpty()) {
       throw new IllegalArgumentException("--sidecar: none given (expected: at least one admin URL)");
@@ -101,7 +108,7 @@ final class FleetOptions {
   /** Prometheus with --prometheus, else null. */
   FleetPrometheus prometheus() {
     return prometheus == null ? null
-        : new FleetPrometheus(uri("--prometheus", prometheus), prometheusSelector, prometheusWindow(), http, Duration.ofSeconds(10));
+        : new FleetPrometheus(uri("--prometheus", prometheus), prometheusSelector, prometheusWindow(), http(), Duration.ofSeconds(10));
   }
 
   /** Prometheus with --prometheus, else the sidecars' own counters. */

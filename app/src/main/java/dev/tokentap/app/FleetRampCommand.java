@@ -38,10 +38,10 @@ final class FleetRampCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     try (FleetRamp ramp = ramp(System.getenv(FleetOptions.TOKEN_ENV))) {
+      ramp.start(); // checks the interval against the lease first
       Runtime.getRuntime().addShutdownHook(new Thread(ramp::close, "fleet-ramp-shutdown")); // cancelled: every sidecar released
       System.err.printf("tokentap fleet ramp: %s from %s at %s replicas' worth, warm-up %s, hold %s, judged on %s%n",
           fleet.target, fleet.fleetName(), factors, warmup, hold, fleet.prometheus != null ? "Prometheus at " + fleet.prometheus : "the sidecars' /metrics");
-      ramp.start();
       System.out.println(ramp.await().toPrettyString());
     }
     return 0;
@@ -61,10 +61,6 @@ final class FleetRampCommand implements Callable<Integer> {
     }
     RampSteps.Plan plan = new RampSteps.Plan(fleet.target, RampSteps.parseFactors(factors), FleetOptions.duration("--warmup", warmup), holdTime,
         attainment, minRequests);
-    Duration interval = fleet.interval();
-    if (interval.multipliedBy(2).compareTo(fleet.lease()) > 0) {
-      throw new IllegalArgumentException("--interval: " + fleet.interval + " (expected: at most half the lease, " + fleet.lease + ")");
-    }
-    return new FleetRamp(fleet.sidecars(envToken), fleet.readings(), plan, fleet.maxFactor, fleet.lease(), interval);
+    return new FleetRamp(fleet.sidecars(envToken), fleet.readings(), plan, fleet.maxFactor, fleet.lease(), fleet.interval());
   }
 }

@@ -49,7 +49,7 @@ public final class FleetRamp implements RampSteps.Stage, AutoCloseable {
     return new FleetShare(FleetShare.Kind.REPLICAS, replicas, maxFactor);
   }
 
-  /** Starts the ramp: the leases renewed every interval, the first step at once. */
+  /** Starts the ramp: the leases renewed every interval (at most half the lease, or IllegalArgumentException), the first step at once. */
   public void start() {
     controller.start(interval);
     steps.start();

@@ -32,7 +32,7 @@ public final class FleetShadowController implements AutoCloseable {
   private final SidecarSource source;
   private final java.util.Set<SidecarAdmin> held = new java.util.LinkedHashSet<>(); // took a lease: released on close
   private final String target;
-  private volatile FleetShare share; // changed by a fleet ramp between reconciliations
+  private FleetShare share; // guarded by this: a fleet ramp changes it between reconciliations
   private final Duration lease;
   private final FleetReadings readings;
   private final boolean readEveryRound; // readings given (Prometheus): read for staging's results too
@@ -187,5 +187,6 @@ public final class FleetShadowController implements AutoCloseable {
         return;
       }
     }
+    held.clear(); // released once: a second close (a shutdown hook after a normal end) asks nothing
   }
 }
