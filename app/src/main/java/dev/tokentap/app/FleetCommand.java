@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /** {@code tokentap fleet ...}: commands that act on many sidecars at once. */
 @Command(name = "fleet", mixinStandardHelpOptions = true, description = "Act on a fleet of tokentap sidecars at once.",
-    subcommands = {FleetShadowCommand.class})
+    subcommands = {FleetShadowCommand.class, FleetRampCommand.class})
 final class FleetCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -2,21 +2,12 @@ package dev.tokentap.app;
 
 import dev.tokentap.app.fleet.FleetShadowController;
 import dev.tokentap.app.fleet.FleetShare;
-import dev.tokentap.app.fleet.PodSidecars;
-import dev.tokentap.app.fleet.SidecarAdmin;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -27,33 +18,8 @@ import picocli.CommandLine.Option;
 @Command(name = "shadow", mixinStandardHelpOptions = true,
     description = "Hold a staging target's share of the fleet's traffic: each sidecar's factor set on a lease, renewed every interval, released on exit.")
 final class FleetShadowCommand implements Callable<Integer> {
-  /** The environment variable read for the admin token when no --admin-token-file is given. */
-  static final String TOKEN_ENV = "TOKENTAP_ADMIN_TOKEN";
-
-  @ArgGroup(exclusive = true, multiplicity = "1")
-  Fleet fleetOf;
-
-  static final class Fleet {
-    @Option(names = "--sidecar", split = ",", paramLabel = "URL",
-        description = "a sidecar's admin listener, such as http://10.0.0.5:9464 (repeat, or separate with commas)")
-    List<String> sidecars;
-
-    @Option(names = "--selector", paramLabel = "LABELS",
-        description = "the sidecars' pods, from the Kubernetes API (list pods), by label selector, such as app=vllm")
-    String selector;
-  }
-
-  @Option(names = "--namespace", description = "with --selector: the pods' namespace (default: the client's, in a pod its own)")
-  String namespace;
-
-  @Option(names = "--admin-port-name", defaultValue = "admin", description = "with --selector: the container port naming tokentap's admin listener (default ${DEFAULT-VALUE})")
-  String adminPortName;
-
-  @Option(names = "--admin-port", defaultValue = "9464", description = "with --selector: the admin port where no container port has that name (default ${DEFAULT-VALUE})")
-  int adminPort;
-
-  @Option(names = "--target", required = true, description = "the shadow target, as named in every sidecar's tokentap.shadow.targets")
-  String target;
+  @Mixin
+  FleetOptions fleet;
 
   @ArgGroup(exclusive = true, multiplicity = "1")
   Share share;
@@ -65,83 +31,41 @@ final class FleetShadowCommand implements Callable<Integer> {
     @Option(names = "--fleet", paramLabel = "K", description = "staging gets K times the whole fleet's load (each sidecar's factor K)")
     Double fleet;
 
-    @Option(names = "--rate", paramLabel = "R", description = "staging gets R requests/s (each sidecar's factor R / the fleet's rate, read from their /metrics)")
+    @Option(names = "--rate", paramLabel = "R",
+        description = "staging gets R requests/s (each sidecar's factor R / the fleet's rate, read from their /metrics, or from --prometheus)")
     Double rate;
   }
 
-  @Option(names = "--max-factor", defaultValue = "16", description = "no sidecar's factor above this (default ${DEFAULT-VALUE})")
-  double maxFactor;
-
-  @Option(names = "--lease", defaultValue = "30s", description = "each factor's time to live; a sidecar not renewed by then returns to its configured factor (default ${DEFAULT-VALUE})")
-  String lease;
-
-  @Option(names = "--interval", defaultValue = "10s", description = "how often factors are worked out again and renewed; at most half the lease (default ${DEFAULT-VALUE})")
-  String interval;
-
-  @Option(names = "--admin-token-file", paramLabel = "FILE",
-      description = "file holding the sidecars' tokentap.admin.token (default: the environment variable " + TOKEN_ENV + ", if set)")
-  Path tokenFile;
-
   @Override
   public Integer call() throws Exception {
-    FleetShadowController controller = controller(System.getenv(TOKEN_ENV));
-    controller.start(duration("--interval", interval)); // checks the interval against the lease first
+    FleetShadowController controller = controller(System.getenv(FleetOptions.TOKEN_ENV));
+    controller.start(fleet.interval()); // checks the interval against the lease first
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       controller.close(); // releases every sidecar at once; a killed controller leaves the leases to run out
       stopped.countDown();
     }, "fleet-shadow-shutdown"));
     System.err.printf("tokentap fleet shadow: %s to %s from %s, renewed every %s on leases of %s%n",
-        shareOf(), target, fleetOf.selector != null ? "pods " + fleetOf.selector : fleetOf.sidecars.size() + " sidecars", interval, lease);
+        shareOf(), fleet.target, fleet.fleetName(), fleet.interval, fleet.lease);
+    if (fleet.prometheus != null) {
+      System.err.printf("tokentap fleet shadow: the fleet's figures from Prometheus at %s {%s} over %s%n", fleet.prometheus, fleet.prometheusSelector, fleet.prometheusWindow);
+    }
     stopped.await();
     return 0;
   }
 
   FleetShadowController controller(String envToken) throws IOException {
-    Duration ttl = duration("--lease", lease);
-    String token = tokenFile != null ? Files.readString(tokenFile, StandardCharsets.UTF_8).strip() : envToken;
-    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
-    String bearer = token == null || token.isEmpty() ? null : token;
-    if (fleetOf.selector != null) {
-      io.fabric8.kubernetes.client.KubernetesClient kubernetes = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
-      String ns = namespace != null ? namespace : kubernetes.getNamespace() != null ? kubernetes.getNamespace() : "default";
-      return new FleetShadowController(new PodSidecars(kubernetes, ns, fleetOf.selector, adminPortName, adminPort, bearer, http), target, shareOf(), ttl);
-    }
-    List<SidecarAdmin> admins = new ArrayList<>();
-    for (String s : fleetOf.sidecars) {
-      URI uri;
-      try {
-        uri = URI.create(s.strip());
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("--sidecar: " + s + " (expected: a URL such as http://10.0.0.5:9464)");
-      }
-      admins.add(new SidecarAdmin(uri, bearer, http, Duration.ofSeconds(5)));
-    }
-    return new FleetShadowController(admins, target, shareOf(), ttl);
+    var readings = fleet.prometheus(); // null: each sidecar's counters, when the share needs traffic
+    return new FleetShadowController(fleet.sidecars(envToken), readings, fleet.target, shareOf(), fleet.lease());
   }
 
   private FleetShare shareOf() {
     if (share.replicas != null) {
-      return new FleetShare(FleetShare.Kind.REPLICAS, share.replicas, maxFactor);
+      return new FleetShare(FleetShare.Kind.REPLICAS, share.replicas, fleet.maxFactor);
     }
     if (share.fleet != null) {
-      return new FleetShare(FleetShare.Kind.FLEET, share.fleet, maxFactor);
+      return new FleetShare(FleetShare.Kind.FLEET, share.fleet, fleet.maxFactor);
     }
-    return new FleetShare(FleetShare.Kind.RATE, share.rate, maxFactor);
-  }
-
-  /** {@code 30s}, {@code 500ms}, {@code 2m}: more than 0. */
-  static Duration duration(String option, String text) {
-    var m = java.util.regex.Pattern.compile("(\\d{1,9})(ms|s|m|h)").matcher(text.strip());
-    if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
-      throw new IllegalArgumentException(option + ": " + text + " (expected: a duration such as 500ms, 30s or 2m, more than 0)");
-    }
-    long n = Long.parseLong(m.group(1));
-    return switch (m.group(2)) {
-      case "ms" -> Duration.ofMillis(n);
-      case "s" -> Duration.ofSeconds(n);
-      case "m" -> Duration.ofMinutes(n);
-      default -> Duration.ofHours(n);
-    };
+    return new FleetShare(FleetShare.Kind.RATE, share.rate, fleet.maxFactor);
   }
 }

@@ -270,6 +270,15 @@ final class Dashboards {
         "The 10 tenants with the lowest goodput ratio (good / SLO-judged requests) over the rate interval: bottomk(10, rate(slo=\"met\") / rate(slo!=\"none\")) by tenant. Needs tokentap.metrics.tenant; without it, one bar for all traffic.",
         24, 8,
         q("bottomk(10, (sum by (tenant) (rate(tokentap_requests_total{" + PRIMARY + ", slo=\"met\"}[$__rate_interval])) or 0 * sum by (tenant) (rate(tokentap_requests_total{" + PRIMARY + "}[$__rate_interval]))) / sum by (tenant) (rate(tokentap_requests_total{" + PRIMARY + ", slo!=\"none\"}[$__rate_interval])))", "{{tenant}}"));
+    d.add("timeseries", "Fleet capacity", "short",
+        "Requests in flight over every replica against the fleet's capacity: each sidecar's estimated knee (tokentap_capacity_estimate_in_flight, from its own production traffic) summed per target over the sidecars that have one (target:tokentap_fleet_capacity_in_flight:sum), and their lower bounds summed (_lower:sum; wider than the sum's own interval). A sidecar with too little evidence yet adds nothing, so the sum errs low.",
+        12, 8,
+        q("sum by (target) (tokentap_requests_in_flight{target=~\"$target\", role=\"primary\"})", "in flight {{target}}"),
+        q("target:tokentap_fleet_capacity_in_flight:sum{target=~\"$target\"}", "capacity {{target}}"),
+        q("target:tokentap_fleet_capacity_in_flight_lower:sum{target=~\"$target\"}", "capacity, lower bound {{target}}"));
+    d.add("timeseries", "Fleet saturation", "percentunit",
+        "Requests in flight over the replicas that have a capacity estimate / the sum of their estimates, per target (target:tokentap_fleet_saturation:ratio): 100 % is the fleet at its knee. What an autoscaler of the whole fleet targets; a replica without an estimate yet is left out of both sides.",
+        12, 8, q("target:tokentap_fleet_saturation:ratio{target=~\"$target\"}", "{{target}}"));
     return d;
   }
 

@@ -179,6 +179,13 @@ final class Mixin {
         "histogram_quantile(0.99, sum by (direction, le) (rate(tokentap_proxy_overhead_seconds_bucket{" + tt() + "}[5m])))", null);
     rule(sb, "target:tokentap_capacity_saturation:ratio",
         "sum by (target) (tokentap_requests_in_flight{" + tt() + ",role=\"primary\"})\n/ max by (target) (tokentap_capacity_in_flight{" + tt() + "})", null);
+    // The fleet's capacity: each sidecar's estimated knee summed per target, over the sidecars that
+    // have one (> 0 drops NaN: too little evidence yet), and in flight over the same sidecars / it.
+    String estimated = "tokentap_capacity_estimate_in_flight{" + tt() + "} > 0";
+    rule(sb, "target:tokentap_fleet_capacity_in_flight:sum", "sum by (target) (" + estimated + ")", null);
+    rule(sb, "target:tokentap_fleet_capacity_in_flight_lower:sum", "sum by (target) (tokentap_capacity_estimate_in_flight_lower{" + tt() + "} > 0)", null);
+    rule(sb, "target:tokentap_fleet_saturation:ratio",
+        "sum by (target) (tokentap_requests_in_flight{" + tt() + ",role=\"primary\"}\n  and on (job, instance, target) (" + estimated + "))\n/ target:tokentap_fleet_capacity_in_flight:sum", null);
     rule(sb, "target:tokentap_shadow_copies_dropped:ratio_rate5m",
         "(sum by (target) (rate(tokentap_shadow_copies_total{" + tt() + ",result=~\"dropped_.*\"}[5m]))\n  or 0 * sum by (target) (rate(tokentap_shadow_copies_total{" + tt() + "}[5m])))\n/ sum by (target) (rate(tokentap_shadow_copies_total{" + tt() + "}[5m]))", null);
     return sb.toString();

@@ -9,19 +9,17 @@ import dev.tokentap.emulator.Emulator;
 import dev.tokentap.emulator.EmulatorSettings;
 import dev.tokentap.emulator.EngineProfile;
 import dev.tokentap.proxy.record.FinishedRequest;
-import java.net.ServerSocket;
+import dev.tokentap.testkit.TestPrometheus;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,19 +28,15 @@ import org.junit.jupiter.api.io.TempDir;
  * token totals equal the records, and an SLO ratio computed the way dashboards do it ({@code
  * bucket{le=threshold} / count}) equals the share of requests that met the threshold.
  *
- * <p>Needs the {@code prometheus} binary (Debian package {@code prometheus}; {@code .ci/run}
- * installs it and sets {@code TOKENTAP_REQUIRE_PROMETHEUS=true}, so in CI a missing binary fails).
+ * <p>Needs the {@code prometheus} binary ({@link TestPrometheus}: Debian package {@code prometheus};
+ * {@code .ci/run} installs it and sets {@code TOKENTAP_REQUIRE_PROMETHEUS=true}, so in CI a missing
+ * binary fails).
  */
 class PrometheusScrapeTest {
   static final ObjectMapper JSON = new ObjectMapper();
 
   @Test
   void prometheusScrapesAndAggregatesWhatTheRecordsSay(@TempDir Path dir) throws Exception {
-    Path binary = findPrometheus();
-    if (binary == null) {
-      assertThat(System.getenv("TOKENTAP_REQUIRE_PROMETHEUS")).as("prometheus is required here but not installed").isNotEqualTo("true");
-      Assumptions.abort("prometheus is not installed");
-    }
     try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(EngineProfile.fast()));
         ProxyHarness proxy = new ProxyHarness(emulator.baseUri().toString(),
             Map.of("tokentap.slos", List.of(Map.of("model", "*", "route", "*", "ttft", "2ms"))))) {
@@ -53,15 +47,8 @@ class PrometheusScrapeTest {
         records.add(proxy.next());
       }
 
-      int port = freePort();
-      Path config = dir.resolve("prometheus.yml");
-      Files.writeString(config, "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tokentap\n    static_configs:\n"
-          + "      - targets: ['127.0.0.1:" + proxy.tokentap.adminAddress().getPort() + "']\n");
-      Process prometheus = new ProcessBuilder(binary.toString(), "--config.file=" + config, "--storage.tsdb.path=" + dir.resolve("data"),
-          "--web.listen-address=127.0.0.1:" + port)
-          .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
-      try {
-        String base = "http://127.0.0.1:" + port;
+      try (TestPrometheus prometheus = TestPrometheus.scraping(dir, List.of(proxy.tokentap.adminAddress().getPort()))) {
+        String base = prometheus.baseUri().toString();
         double total = awaitValue(proxy, base, "sum(tokentap_requests_total{model=\"prom\"})", records.size());
         assertThat(total).isEqualTo(records.size());
         assertThat(query(proxy, base, "up{job=\"tokentap\"}")).hasValue(1);
@@ -77,26 +64,7 @@ class PrometheusScrapeTest {
         long met = records.stream().filter(r -> "met".equals(r.slo())).count();
         assertThat(query(proxy, base, "sum(tokentap_requests_total{slo=\"met\"}) or vector(0)")).hasValue((double) met);
         assertThat(query(proxy, base, "histogram_quantile(0.5, sum by (le) (tokentap_time_to_first_token_seconds_bucket))")).isPresent();
-      } finally {
-        prometheus.destroy();
-        prometheus.waitFor();
       }
-    }
-  }
-
-  static Path findPrometheus() {
-    for (String p : System.getenv().getOrDefault("PATH", "").split(":")) {
-      Path candidate = Path.of(p, "prometheus");
-      if (Files.isExecutable(candidate)) {
-        return candidate;
-      }
-    }
-    return null;
-  }
-
-  static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 

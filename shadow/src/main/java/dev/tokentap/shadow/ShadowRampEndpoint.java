@@ -28,7 +28,7 @@ final class ShadowRampEndpoint implements AdminEndpoint, AutoCloseable {
 
   /** Whether a ramp of {@code target} is running: it owns the factor until it ends. */
   synchronized boolean running(String target) {
-    return ramp != null && ramp.state() == ShadowRamp.State.RUNNING && ramp.targetName().equals(target);
+    return ramp != null && ramp.state() == RampSteps.State.RUNNING && ramp.targetName().equals(target);
   }
 
   @Override
@@ -43,7 +43,7 @@ final class ShadowRampEndpoint implements AdminEndpoint, AutoCloseable {
         return ramp == null ? Response.json(404, "{\"error\":\"no shadow ramp has run\"}") : Response.json(200, ramp.json() + "\n");
       }
       case "DELETE" -> {
-        if (ramp == null || ramp.state() != ShadowRamp.State.RUNNING) {
+        if (ramp == null || ramp.state() != RampSteps.State.RUNNING) {
           return Response.json(404, "{\"error\":\"no shadow ramp is running\"}");
         }
         ramp.cancel();
@@ -59,7 +59,7 @@ final class ShadowRampEndpoint implements AdminEndpoint, AutoCloseable {
   }
 
   private Response start(Map<String, String> p) {
-    if (ramp != null && ramp.state() == ShadowRamp.State.RUNNING) {
+    if (ramp != null && ramp.state() == RampSteps.State.RUNNING) {
       return Response.json(409, "{\"error\":\"a shadow ramp of " + ramp.targetName() + " is running; DELETE it first\"}");
     }
     StagingTarget target = targets.stream().filter(t -> t.name().equals(p.get("target"))).findFirst().orElse(null);
@@ -70,14 +70,14 @@ final class ShadowRampEndpoint implements AdminEndpoint, AutoCloseable {
       return Response.json(409, "{\"error\":\"a controller holds the factor of " + target.name()
           + " on a lease; stop it or DELETE /admin/shadow?target=" + target.name() + " first\"}");
     }
-    ShadowRamp.Plan plan;
+    RampSteps.Plan plan;
     try {
       double goal = Double.parseDouble(p.getOrDefault("attainment", "0.9"));
       int minRequests = Integer.parseInt(p.getOrDefault("min-requests", "20"));
       if (!(goal > 0 && goal <= 1) || minRequests < 1) {
         throw new IllegalArgumentException("attainment: expected more than 0 and at most 1; min-requests: at least 1");
       }
-      plan = new ShadowRamp.Plan(target.name(), ShadowRamp.parseFactors(p.getOrDefault("factors", "1,1.5,2,3,4")),
+      plan = new RampSteps.Plan(target.name(), RampSteps.parseFactors(p.getOrDefault("factors", "1,1.5,2,3,4")),
           positive("warmup", p.getOrDefault("warmup", "30s")), positive("hold", p.getOrDefault("hold", "60s")), goal, minRequests);
     } catch (IllegalArgumentException e) {
       return Response.json(400, "{\"error\":\"" + e.getMessage().replace("\"", "'") + "\"}");

@@ -1,9 +1,7 @@
 package dev.tokentap.app.fleet;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -12,24 +10,32 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Holds a staging target's share of a fleet's traffic: every {@code interval} it finds the
- * sidecars ({@link SidecarSource}: a static list, or pods from the Kubernetes API), reads each
- * sidecar's production request count (when the share depends on traffic), works out the factor
- * ({@link FleetShare}) for the sidecars that answer, and sets it on each with a lease of {@code
- * lease}. A sidecar that stops hearing from it (the controller died, or the network went) returns
- * to its configured factor when the lease runs out; {@link #close} releases them at once.
+ * sidecars ({@link SidecarSource}: a static list, or pods from the Kubernetes API), reads the
+ * fleet's figures ({@link FleetReadings}: each sidecar's production count when the share depends on
+ * traffic, or Prometheus every round, with staging's results), works out the factor ({@link
+ * FleetShare}) and sets it on each sidecar with a lease of {@code lease}. When the figures a share
+ * needs cannot be read it keeps the last good factor, never a higher one. A sidecar that stops
+ * hearing from it (the controller died, or the network went) returns to its configured factor when
+ * the lease runs out; {@link #close} releases them at once.
  */
 public final class FleetShadowController implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FleetShadowController.class);
 
-  /** One reconciliation: the sidecars that took the factor, the fleet's rate (NaN: not read) and the factor. */
-  public record Round(int sidecars, double fleetRate, double factor) {}
+  /**
+   * One reconciliation: the sidecars that took the factor, the fleet's production rate (NaN: not
+   * read), the factor, and staging's results (null: not read).
+   */
+  public record Round(int sidecars, double fleetRate, double factor, StagingResults staging) {}
+
+  private static final FleetReadings.Reading UNREAD = new FleetReadings.Reading(Double.NaN, null);
 
   private final SidecarSource source;
   private final java.util.Set<SidecarAdmin> held = new java.util.LinkedHashSet<>(); // took a lease: released on close
   private final String target;
-  private final FleetShare share;
+  private FleetShare share; // guarded by this: a fleet ramp changes it between reconciliations
   private final Duration lease;
-  private final Map<SidecarAdmin, double[]> lastCount = new HashMap<>(); // {requests, nanos}
+  private final FleetReadings readings;
+  private final boolean readEveryRound; // readings given (Prometheus): read for staging's results too
   private ScheduledExecutorService scheduler;
   private volatile Round last;
 
@@ -45,6 +51,11 @@ public final class FleetShadowController implements AutoCloseable {
   }
 
   public FleetShadowController(SidecarSource source, String target, FleetShare share, Duration lease) {
+    this(source, null, target, share, lease);
+  }
+
+  /** With {@code readings} read every round; null: each sidecar's counters, read only when the share needs traffic. */
+  public FleetShadowController(SidecarSource source, FleetReadings readings, String target, FleetShare share, Duration lease) {
     if (target == null || !target.matches("[A-Za-z0-9_.:-]{1,64}")) {
       throw new IllegalArgumentException("target: " + target + " (expected: the name of a shadow target on every sidecar)");
     }
@@ -55,6 +66,8 @@ public final class FleetShadowController implements AutoCloseable {
     this.target = target;
     this.share = share;
     this.lease = lease;
+    this.readings = readings != null ? readings : new SidecarCounters();
+    this.readEveryRound = readings != null;
   }
 
   /** Reconciles now and then every {@code interval}, which must leave room for two renewals per lease. */
@@ -69,6 +82,12 @@ public final class FleetShadowController implements AutoCloseable {
       return t;
     });
     scheduler.scheduleWithFixedDelay(this::reconcileQuietly, 0, interval.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  /** Holds {@code next} from now on: set on every sidecar at once (a fleet ramp's step). */
+  public synchronized Round share(FleetShare next) throws InterruptedException {
+    this.share = next;
+    return reconcile();
   }
 
   /** The last reconciliation, or null before the first. */
@@ -89,13 +108,16 @@ public final class FleetShadowController implements AutoCloseable {
   /** One round: read, work out, set. */
   public synchronized Round reconcile() throws InterruptedException {
     List<SidecarAdmin> sidecars = source.sidecars();
-    double fleetRate = share.needsTraffic() ? fleetRate(sidecars) : Double.NaN;
-    int answering = share.needsTraffic() ? lastCount.size() : sidecars.size();
-    double factor = share.factor(answering, fleetRate);
-    if (Double.isNaN(factor)) {
+    FleetReadings.Reading reading = share.needsTraffic() || readEveryRound ? read(sidecars) : UNREAD;
+    double fleetRate = reading.productionRate();
+    double factor = share.factor(sidecars.size(), fleetRate);
+    if (Double.isNaN(factor) && !sidecars.isEmpty() && last != null && last.factor() >= 0) {
+      LOG.info("fleet shadow of {}: no traffic figures this round; keeping factor {}", target, last.factor());
+      factor = last.factor(); // the last good one: missing data never raises a factor
+    } else if (Double.isNaN(factor)) {
       LOG.info(sidecars.isEmpty() ? "fleet shadow of {}: no sidecars found ({})" : "fleet shadow of {}: waiting for traffic figures from the sidecars ({})",
           target, source);
-      return last = new Round(0, fleetRate, Double.NaN);
+      return last = new Round(0, fleetRate, Double.NaN, reading.staging());
     }
     int set = 0;
     for (SidecarAdmin s : sidecars) {
@@ -121,38 +143,26 @@ public final class FleetShadowController implements AutoCloseable {
         }
       }
     }
-    Round round = new Round(set, fleetRate, factor);
+    Round round = new Round(set, fleetRate, factor, reading.staging());
     if (last == null || last.sidecars() != set || Math.abs(last.factor() - factor) > 1e-9) {
       LOG.info("fleet shadow of {}: {} of {} sidecars at factor {} for {} (lease {}s){}", target, set, sidecars.size(),
           Math.round(factor * 1e4) / 1e4, share, lease.toMillis() / 1000.0,
           Double.isNaN(fleetRate) ? "" : String.format(", fleet at %.2f requests/s", fleetRate));
     }
+    if (reading.staging() != null) {
+      LOG.info("fleet shadow of {}: staging at {} ({} replicas' worth of production load)", target, reading.staging(),
+          Math.round(reading.staging().requestRate() / (fleetRate / sidecars.size()) * 100) / 100.0);
+    }
     return last = round;
   }
 
-  /** Σ over the sidecars that answer of their production requests/s since the last read; NaN on the first. */
-  private double fleetRate(List<SidecarAdmin> sidecars) throws InterruptedException {
-    double sum = 0;
-    boolean known = true;
-    Map<SidecarAdmin, double[]> now = new HashMap<>();
-    for (SidecarAdmin s : sidecars) {
-      try {
-        double count = s.primaryRequests();
-        double[] before = lastCount.get(s);
-        double[] reading = {count, System.nanoTime()};
-        now.put(s, reading);
-        if (before == null) {
-          known = false;
-        } else {
-          sum += Math.max(0, count - before[0]) / ((reading[1] - before[1]) / 1e9);
-        }
-      } catch (java.io.IOException e) {
-        LOG.warn("fleet shadow of {}: sidecar {} did not answer: {}", target, s, e.getMessage());
-      }
+  private FleetReadings.Reading read(List<SidecarAdmin> sidecars) throws InterruptedException {
+    try {
+      return readings.read(target, sidecars);
+    } catch (java.io.IOException e) {
+      LOG.warn("fleet shadow of {}: cannot read the fleet's figures: {}", target, e.getMessage());
+      return UNREAD;
     }
-    lastCount.clear();
-    lastCount.putAll(now);
-    return known && !now.isEmpty() ? sum : Double.NaN;
   }
 
   /** Stops reconciling and leaves the leases to run out: what a controller that dies does. */
@@ -177,5 +187,6 @@ public final class FleetShadowController implements AutoCloseable {
         return;
       }
     }
+    held.clear(); // released once: a second close (a shutdown hook after a normal end) asks nothing
   }
 }

@@ -10,18 +10,24 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * One sidecar's admin listener, as the fleet controller uses it: its production request count from
- * {@code /metrics}, and a shadow target's factor through {@code /admin/shadow} (set on a lease, or
+ * One sidecar's admin listener, as the fleet controller uses it: its production and a shadow
+ * target's counters from {@code /metrics}, and a shadow target's factor through {@code /admin/shadow} (set on a lease, or
  * released). With a token, every request carries {@code Authorization: Bearer <token>}.
  */
 public final class SidecarAdmin {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern PRIMARY_REQUESTS =
-      Pattern.compile("(?m)^tokentap_requests_total\\{([^}]*)} (\\S+)$");
+  private static final Pattern SERIES =
+      Pattern.compile("(?m)^(tokentap_requests_total|tokentap_request_duration_seconds_sum)\\{([^}]*)} (\\S+)$");
+  private static final Pattern LABEL = Pattern.compile("(\\w+)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+  /** The outcomes that count as a target's errors (client aborts are not the server's doing). */
+  static final Set<String> ERRORS = Set.of("error", "upstream_abort", "timeout", "rejected");
 
   private final URI base;
   private final String token;
@@ -43,17 +49,43 @@ public final class SidecarAdmin {
     return base;
   }
 
-  /** The production requests this sidecar has finished: Σ tokentap_requests_total{role="primary"}. */
-  public double primaryRequests() throws IOException, InterruptedException {
+  /**
+   * This sidecar's counters for production and shadow target {@code target}, from its {@code
+   * /metrics}: finished production requests, finished copies (good, missed, failed) and the copies'
+   * E2E seconds.
+   */
+  public record Counts(double primary, double copies, double met, double missed, double errors, double copySeconds) {}
+
+  /** Its counters now (see {@link Counts}). */
+  public Counts counts(String target) throws IOException, InterruptedException {
     String metrics = send(request("/metrics").GET());
-    double sum = 0;
-    Matcher m = PRIMARY_REQUESTS.matcher(metrics);
+    double primary = 0;
+    double copies = 0;
+    double met = 0;
+    double missed = 0;
+    double errors = 0;
+    double seconds = 0;
+    Matcher m = SERIES.matcher(metrics);
     while (m.find()) {
-      if (m.group(1).contains("role=\"primary\"")) {
-        sum += Double.parseDouble(m.group(2));
+      Map<String, String> labels = new HashMap<>();
+      Matcher l = LABEL.matcher(m.group(2));
+      while (l.find()) {
+        labels.put(l.group(1), l.group(2));
+      }
+      double v = Double.parseDouble(m.group(3));
+      boolean copy = "shadow".equals(labels.get("role")) && target.equals(labels.get("target"));
+      if (m.group(1).equals("tokentap_request_duration_seconds_sum")) {
+        seconds += copy ? v : 0;
+      } else if ("primary".equals(labels.get("role"))) {
+        primary += v;
+      } else if (copy) {
+        copies += v;
+        met += "met".equals(labels.get("slo")) ? v : 0;
+        missed += "missed".equals(labels.get("slo")) ? v : 0;
+        errors += ERRORS.contains(labels.get("outcome")) ? v : 0;
       }
     }
-    return sum;
+    return new Counts(primary, copies, met, missed, errors, seconds);
   }
 
   /** Sets {@code target}'s factor on a lease of {@code ttl}; returns the factor the sidecar reports. */
