@@ -80,6 +80,7 @@ final class RunHtmlReport {
             new Series("p99 TTFT", ORANGE, sec, t.ttftP99Ms(), HtmlReport.P99_DASH, Dot.HOLLOW_SQUARE)), null));
     sb.append(SvgChart.render("in-flight-over-time", "Requests active in each second (vLLM's count)", "seconds since the first request", "requests",
         List.of(new Series("active", PURPLE, sec, t.inFlight(), null, Dot.NONE)), null));
+    BreakdownHtml.slices(sb, r);
     sb.append("<p>Formulas: docs/bench.md (vLLM <code>bench serve</code> definitions; attainment = good / measured requests).</p>\n")
         .append("</body></html>\n");
     return sb.toString();

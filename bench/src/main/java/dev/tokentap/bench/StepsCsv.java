@@ -63,11 +63,11 @@ final class StepsCsv {
     }
   }
 
-  private static String num(double v) {
+  static String num(double v) {
     return Double.isNaN(v) || Double.isInfinite(v) ? "" : new BigDecimal(v).round(new MathContext(6)).stripTrailingZeros().toPlainString();
   }
 
-  private static String quote(String s) {
+  static String quote(String s) {
     return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
   }
 }
