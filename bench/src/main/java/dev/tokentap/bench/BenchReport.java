@@ -205,11 +205,15 @@ public final class BenchReport {
   }
 
   private static int sweepLine(List<BenchSample> samples) {
-    long[][] events = new long[samples.size() * 2][];
-    int i = 0;
-    for (BenchSample s : samples) {
-      events[i++] = new long[] {s.startNanos(), 1};
-      events[i++] = new long[] {s.endNanos(), -1};
+    return deepest(samples.stream().mapToLong(BenchSample::startNanos).toArray(), samples.stream().mapToLong(BenchSample::endNanos).toArray());
+  }
+
+  /** The most intervals {@code [starts[i], ends[i])} that overlap at one instant (a sweep line). */
+  static int deepest(long[] starts, long[] ends) {
+    long[][] events = new long[starts.length * 2][];
+    for (int i = 0; i < starts.length; i++) {
+      events[2 * i] = new long[] {starts[i], 1};
+      events[2 * i + 1] = new long[] {ends[i], -1};
     }
     // Ends before starts at the same instant: [start, end) intervals.
     Arrays.sort(events, (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));

@@ -2,7 +2,6 @@ package dev.tokentap.bench;
 
 import java.io.IOException;
 import java.io.Writer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,9 +27,7 @@ final class SlicesCsv {
   }
 
   static void write(StepResults results, Path file) throws IOException {
-    try (Writer w = Files.newBufferedWriter(file)) {
-      w.write(String.join(",", COLUMNS));
-      w.write("\r\n");
+    try (Writer w = StepsCsv.start(file, COLUMNS)) {
       for (LoadStep step : results.steps()) {
         List<TimeSlices.Slice> slices = step.report().slices();
         for (TimeSlices.Slice s : slices) {
@@ -44,8 +41,7 @@ final class SlicesCsv {
             row.add(StepsCsv.num(st.p50()));
             row.add(StepsCsv.num(st.p99()));
           }
-          w.write(String.join(",", row));
-          w.write("\r\n");
+          StepsCsv.row(w, row);
         }
       }
     }

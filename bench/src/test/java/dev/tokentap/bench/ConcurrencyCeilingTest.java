@@ -8,7 +8,6 @@ import dev.tokentap.emulator.EmulatorSettings;
 import dev.tokentap.emulator.EngineProfile;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.AfterAll;
@@ -60,7 +59,8 @@ class ConcurrencyCeilingTest {
     }
     List<EmulatedRequest> server = List.copyOf(seen);
     assertThat(server).hasSize(requests);
-    assertThat(deepest(server)).isEqualTo(CEILING);
+    assertThat(BenchReport.deepest(server.stream().mapToLong(EmulatedRequest::arrivalNanos).toArray(),
+        server.stream().mapToLong(EmulatedRequest::lastTokenNanos).toArray())).isEqualTo(CEILING);
 
     // Offered 100 req/s, served about 30: requests queue on the client, and the wait is in latency.
     assertThat(report.queueMs.p50()).isGreaterThan(50.0);
@@ -74,23 +74,5 @@ class ConcurrencyCeilingTest {
     double serverTtft = server.stream().mapToDouble(r -> (r.firstTokenNanos() - r.arrivalNanos()) / 1e6).average().orElseThrow();
     assertThat(benchTtftLessWait).isGreaterThanOrEqualTo(serverTtft);
     assertThat(report.ttftMs.mean()).isGreaterThan(serverTtft + report.queueMs.mean() * 0.99);
-  }
-
-  /** The most requests the server had at once, intervals [arrival, last token]. */
-  private static int deepest(List<EmulatedRequest> requests) {
-    long[][] events = new long[requests.size() * 2][];
-    int i = 0;
-    for (EmulatedRequest r : requests) {
-      events[i++] = new long[] {r.arrivalNanos(), 1};
-      events[i++] = new long[] {r.lastTokenNanos(), -1};
-    }
-    Arrays.sort(events, (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
-    int now = 0;
-    int max = 0;
-    for (long[] e : events) {
-      now += (int) e[1];
-      max = Math.max(max, now);
-    }
-    return max;
   }
 }
