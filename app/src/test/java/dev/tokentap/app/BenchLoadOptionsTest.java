@@ -43,8 +43,10 @@ class BenchLoadOptionsTest {
   void twoTargetsCancellationsAndSlicesFromTheCommandLine(@TempDir Path dir) throws Exception {
     MainTest.Run r = MainTest.run("bench", "--target", first.baseUri() + "/v1", "--target", second.baseUri().toString(),
         "--target-policy", "round-robin", "--cancel", "0.25@30ms", "--slice", "200ms", "--workload", "synthetic:input=32,output=20",
-        "--load", "concurrency:2", "--requests", "24", "--warmup", "0", "--seed", "3", "--out", dir.toString());
+        "--load", "concurrency:2", "--requests", "24", "--warmup", "0", "--seed", "3", "--progress", "100ms", "--out", dir.toString());
     assertThat(r.status()).as(r.err()).isZero();
+    // The progress line counts cancellations apart from errors.
+    assertThat(r.err()).contains("errors 0, cancelled ");
     assertThat(r.out()).contains("Cancelled:", "Per target (round-robin):", "wrote result.json, requests.jsonl, steps.csv, slices.csv, report.html");
     JsonNode json = JSON.readTree(dir.resolve("result.json").toFile());
     assertThat(json.path("targets")).hasSize(2);
