@@ -61,6 +61,7 @@ class CancellationTest {
   private static void check(LoadPlan load, int requests, long seed) throws Exception {
     Cancellation cancel = Cancellation.parse("0.3@100ms");
     BenchSetup setup = new BenchSetup(List.of(emulator.baseUri()), TargetPolicy.ROUND_ROBIN, cancel, null);
+    long abortsBefore = emulator.stats().cancelledTotal();
     BenchReport report;
     try (Bench bench = new Bench(setup, SloSpec.parse("e2e=60s"), new SimpleMeterRegistry(), Duration.ofSeconds(30), BenchListener.NONE)) {
       report = bench.run(new BenchRunner.Options(
@@ -91,6 +92,8 @@ class CancellationTest {
     List<EmulatedRequest> server = awaitSeen(requests);
     List<EmulatedRequest> aborted = server.stream().filter(r -> r.finishReason().equals("cancelled")).toList();
     assertThat(aborted).hasSize((int) chosen);
+    // Its own counter (vllm:request_success_total{finished_reason="abort"} on /metrics) agrees.
+    assertThat(emulator.stats().cancelledTotal() - abortsBefore).isEqualTo(chosen);
     assertThat(server.stream().filter(r -> r.finishReason().equals("length") || r.finishReason().equals("stop")))
         .hasSize(report.completed);
     double[] afterArrival = aborted.stream().mapToDouble(r -> (r.disconnectNanos() - r.arrivalNanos()) / 1e6).toArray();
