@@ -7,6 +7,7 @@ import dev.tokentap.bench.BenchListener;
 import dev.tokentap.bench.BenchMetrics;
 import dev.tokentap.bench.BenchProgress;
 import dev.tokentap.bench.BenchReport;
+import dev.tokentap.bench.BenchSetup;
 import dev.tokentap.bench.BenchWarmup;
 import dev.tokentap.bench.CapacityPlan;
 import dev.tokentap.bench.FailureGate;
@@ -24,9 +25,6 @@ import dev.tokentap.bench.Workloads;
 import dev.tokentap.proxy.admin.AdminServer;
 import dev.tokentap.proxy.config.HostAndPort;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
-import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -38,6 +36,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -49,8 +48,7 @@ import picocli.CommandLine.Spec;
 final class BenchCommand implements Callable<Integer> {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--target", required = true, description = "base URL of the server, e.g. http://127.0.0.1:8000 (a trailing /v1 is fine)")
-  String target;
+  @Mixin BenchTargetOptions where;
 
   @Option(names = "--model", description = "model name for the requests (default: the first of GET /v1/models)")
   String model;
@@ -137,7 +135,8 @@ final class BenchCommand implements Callable<Integer> {
     PrintWriter stdout = spec.commandLine().getOut();
     PrintWriter stderr = spec.commandLine().getErr();
     Instant startedAt = Instant.now();
-    URI base = StreamingClient.baseOf(target);
+    BenchSetup setup = where.setup();
+    URI base = setup.targets().get(0);
     boolean ramped = Ramp.isRamp(load);
     boolean staged = ramped || Stages.isStages(load);
     Duration stageWarm = stageWarmup == null ? null : BenchWarmup.stageTime(stageWarmup);
@@ -163,7 +162,7 @@ final class BenchCommand implements Callable<Integer> {
     if (!staged && stageWarmup != null) {
       throw new IllegalArgumentException("--stage-warmup applies to --load stages:… and ramp:…");
     }
-    HostAndPort metricsListen = metrics == null ? null : metricsListen(metrics);
+    HostAndPort metricsListen = metrics == null ? null : BenchMetricsEndpoint.listen(metrics);
     Duration progressEvery = "off".equalsIgnoreCase(progress.trim()) ? null : SloSpec.duration("--progress", progress.trim());
     if (!(sloTarget > 0 && sloTarget <= 1)) {
       throw new IllegalArgumentException("--slo-target: " + sloTarget + " (expected: 0 < x <= 1)");
@@ -189,10 +188,10 @@ final class BenchCommand implements Callable<Integer> {
     double target = slos.isEmpty() ? Double.NaN : sloTarget;
     MeterRegistry registry = metricsListen == null ? new SimpleMeterRegistry() : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     BenchListener listener = metricsListen == null ? BenchListener.NONE : new BenchMetrics(registry);
-    try (AdminServer metricsServer = metricsListen == null ? null : serveMetrics(metricsListen, (PrometheusMeterRegistry) registry, stderr);
+    try (AdminServer metricsServer = metricsListen == null ? null : BenchMetricsEndpoint.serve(metricsListen, (PrometheusMeterRegistry) registry, stderr);
         BenchProgress progressLine = progressEvery == null ? null
             : new BenchProgress(stderr, progressEvery, BenchProgress.stderrIsTerminal(), progressPlan(stages, window));
-        Bench bench = new Bench(base, slos, registry, timeout, progressLine == null ? listener : BenchListener.of(listener, progressLine))) {
+        Bench bench = new Bench(setup, slos, registry, timeout, progressLine == null ? listener : BenchListener.of(listener, progressLine))) {
       StepResults results;
       if (staged) {
         results = Stages.run(bench, work, stages, seed, target, stdout);
@@ -213,7 +212,7 @@ final class BenchCommand implements Callable<Integer> {
         capacity(results, peakLoad, admin, extra, stdout);
       }
       if (out != null) {
-        results.write(out.toPath(), extra, new RunInfo(List.of(base.toString()), seed,
+        results.write(out.toPath(), extra, new RunInfo(setup.targetNames(), seed,
             RunInfo.commandLine(spec.commandLine().getParseResult().originalArgs()), startedAt));
         stdout.printf("wrote %s in %s%n", String.join(", ", results.files()), out.toPath());
       }
@@ -238,35 +237,6 @@ final class BenchCommand implements Callable<Integer> {
       return new BenchProgress.Plan(stages.size(), false, total);
     }
     return sweep ? new BenchProgress.Plan(sweepMaxSteps, true, null) : new BenchProgress.Plan(1, false, window);
-  }
-
-  /** {@code --metrics}: {@code HOST:PORT}, {@code :PORT} or a bare {@code PORT} (all interfaces, like an exporter). */
-  private static HostAndPort metricsListen(String value) {
-    String v = value.trim();
-    try {
-      return HostAndPort.parse(v.chars().allMatch(Character::isDigit) ? ":" + v : v);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--metrics " + value + ": " + e.getMessage() + " (expected: [HOST:]PORT, e.g. 9465 or 127.0.0.1:9465)");
-    }
-  }
-
-  /** The bench's registry on {@code GET /metrics} (and /health, /ready) until the command ends. */
-  private static AdminServer serveMetrics(HostAndPort listen, PrometheusMeterRegistry registry, PrintWriter stderr)
-      throws java.io.IOException, InterruptedException {
-    new JvmMemoryMetrics().bindTo(registry);
-    new JvmThreadMetrics().bindTo(registry);
-    new ProcessorMetrics().bindTo(registry);
-    AdminServer server;
-    try {
-      server = AdminServer.start(listen, registry, () -> true);
-    } catch (java.io.IOException e) {
-      throw new java.io.IOException("cannot listen on " + listen + " (--metrics): "
-          + (e.getCause() == null ? e.getMessage() : e.getCause().getMessage()), e);
-    }
-    java.net.InetSocketAddress bound = server.address();
-    stderr.printf("bench metrics: http://%s:%d/metrics%n", bound.getAddress().isAnyLocalAddress() ? "127.0.0.1" : bound.getHostString(), bound.getPort());
-    stderr.flush();
-    return server;
   }
 
   /** Sizing, the curl line and the optional publish, from the knee of a sweep or stage list. */

@@ -2,6 +2,7 @@ package dev.tokentap.bench;
 
 import java.util.Arrays;
 import java.util.Random;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The intended send times of an open-loop run, as absolute offsets from its start, computed before
@@ -16,6 +17,8 @@ import java.util.Random;
  * the process stays a true Poisson/gamma process, and the achieved rate is reported.
  */
 public final class ArrivalSchedule {
+  private static final long SPIN_NANOS = 100_000;
+
   private final long[] offsetsNanos;
 
   private ArrivalSchedule(long[] offsetsNanos) {
@@ -103,6 +106,21 @@ public final class ArrivalSchedule {
       double u = random.nextDouble();
       if (u < 1 - 0.0331 * x * x * x * x || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) {
         return d * v;
+      }
+    }
+  }
+
+  /** Parks until {@code deadlineNanos} ({@link System#nanoTime()}), spinning its last {@value #SPIN_NANOS} ns. */
+  static void waitUntil(long deadlineNanos) {
+    while (true) {
+      long remaining = deadlineNanos - System.nanoTime();
+      if (remaining <= 0) {
+        return;
+      }
+      if (remaining > 2 * SPIN_NANOS) {
+        LockSupport.parkNanos(remaining - SPIN_NANOS);
+      } else {
+        Thread.onSpinWait();
       }
     }
   }

@@ -18,14 +18,14 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 
 /**
- * One bench session against one target: the recorder (role {@code bench}, the proxy's metrics and
+ * One bench session against its targets ({@link BenchSetup}): the recorder (role {@code bench}, the proxy's metrics and
  * SLO policy), the client, and runs of the same workload at given loads.
  */
 public final class Bench implements AutoCloseable {
   /** The {@code target} label of bench requests in metrics. */
   public static final String TARGET = "bench";
 
-  private final URI base;
+  private final BenchSetup setup;
   private final SloSpec slo;
   private final RequestRecorder recorder;
   private final StreamingClient client;
@@ -39,12 +39,17 @@ public final class Bench implements AutoCloseable {
 
   /** With {@code listener} told of every step and request as the session runs. */
   public Bench(URI base, SloSpec slo, MeterRegistry registry, Duration requestTimeout, BenchListener listener) {
-    this.base = requireNonNull(base, "base");
+    this(BenchSetup.of(requireNonNull(base, "base")), slo, registry, requestTimeout, listener);
+  }
+
+  /** Over {@code setup}'s targets, cancelling and slicing as it says. */
+  public Bench(BenchSetup setup, SloSpec slo, MeterRegistry registry, Duration requestTimeout, BenchListener listener) {
+    this.setup = requireNonNull(setup, "setup");
     this.listener = requireNonNull(listener, "listener");
     this.slo = requireNonNull(slo, "slo");
     this.recorder = new RequestRecorder(
         new TokentapMetrics(registry, slo.rules()), new SloPolicy(slo.rules()), new ModelLabels(100), 1 << 20);
-    this.client = new StreamingClient(base, recorder, TARGET, requestTimeout);
+    this.client = new StreamingClient(setup.targets(), setup.policy(), recorder, TARGET, requestTimeout);
     // On the first scrape, before the first request.
     recorder.metrics().registerInFlight(TARGET, Role.BENCH);
   }
@@ -61,8 +66,8 @@ public final class Bench implements AutoCloseable {
   public BenchReport run(BenchRunner.Options options) throws InterruptedException {
     int step = ++steps;
     listener.stepStarted(step, options);
-    BenchRunner.Run run = new BenchRunner(client, listener).run(options);
-    BenchReport report = new BenchReport(run, options.workload().describe(), options.load(), slo);
+    BenchRunner.Run run = new BenchRunner(client, listener, setup.cancellation()).run(options);
+    BenchReport report = new BenchReport(run, options.workload().describe(), options.load(), slo, setup);
     listener.stepFinished(step, report);
     return report;
   }

@@ -42,7 +42,7 @@ public final class BenchProgress implements BenchListener, AutoCloseable {
   public record Plan(int steps, boolean atMost, Duration total) {}
 
   /** What one finished request adds to a step's live numbers. */
-  private record Done(boolean warmup, boolean ok, double ttftSeconds, double tpotSeconds) {}
+  private record Done(boolean warmup, boolean ok, boolean cancelled, double ttftSeconds, double tpotSeconds) {}
 
   private final PrintWriter out;
   private final boolean inPlace;
@@ -97,7 +97,7 @@ public final class BenchProgress implements BenchListener, AutoCloseable {
     Step s = current;
     if (s != null) {
       s.finished.incrementAndGet();
-      s.queue.add(new Done(sample.warmup(), sample.ok(), sample.record().ttftSeconds(), sample.record().tpotSeconds()));
+      s.queue.add(new Done(sample.warmup(), sample.ok(), sample.cancelled(), sample.record().ttftSeconds(), sample.record().tpotSeconds()));
     }
   }
 
@@ -142,6 +142,7 @@ public final class BenchProgress implements BenchListener, AutoCloseable {
     final Queue<Done> queue = new ConcurrentLinkedQueue<>();
     long measured;
     long errors;
+    long cancelled;
     long warmups;
     double[] ttft = new double[256];
     int ttftCount;
@@ -161,7 +162,11 @@ public final class BenchProgress implements BenchListener, AutoCloseable {
         }
         measured++;
         if (!d.ok()) {
-          errors++;
+          if (d.cancelled()) {
+            cancelled++;
+          } else {
+            errors++;
+          }
           continue;
         }
         if (!Double.isNaN(d.ttftSeconds())) {
@@ -198,6 +203,9 @@ public final class BenchProgress implements BenchListener, AutoCloseable {
           b.append('/').append(options.requests());
         }
         b.append(", errors ").append(errors);
+        if (cancelled > 0) {
+          b.append(", cancelled ").append(cancelled);
+        }
       }
       b.append(String.format(Locale.ROOT, " | achieved %.1f req/s | in flight %d", stepSeconds > 0 ? sent.get() / stepSeconds : 0.0,
           sent.get() - finished.get()));

@@ -3,7 +3,6 @@ package dev.tokentap.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tokentap.proxy.record.FinishedRequest;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
@@ -21,11 +20,11 @@ import java.util.TreeMap;
  *
  * <ul>
  *   <li>duration: earliest {@code t_start} to latest {@code t_end} of the measured requests;
- *   <li>completed: outcome {@code ok}; failed: the rest;
+ *   <li>completed: outcome {@code ok}; cancelled: abandoned by the bench; failed: the rest;
  *   <li>TTFT, TPOT, E2E: one value per completed request (TPOT only with N ≥ 2); ITL: every gap of
  *       every completed request, pooled;
  *   <li>good: {@code ok} and every SLO met; {@code request_goodput = good / duration}; {@code
- *       slo_attainment = good / measured requests} (errors count as not good).
+ *       slo_attainment = good / (measured − cancelled) requests} (errors count as not good).
  * </ul>
  */
 public final class BenchReport {
@@ -33,6 +32,8 @@ public final class BenchReport {
 
   public final int requests;
   public final int completed;
+  /** Abandoned by the bench ({@code --cancel}): neither completed nor failed. */
+  public final int cancelled;
   public final int failed;
   public final int good;
   public final double durationSeconds;
@@ -43,7 +44,7 @@ public final class BenchReport {
   public final double totalTokenThroughput;
   /** Good requests per second; NaN without SLOs. */
   public final double requestGoodput;
-  /** Fraction of measured requests that were good; NaN without SLOs. */
+  /** Fraction of measured requests, less the cancelled, that were good; NaN without SLOs. */
   public final double sloAttainment;
   /** Fraction meeting each SLO on its own (ttft, tpot, e2e); completed requests only can meet one. */
   public final Map<String, Double> attainmentByMetric;
@@ -79,99 +80,72 @@ public final class BenchReport {
   private final int maxInFlight;
   private final List<BenchSample> measured;
   private final RunTimeline timeline;
+  private final RequestTotals totals;
+  private final List<TimeSlices.Slice> slices;
+  /** Null for one target, no cancellations and no slices. */
+  private final BenchSetup setup;
   /** Requests sent first and left out of every number. */
   public final int warmupRequests;
 
   public BenchReport(BenchRunner.Run run, String workload, LoadPlan load, SloSpec slo) {
+    this(run, workload, load, slo, null);
+  }
+
+  /** With {@code setup}'s targets, cancellations and slices broken out; null for one target and neither. */
+  public BenchReport(BenchRunner.Run run, String workload, LoadPlan load, SloSpec slo, BenchSetup setup) {
     this.workload = workload;
     this.load = load;
     this.slo = slo;
+    this.setup = setup;
     this.maxInFlight = run.maxInFlight();
     this.measured = run.samples().stream().filter(s -> !s.warmup()).toList();
     this.requests = measured.size();
     this.warmupRequests = run.samples().size() - requests;
     this.timeline = RunTimeline.of(measured);
-    long first = Long.MAX_VALUE;
-    long last = Long.MIN_VALUE;
-    int ok = 0;
-    int goodCount = 0;
-    long in = 0;
-    long out = 0;
-    List<Double> ttft = new ArrayList<>();
-    List<Double> tpot = new ArrayList<>();
-    List<Double> e2e = new ArrayList<>();
+    this.totals = RequestTotals.of(measured, slo);
+    this.slices = setup == null || setup.sliceWidth() == null ? List.of() : TimeSlices.of(measured, setup.sliceWidth(), slo);
     List<Double> queue = new ArrayList<>();
     List<Double> lag = new ArrayList<>();
-    int itlCount = 0;
-    Map<String, Integer> errorCounts = new TreeMap<>();
-    int[] metBy = new int[3];
     for (BenchSample s : measured) {
-      first = Math.min(first, s.startNanos());
-      last = Math.max(last, s.endNanos());
       queue.add(s.queueSeconds() * 1e3);
       if (s.turn() == 0) { // a conversation's later turns have no intended time
         lag.add(s.scheduleLagSeconds() * 1e3);
       }
-      FinishedRequest r = s.record();
-      if (s.good()) {
-        goodCount++;
-      }
-      if (!s.ok()) {
-        errorCounts.merge(r.outcome().label(), 1, Integer::sum);
-        continue;
-      }
-      ok++;
-      in += Math.max(0, r.inputTokens());
-      out += Math.max(0, r.outputTokens());
-      addIfDefined(ttft, r.ttftSeconds());
-      addIfDefined(tpot, r.tpotSeconds());
-      e2e.add(r.e2eSeconds() * 1e3);
-      itlCount += s.itlGapsNanos().length;
-      metBy[0] += within(r.ttftSeconds(), slo.ttft());
-      metBy[1] += within(r.tpotSeconds(), slo.tpot());
-      metBy[2] += within(r.e2eSeconds(), slo.e2e());
     }
-    double[] itl = new double[itlCount];
-    int k = 0;
-    for (BenchSample s : measured) {
-      if (s.ok()) {
-        for (long g : s.itlGapsNanos()) {
-          itl[k++] = g / 1e6;
-        }
-      }
-    }
-    this.completed = ok;
-    this.failed = requests - ok;
-    this.good = goodCount;
-    this.durationSeconds = requests == 0 ? 0 : (last - first) / 1e9;
-    this.totalInputTokens = in;
-    this.totalOutputTokens = out;
-    this.requestThroughput = rate(ok);
-    this.outputThroughput = rate(out);
-    this.totalTokenThroughput = rate(in + out);
+    this.completed = totals.completed;
+    this.cancelled = totals.cancelled;
+    this.failed = totals.failed;
+    this.good = totals.good;
+    this.durationSeconds = requests == 0 ? 0 : (totals.lastEndNanos - totals.firstStartNanos) / 1e9;
+    this.totalInputTokens = totals.inputTokens;
+    this.totalOutputTokens = totals.outputTokens;
+    this.requestThroughput = rate(completed);
+    this.outputThroughput = rate(totalOutputTokens);
+    this.totalTokenThroughput = rate(totalInputTokens + totalOutputTokens);
     boolean slos = !slo.isEmpty();
-    this.requestGoodput = slos ? rate(goodCount) : Double.NaN;
-    this.sloAttainment = slos && requests > 0 ? (double) goodCount / requests : Double.NaN;
+    int judged = totals.judged();
+    this.requestGoodput = slos ? rate(good) : Double.NaN;
+    this.sloAttainment = slos && judged > 0 ? (double) good / judged : Double.NaN;
     Map<String, Double> byMetric = new TreeMap<>();
-    if (requests > 0) {
+    if (judged > 0) {
       if (slo.ttft() != null) {
-        byMetric.put("ttft", (double) metBy[0] / requests);
+        byMetric.put("ttft", (double) totals.metTtft / judged);
       }
       if (slo.tpot() != null) {
-        byMetric.put("tpot", (double) metBy[1] / requests);
+        byMetric.put("tpot", (double) totals.metTpot / judged);
       }
       if (slo.e2e() != null) {
-        byMetric.put("e2e", (double) metBy[2] / requests);
+        byMetric.put("e2e", (double) totals.metE2e / judged);
       }
     }
     this.attainmentByMetric = Map.copyOf(byMetric);
-    this.ttftMs = Stats.of(unbox(ttft));
-    this.tpotMs = Stats.of(unbox(tpot));
-    this.itlMs = Stats.of(itl);
-    this.e2elMs = Stats.of(unbox(e2e));
+    this.ttftMs = totals.ttftMs;
+    this.tpotMs = totals.tpotMs;
+    this.itlMs = totals.itlMs;
+    this.e2elMs = totals.e2elMs;
     this.queueMs = Stats.of(unbox(queue));
     this.scheduleLagMs = Stats.of(unbox(lag));
-    this.errors = Map.copyOf(errorCounts);
+    this.errors = totals.errors;
     this.maxConcurrentRequests = sweepLine(measured);
     // A conversation's later turns are not scheduled: open-loop rates count the arrivals only.
     List<BenchSample> arrivals = load.closedLoop() ? measured : measured.stream().filter(s -> s.turn() == 0).toList();
@@ -226,27 +200,20 @@ public final class BenchReport {
     return durationSeconds > 0 ? count / durationSeconds : Double.NaN;
   }
 
-  private static int within(double seconds, java.time.Duration threshold) {
-    // Same rule as SloPolicy: nanosecond comparison, an undefined quantity is not held against it.
-    return threshold == null || Double.isNaN(seconds) || Math.round(seconds * 1e9) <= threshold.toNanos() ? 1 : 0;
-  }
-
-  private static void addIfDefined(List<Double> list, double seconds) {
-    if (!Double.isNaN(seconds)) {
-      list.add(seconds * 1e3);
-    }
-  }
-
   private static double[] unbox(List<Double> list) {
     return list.stream().mapToDouble(Double::doubleValue).toArray();
   }
 
   private static int sweepLine(List<BenchSample> samples) {
-    long[][] events = new long[samples.size() * 2][];
-    int i = 0;
-    for (BenchSample s : samples) {
-      events[i++] = new long[] {s.startNanos(), 1};
-      events[i++] = new long[] {s.endNanos(), -1};
+    return deepest(samples.stream().mapToLong(BenchSample::startNanos).toArray(), samples.stream().mapToLong(BenchSample::endNanos).toArray());
+  }
+
+  /** The most intervals {@code [starts[i], ends[i])} that overlap at one instant (a sweep line). */
+  static int deepest(long[] starts, long[] ends) {
+    long[][] events = new long[starts.length * 2][];
+    for (int i = 0; i < starts.length; i++) {
+      events[2 * i] = new long[] {starts[i], 1};
+      events[2 * i + 1] = new long[] {ends[i], -1};
     }
     // Ends before starts at the same instant: [start, end) intervals.
     Arrays.sort(events, (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
@@ -307,6 +274,27 @@ public final class BenchReport {
 
   int maxInFlight() {
     return maxInFlight;
+  }
+
+  /** Each target's share of the measured requests, in the order the targets were given. */
+  List<RequestTotals> perTarget() {
+    int n = setup == null ? 1 : setup.targets().size();
+    List<RequestTotals> parts = new ArrayList<>(n);
+    for (int t = 0; t < n; t++) {
+      int target = t;
+      parts.add(RequestTotals.of(measured.stream().filter(s -> s.target() == target).toList(), slo));
+    }
+    return parts;
+  }
+
+  /** The run's time slices ({@code --slice}); empty without. */
+  List<TimeSlices.Slice> slices() {
+    return slices;
+  }
+
+  /** The session's targets, cancellations and slices; null when it had one target and neither. */
+  BenchSetup setup() {
+    return setup;
   }
 
   /** The human-readable summary ({@link ConsoleSummary}). */

@@ -12,7 +12,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Offers a workload's requests to a {@link StreamingClient} as a {@link LoadPlan} says, and
@@ -37,10 +36,11 @@ import java.util.concurrent.locks.LockSupport;
  * conversation never overlap. Every turn is one request for {@code requests} and the duration, so
  * the run's end can cut a conversation short. Open loop: a conversation started in the warm-up is
  * warm-up to its last turn.
+ *
+ * <p>With a {@link Cancellation}, the requests it chooses by {@code (seed, index)}, warm-up ones
+ * too, are abandoned its delay after their hand-off.
  */
 public final class BenchRunner {
-  private static final long SPIN_NANOS = 100_000;
-
   /**
    * @param requests measured requests ({@code Long.MAX_VALUE}: until the duration ends)
    * @param duration measured window, null for none (one of the two is required)
@@ -96,14 +96,20 @@ public final class BenchRunner {
 
   private final StreamingClient client;
   private final BenchListener listener;
+  private final Cancellation cancellation;
 
   public BenchRunner(StreamingClient client) {
     this(client, BenchListener.NONE);
   }
 
   public BenchRunner(StreamingClient client, BenchListener listener) {
+    this(client, listener, Cancellation.NONE);
+  }
+
+  public BenchRunner(StreamingClient client, BenchListener listener, Cancellation cancellation) {
     this.client = requireNonNull(client, "client");
     this.listener = requireNonNull(listener, "listener");
+    this.cancellation = requireNonNull(cancellation, "cancellation");
   }
 
   public Run run(Options options) throws InterruptedException {
@@ -162,9 +168,9 @@ public final class BenchRunner {
       maxInFlight.accumulateAndGet(atSend, Math::max);
       long start = System.nanoTime();
       listener.sent();
-      client.send(request, start).whenCompleteAsync((r, e) -> {
+      client.send(request, start, cancelAfter(o, i)).whenCompleteAsync((r, e) -> {
         inFlight.decrementAndGet();
-        BenchSample sample = new BenchSample(i, warm, start, start, atSend, r.record(), r.itlGapsNanos(), turn);
+        BenchSample sample = new BenchSample(i, warm, start, start, atSend, r.record(), r.itlGapsNanos(), turn, r.target());
         samples.add(sample);
         listener.finished(sample);
         issue[0].issue(request, turn);
@@ -219,7 +225,7 @@ public final class BenchRunner {
         break;
       }
       long intended = t0 + schedule.offsetNanos(i);
-      waitUntil(intended);
+      ArrivalSchedule.waitUntil(intended);
       long dispatched = System.nanoTime();
       listener.scheduleLag(dispatched - intended);
       if (ceiling != null) {
@@ -234,9 +240,10 @@ public final class BenchRunner {
       new Object() {
         /** Sends one turn; when it finishes, the next one, until the conversation or the run ends. */
         void send(BenchRequest request, long index, int turn, long startNanos, long dispatchNanos, long sendNanos, int atSend) {
-          client.send(request, startNanos).whenComplete((r, e) -> {
+          client.send(request, startNanos, cancelAfter(o, index)).whenComplete((r, e) -> {
             inFlight.decrementAndGet();
-            BenchSample sample = new BenchSample(index, warm, dispatchNanos, sendNanos, atSend, r.record(), r.itlGapsNanos(), turn);
+            BenchSample sample = new BenchSample(index, warm, dispatchNanos, sendNanos, atSend, r.record(), r.itlGapsNanos(), turn,
+                r.target());
             samples.add(sample);
             listener.finished(sample);
             // Built here, on the client's event loop: a body of the dataset's size, no blocking.
@@ -284,18 +291,9 @@ public final class BenchRunner {
     return (long) (o.warmup() / load.rate() * 1e9);
   }
 
-  private static void waitUntil(long deadlineNanos) {
-    while (true) {
-      long remaining = deadlineNanos - System.nanoTime();
-      if (remaining <= 0) {
-        return;
-      }
-      if (remaining > 2 * SPIN_NANOS) {
-        LockSupport.parkNanos(remaining - SPIN_NANOS);
-      } else {
-        Thread.onSpinWait();
-      }
-    }
+  /** When request {@code index} is to be abandoned after its hand-off; null when it is not. */
+  private Duration cancelAfter(Options o, long index) {
+    return cancellation.chosen(o.seed(), index) ? cancellation.delay() : null;
   }
 
   private static Thread daemon(Runnable r, String name) {

@@ -16,6 +16,7 @@ import dev.tokentap.proxy.metrics.SloPolicy;
  * @param itlGapsNanos every gap between consecutive token-bearing events (ITL, per gap)
  * @param turn 0 for a request the load started; k for the k-th later turn of its conversation,
  *     sent when the previous turn finished (no intended time: its clock starts when it is sent)
+ * @param target the index of the {@code --target} it went to, in the order given (0 with one)
  */
 public record BenchSample(
     long index,
@@ -25,7 +26,14 @@ public record BenchSample(
     int inFlightAtSend,
     FinishedRequest record,
     long[] itlGapsNanos,
-    int turn) {
+    int turn,
+    int target) {
+
+  /** A request to the only target. */
+  public BenchSample(long index, boolean warmup, long dispatchNanos, long sendNanos, int inFlightAtSend, FinishedRequest record,
+      long[] itlGapsNanos, int turn) {
+    this(index, warmup, dispatchNanos, sendNanos, inFlightAtSend, record, itlGapsNanos, turn, 0);
+  }
 
   public long startNanos() {
     return record.startNanos();
@@ -37,6 +45,14 @@ public record BenchSample(
 
   public boolean ok() {
     return record.outcome() == Outcome.OK;
+  }
+
+  /**
+   * Abandoned by the bench itself ({@code --cancel}): the client closed the connection, the only way
+   * a bench request ends as {@code client_abort}. Neither completed nor failed.
+   */
+  public boolean cancelled() {
+    return record.outcome() == Outcome.CLIENT_ABORT;
   }
 
   /** Met every configured SLO (DistServe: errors are never good). */

@@ -89,6 +89,7 @@ final class ResultJson {
     stats(o, "schedule_lag", r.scheduleLagMs);
     ObjectNode err = o.putObject("errors");
     r.errors.forEach(err::put);
+    ResultBreakdowns.addTo(o, r);
     o.put("generator_late", r.generator.late());
     o.put("generator_late_reason", r.generator.lateness().reason());
     o.set("generator", r.generator.toJson());

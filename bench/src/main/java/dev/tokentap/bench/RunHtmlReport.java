@@ -30,6 +30,9 @@ final class RunHtmlReport {
     sb.append("<div class=\"headline\" id=\"headline\">\n");
     card(sb, "requests", Integer.toString(r.requests), r.completed + " completed");
     card(sb, "failures", Integer.toString(r.failed), r.errors.isEmpty() ? "none" : r.errors.toString());
+    if (r.cancelled > 0) {
+      card(sb, "cancelled", Integer.toString(r.cancelled), String.format(Locale.ROOT, "%.1f%%, not in the latencies", 100.0 * r.cancelled / r.requests));
+    }
     card(sb, "req/s", num(r.requestThroughput), "request throughput");
     card(sb, "output tok/s", num(r.outputThroughput), "output token throughput");
     pair(sb, "TTFT", r.ttftMs);
@@ -59,7 +62,9 @@ final class RunHtmlReport {
       meta(sb, "lateness at the socket", String.format(Locale.ROOT, "p50 %.2f ms, p99 %.2f ms, max %.2f ms (material above %.2f ms)",
           late.ms().p50(), late.ms().p99(), late.maxMs(), late.limitMs()));
     }
-    sb.append("</table>\n<h2>Distributions</h2>\n");
+    sb.append("</table>\n");
+    BreakdownHtml.targets(sb, r);
+    sb.append("<h2>Distributions</h2>\n");
     double[][] values = perRequest(r);
     cdf(sb, "ttft-cdf", "TTFT", values[0]);
     cdf(sb, "tpot-cdf", "TPOT", values[1]);
@@ -75,6 +80,7 @@ final class RunHtmlReport {
             new Series("p99 TTFT", ORANGE, sec, t.ttftP99Ms(), HtmlReport.P99_DASH, Dot.HOLLOW_SQUARE)), null));
     sb.append(SvgChart.render("in-flight-over-time", "Requests active in each second (vLLM's count)", "seconds since the first request", "requests",
         List.of(new Series("active", PURPLE, sec, t.inFlight(), null, Dot.NONE)), null));
+    BreakdownHtml.slices(sb, r);
     sb.append("<p>Formulas: docs/bench.md (vLLM <code>bench serve</code> definitions; attainment = good / measured requests).</p>\n")
         .append("</body></html>\n");
     return sb.toString();

@@ -122,8 +122,8 @@ public record StepResults(String mode, String kind, double target, List<LoadStep
 
   /**
    * Writes {@code <mode>.json} ({@code result.json} for a plain run) with {@code info}'s keys and
-   * {@code extra} merged in, {@code requests.jsonl} (each request with its step), {@code steps.csv}
-   * and {@code report.html}.
+   * {@code extra} merged in, {@code requests.jsonl} (each request with its step), {@code steps.csv},
+   * {@code slices.csv} (with {@code --slice}) and {@code report.html}.
    */
   public void write(Path dir, ObjectNode extra, RunInfo info) throws IOException {
     Files.createDirectories(dir);
@@ -141,12 +141,23 @@ public record StepResults(String mode, String kind, double target, List<LoadStep
       }
     }
     StepsCsv.write(this, dir.resolve("steps.csv"));
+    if (sliced()) {
+      SlicesCsv.write(this, dir.resolve("slices.csv"));
+    }
     Files.writeString(dir.resolve("report.html"), mode.equals("run") ? RunHtmlReport.render(steps.get(0).report(), info) : HtmlReport.render(this, info));
   }
 
   /** The names of the files {@link #write} writes. */
   public List<String> files() {
-    return List.of(mode.equals("run") ? "result.json" : mode + ".json", "requests.jsonl", "steps.csv", "report.html");
+    String json = mode.equals("run") ? "result.json" : mode + ".json";
+    return sliced() ? List.of(json, "requests.jsonl", "steps.csv", "slices.csv", "report.html")
+        : List.of(json, "requests.jsonl", "steps.csv", "report.html");
+  }
+
+  /** Whether the runs were cut in time slices ({@code --slice}): then {@code slices.csv} is written too. */
+  private boolean sliced() {
+    BenchSetup setup = steps.isEmpty() ? null : steps.get(0).report().setup();
+    return setup != null && setup.sliceWidth() != null;
   }
 
   static String fmt(double v) {

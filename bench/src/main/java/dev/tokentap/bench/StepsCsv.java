@@ -33,9 +33,7 @@ final class StepsCsv {
   }
 
   static void write(StepResults results, Path file) throws IOException {
-    try (Writer w = Files.newBufferedWriter(file)) {
-      w.write(String.join(",", COLUMNS));
-      w.write("\r\n");
+    try (Writer w = start(file, COLUMNS)) {
       for (LoadStep s : results.steps()) {
         BenchReport r = s.report();
         List<String> row = new ArrayList<>(List.of(Integer.toString(s.index()), quote(r.loadDescription()),
@@ -57,17 +55,28 @@ final class StepsCsv {
         row.add(Boolean.toString(r.generator.bottleneck()));
         row.add(num(r.generator.lateness().ms().p99()));
         row.add(Boolean.toString(r.generator.late()));
-        w.write(String.join(",", row));
-        w.write("\r\n");
+        row(w, row);
       }
     }
   }
 
-  private static String num(double v) {
+  /** Opens {@code file} and writes the header row (RFC 4180: comma-separated, CRLF). */
+  static Writer start(Path file, List<String> columns) throws IOException {
+    Writer w = Files.newBufferedWriter(file);
+    row(w, columns);
+    return w;
+  }
+
+  static void row(Writer w, List<String> cells) throws IOException {
+    w.write(String.join(",", cells));
+    w.write("\r\n");
+  }
+
+  static String num(double v) {
     return Double.isNaN(v) || Double.isInfinite(v) ? "" : new BigDecimal(v).round(new MathContext(6)).stripTrailingZeros().toPlainString();
   }
 
-  private static String quote(String s) {
+  static String quote(String s) {
     return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
   }
 }

@@ -25,8 +25,11 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.TrustManager;
 
 /**
@@ -48,6 +51,10 @@ import javax.net.ssl.TrustManager;
  * recorded as {@code timeout} and its connection closed. The future completes on the event loop:
  * callers hand any real work to their own threads.
  *
+ * <p>Several targets ({@code --target} given more than once) share the event loops; each has its own
+ * pools, and a {@link TargetPolicy} picks one per request. A request may be {@linkplain
+ * MeteredCall#cancelAfter cancelled} after a delay ({@code --cancel}).
+ *
  * <pre>
  *   socket → [tls] → ReadClock → UpstreamHttpCodec → ResponseDispatcher → MeteredCall (meter, future)
  * </pre>
@@ -55,37 +62,60 @@ import javax.net.ssl.TrustManager;
 public final class StreamingClient implements AutoCloseable {
   private static final long CONNECT_TIMEOUT_MILLIS = 10_000;
 
-  private final String pathPrefix;
-  private final String hostHeader;
   private final RequestRecorder recorder;
   private final String target;
   private final MeteredCall.Timeouts timeouts;
   private final EventLoopGroup group;
-  private final ConnectionPools pools;
+  private final Endpoint[] endpoints;
+  private final TargetPolicy policy;
+  /** Requests in flight per endpoint; read by {@link TargetPolicy#LEAST_IN_FLIGHT}. */
+  private final AtomicInteger[] inFlight;
+  private final AtomicLong turns = new AtomicLong();
+
+  /** One {@code --target}: its base path, Host header and connections. */
+  private record Endpoint(String pathPrefix, String hostHeader, ConnectionPools pools) {}
 
   /** One event loop per available processor, the JVM's default trust for https. */
   public StreamingClient(URI base, RequestRecorder recorder, String target, Duration requestTimeout) {
-    this(base, recorder, target, requestTimeout, Runtime.getRuntime().availableProcessors(), null);
+    this(List.of(base), TargetPolicy.ROUND_ROBIN, recorder, target, requestTimeout);
+  }
+
+  /** Requests spread over {@code bases} as {@code policy} says. */
+  public StreamingClient(List<URI> bases, TargetPolicy policy, RequestRecorder recorder, String target, Duration requestTimeout) {
+    this(bases, policy, recorder, target, requestTimeout, Runtime.getRuntime().availableProcessors(), null);
+  }
+
+  StreamingClient(URI base, RequestRecorder recorder, String target, Duration requestTimeout, int ioThreads, TrustManager trust) {
+    this(List.of(base), TargetPolicy.ROUND_ROBIN, recorder, target, requestTimeout, ioThreads, trust);
   }
 
   /**
    * @param ioThreads event loops (at least 1)
    * @param trust for https: the certificates to trust; null for the JVM's default trust store
    */
-  StreamingClient(URI base, RequestRecorder recorder, String target, Duration requestTimeout, int ioThreads, TrustManager trust) {
-    requireNonNull(base, "base");
+  StreamingClient(List<URI> bases, TargetPolicy policy, RequestRecorder recorder, String target, Duration requestTimeout,
+      int ioThreads, TrustManager trust) {
+    if (bases.isEmpty()) {
+      throw new IllegalArgumentException("bases: none (expected: at least one --target)");
+    }
+    this.policy = requireNonNull(policy, "policy");
     this.recorder = requireNonNull(recorder, "recorder");
     this.target = requireNonNull(target, "target");
     this.timeouts = new MeteredCall.Timeouts(null, null, requireNonNull(requestTimeout, "requestTimeout"));
     if (ioThreads < 1) {
       throw new IllegalArgumentException("ioThreads: " + ioThreads + " (expected: >= 1)");
     }
-    UpstreamUri upstream = UpstreamUri.parse(base.toString());
-    this.pathPrefix = base.getRawPath() == null ? "" : base.getRawPath();
-    this.hostHeader = base.getRawAuthority();
     this.group = Transports.newGroup(ioThreads, "bench-client");
-    this.pools = new ConnectionPools(upstream, TlsContexts.forUpstream(upstream, trust),
-        ConnectionPool.Limits.unbounded(Duration.ofMillis(CONNECT_TIMEOUT_MILLIS)));
+    this.endpoints = new Endpoint[bases.size()];
+    this.inFlight = new AtomicInteger[bases.size()];
+    for (int i = 0; i < endpoints.length; i++) {
+      URI base = requireNonNull(bases.get(i), "base");
+      UpstreamUri upstream = UpstreamUri.parse(base.toString());
+      endpoints[i] = new Endpoint(base.getRawPath() == null ? "" : base.getRawPath(), base.getRawAuthority(),
+          new ConnectionPools(upstream, TlsContexts.forUpstream(upstream, trust),
+              ConnectionPool.Limits.unbounded(Duration.ofMillis(CONNECT_TIMEOUT_MILLIS))));
+      inFlight[i] = new AtomicInteger();
+    }
   }
 
   /** Normalises a {@code --target}: scheme, host and port, any trailing {@code /v1} dropped. */
@@ -112,26 +142,49 @@ public final class StreamingClient implements AutoCloseable {
    * request, never exceptionally, on one of the client's event loops.
    */
   public CompletableFuture<Result> send(BenchRequest request, long startNanos) {
+    return send(request, startNanos, null);
+  }
+
+  /** As {@link #send(BenchRequest, long)}, abandoned {@code cancelAfter} after the hand-off unless done by then (null: never). */
+  public CompletableFuture<Result> send(BenchRequest request, long startNanos, Duration cancelAfter) {
+    int t = policy.pick(inFlight, turns.getAndIncrement());
+    Endpoint endpoint = endpoints[t];
+    inFlight[t].incrementAndGet();
     RequestRecord record = recorder.start(Role.BENCH, target, startNanos);
     record.describe("POST", request.route(), request.model());
     record.requestBodyRead(startNanos, request.body().length);
     CompletableFuture<Result> done = new CompletableFuture<>();
     GapCollector gaps = new GapCollector();
-    new MeteredCall(pools.of(group.next()), record, false, gaps, timeouts,
-        (finished, completed, cause) -> done.complete(new Result(finished, gaps.toArray())))
-        .send(() -> httpRequest(request));
+    MeteredCall call = new MeteredCall(endpoint.pools().of(group.next()), record, false, gaps, timeouts,
+        (finished, completed, cause) -> {
+          inFlight[t].decrementAndGet();
+          done.complete(new Result(finished, gaps.toArray(), t));
+        });
+    if (cancelAfter != null) {
+      call.cancelAfter(cancelAfter);
+    }
+    call.send(() -> httpRequest(endpoint, request));
     return done;
   }
 
-  /** A finished request and its ITL gaps. */
-  public record Result(FinishedRequest record, long[] itlGapsNanos) {}
+  /** How many targets the requests are spread over. */
+  public int targets() {
+    return endpoints.length;
+  }
 
-  private FullHttpRequest httpRequest(BenchRequest request) {
+  /**
+   * A finished request, its ITL gaps and the target it went to.
+   *
+   * @param target the index of its {@code --target}, in the order given
+   */
+  public record Result(FinishedRequest record, long[] itlGapsNanos, int target) {}
+
+  private static FullHttpRequest httpRequest(Endpoint endpoint, BenchRequest request) {
     byte[] body = request.body();
     FullHttpRequest r = new DefaultFullHttpRequest(
-        HttpVersion.HTTP_1_1, HttpMethod.POST, pathPrefix + request.path(), Unpooled.wrappedBuffer(body));
+        HttpVersion.HTTP_1_1, HttpMethod.POST, endpoint.pathPrefix() + request.path(), Unpooled.wrappedBuffer(body));
     r.headers()
-        .set(HttpHeaderNames.HOST, hostHeader)
+        .set(HttpHeaderNames.HOST, endpoint.hostHeader())
         .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
         .set(HttpHeaderNames.ACCEPT, "text/event-stream")
         .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);

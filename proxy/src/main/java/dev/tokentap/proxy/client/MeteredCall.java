@@ -30,8 +30,10 @@ import java.util.function.Supplier;
  * <p>Runs on the pool's event loop from {@link #send} to its end. Ends exactly once, in {@link #end}:
  * the response completed (the meter then decides the outcome: an error status or event is {@code
  * error}), or the connection could not be had ({@code error}), broke ({@code upstream_abort}), or a
- * {@link Timeouts timeout} ran out ({@code timeout}). A connection goes back to the pool only after a
- * response that completed and allows keep-alive; any other is closed.
+ * {@link Timeouts timeout} ran out ({@code timeout}), or the caller abandoned it ({@link #cancelAfter},
+ * {@code client_abort}: a bench's cancelled request). A connection goes back to the pool only after a
+ * response that completed and allows keep-alive; any other is closed, which is how the server learns
+ * of a cancellation.
  */
 public final class MeteredCall implements ResponseListener {
   /**
@@ -67,6 +69,8 @@ public final class MeteredCall implements ResponseListener {
   private ScheduledFuture<?> totalTimeout;
   private ScheduledFuture<?> firstByteTimeout;
   private ScheduledFuture<?> idleTimeout;
+  private long cancelAfterNanos = -1;
+  private ScheduledFuture<?> cancelTimer;
   private long lastReadNanos;
   private boolean keepAlive;
   /** An interim (1xx) head was read: its empty end is not the response's. */
@@ -90,26 +94,44 @@ public final class MeteredCall implements ResponseListener {
   }
 
   /**
+   * Abandons the call {@code delay} after {@link #send} unless it has ended by then: it ends as
+   * {@code client_abort} and its connection is closed mid-response, as a client that gives up would
+   * (AIPerf's and vLLM's bench cancellation). Call before {@link #send}.
+   */
+  public MeteredCall cancelAfter(Duration delay) {
+    if (delay.isNegative()) {
+      throw new IllegalArgumentException("delay: " + delay + " (expected: >= 0)");
+    }
+    this.cancelAfterNanos = delay.toNanos();
+    return this;
+  }
+
+  /**
    * Sends the request, from any thread. {@code request} is called once, on the loop, when a
    * connection is there (so nothing is allocated for a call that never gets one).
    */
   public void send(Supplier<FullHttpRequest> request) {
     this.request = request;
-    long deadline = timeouts.total() == null ? 0 : System.nanoTime() + timeouts.total().toNanos();
+    long now = System.nanoTime();
+    long deadline = timeouts.total() == null ? 0 : now + timeouts.total().toNanos();
+    long cancelAt = now + cancelAfterNanos;
     if (loop.inEventLoop()) {
-      start(deadline);
+      start(deadline, cancelAt);
       return;
     }
     try {
-      loop.execute(() -> start(deadline));
+      loop.execute(() -> start(deadline, cancelAt));
     } catch (RejectedExecutionException e) { // the pool's loop is shutting down
       end(Outcome.UPSTREAM_ABORT, e, System.nanoTime());
     }
   }
 
-  private void start(long deadline) {
+  private void start(long deadline, long cancelAt) {
     if (timeouts.total() != null) {
       totalTimeout = loop.schedule(() -> end(Outcome.TIMEOUT, null, System.nanoTime()), deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+    }
+    if (cancelAfterNanos >= 0) {
+      cancelTimer = loop.schedule(() -> end(Outcome.CLIENT_ABORT, null, System.nanoTime()), cancelAt - System.nanoTime(), TimeUnit.NANOSECONDS);
     }
     Future<Channel> acquired = pool.acquire();
     if (acquired.isDone()) {
@@ -233,6 +255,7 @@ public final class MeteredCall implements ResponseListener {
     cancel(totalTimeout);
     cancel(firstByteTimeout);
     cancel(idleTimeout);
+    cancel(cancelTimer);
     FinishedRequest finished = record.finish(broken, nanos);
     Channel ch = channel;
     channel = null;
