@@ -1,47 +1,29 @@
 package dev.tokentap.proxy.relay;
 
-import java.nio.charset.StandardCharsets;
-
 /**
  * Reads {@code model}, {@code stream} and {@code stream_options} from a JSON request body in one
  * pass over its bytes, without a parser object, a symbol table or a string per key: the relay's
  * per-request body work (docs/performance.md, "Request bodies").
  *
- * <p>It validates the whole top-level object under a grammar that is a strict subset of what
- * Jackson accepts (RFC 8259 strings, numbers and literals; keys at the top level and in {@code
- * stream_options} without escapes; nesting at most {@value #MAX_DEPTH} deep; well-formed UTF-8),
- * so whatever it reads, Jackson would read the same. Anything outside that subset, malformed JSON
- * included, returns null and {@link RequestBodyInspector} takes the Jackson path: the answer is
- * always Jackson's, and the scanner only makes the common case cheap ({@code
- * RequestBodyScannerTest} checks this for every single-byte mutation of real bodies).
+ * <p>It validates the whole top-level object with {@link StrictJsonReader}, whose grammar is a
+ * strict subset of what Jackson accepts, and reads the keys at the top level and in {@code
+ * stream_options} only where they have no escapes, so whatever it reads, Jackson would read the
+ * same. Anything outside that subset, malformed JSON included, returns null and {@link
+ * RequestBodyInspector} takes the Jackson path: the answer is always Jackson's, and the scanner
+ * only makes the common case cheap ({@code RequestBodyScannerTest} checks this for every
+ * single-byte mutation of real bodies).
  */
-final class RequestBodyScanner {
-  static final int MAX_DEPTH = 64;
-  /** Longer numbers go to Jackson, whose limit (1,000 digits) is then the one that applies. */
-  private static final int MAX_NUMBER = 100;
-
-  private final byte[] b;
-  private int i;
-
+final class RequestBodyScanner extends StrictJsonReader {
   private RequestBodyScanner(byte[] body) {
-    this.b = body;
+    super(body);
   }
 
   /** The body's fields, or null: let Jackson read it. */
   static BodyFields scan(byte[] body) {
     try {
       return new RequestBodyScanner(body).topLevel();
-    } catch (Defer e) {
+    } catch (Defer e) { // outside the subset: Jackson decides
       return null;
-    }
-  }
-
-  /** Thrown where the scanner leaves the body to Jackson; never escapes {@link #scan}. */
-  private static final class Defer extends RuntimeException {
-    static final Defer INSTANCE = new Defer();
-
-    private Defer() {
-      super(null, null, false, false);
     }
   }
 
@@ -105,254 +87,6 @@ final class RequestBodyScanner {
         f.includeUsage(first == 't', first != '"' && first != '{' && first != '[', v, i);
       }
     } while (nextMember());
-  }
-
-  /** After a member's value: true at a comma (another member follows), false at the closing brace. */
-  private boolean nextMember() {
-    skipWhitespace();
-    byte c = at(i++);
-    if (c == ',') {
-      return true;
-    }
-    if (c == '}') {
-      return false;
-    }
-    throw Defer.INSTANCE;
-  }
-
-  private void value(int depth) {
-    byte c = at(i);
-    switch (c) {
-      case '"' -> string();
-      case '{' -> object(depth + 1);
-      case '[' -> array(depth + 1);
-      case 't' -> literal("true");
-      case 'f' -> literal("false");
-      case 'n' -> literal("null");
-      default -> number();
-    }
-  }
-
-  private void object(int depth) {
-    if (depth > MAX_DEPTH) {
-      throw Defer.INSTANCE;
-    }
-    i++;
-    if (peekAfterWhitespace() == '}') {
-      i++;
-      return;
-    }
-    do {
-      skipWhitespace();
-      if (at(i) != '"') {
-        throw Defer.INSTANCE;
-      }
-      string();
-      skipWhitespace();
-      expect(':');
-      skipWhitespace();
-      value(depth);
-    } while (nextMember());
-  }
-
-  private void array(int depth) {
-    if (depth > MAX_DEPTH) {
-      throw Defer.INSTANCE;
-    }
-    i++;
-    if (peekAfterWhitespace() == ']') {
-      i++;
-      return;
-    }
-    while (true) {
-      skipWhitespace();
-      value(depth);
-      skipWhitespace();
-      byte c = at(i++);
-      if (c == ']') {
-        return;
-      }
-      if (c != ',') {
-        throw Defer.INSTANCE;
-      }
-    }
-  }
-
-  /** A key of printable ASCII without escapes; returns the index of its closing quote. */
-  private int plainKey() {
-    expect('"');
-    while (true) {
-      byte c = at(i);
-      if (c == '"') {
-        return i++;
-      }
-      if (c < 0x20 || c == '\\') { // negative: not ASCII
-        throw Defer.INSTANCE;
-      }
-      i++;
-    }
-  }
-
-  /** A string value of printable ASCII without escapes, as a String. */
-  private String plainString() {
-    int start = i + 1;
-    int end = plainKey();
-    return new String(b, start, end - start, StandardCharsets.ISO_8859_1);
-  }
-
-  /** Any RFC 8259 string in well-formed UTF-8. */
-  private void string() {
-    byte[] a = b;
-    int k = i + 1;
-    while (true) {
-      // The common run: printable ASCII other than the quote and the backslash.
-      while (k < a.length) {
-        byte c = a[k];
-        if (c < 0x20 || c == '"' || c == '\\') { // negative: a UTF-8 lead or continuation byte
-          break;
-        }
-        k++;
-      }
-      i = k;
-      int c = at(k) & 0xFF;
-      if (c == '"') {
-        i = k + 1;
-        return;
-      }
-      if (c == '\\') {
-        escape();
-      } else if (c < 0x80) {
-        throw Defer.INSTANCE; // a control character
-      } else {
-        utf8(c);
-      }
-      k = i;
-    }
-  }
-
-  private void escape() {
-    byte e = at(i + 1);
-    switch (e) {
-      case '"', '\\', '/', 'b', 'f', 'n', 'r', 't' -> i += 2;
-      case 'u' -> {
-        for (int k = i + 2; k < i + 6; k++) {
-          if (Character.digit(at(k), 16) < 0) {
-            throw Defer.INSTANCE;
-          }
-        }
-        i += 6;
-      }
-      default -> throw Defer.INSTANCE;
-    }
-  }
-
-  /** One multi-byte UTF-8 sequence starting with {@code lead}: lead byte C2..F4, then continuation bytes. */
-  private void utf8(int lead) {
-    int continuation;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      continuation = 1;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      continuation = 2;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      continuation = 3;
-    } else {
-      throw Defer.INSTANCE;
-    }
-    for (int k = 1; k <= continuation; k++) {
-      if ((at(i + k) & 0xC0) != 0x80) {
-        throw Defer.INSTANCE;
-      }
-    }
-    i += continuation + 1;
-  }
-
-  private void literal(String word) {
-    for (int k = 0; k < word.length(); k++) {
-      if (at(i + k) != word.charAt(k)) {
-        throw Defer.INSTANCE;
-      }
-    }
-    i += word.length();
-    endOfToken();
-  }
-
-  /** {@code -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?} */
-  private void number() {
-    int start = i;
-    if (at(i) == '-') {
-      i++;
-    }
-    if (at(i) == '0') {
-      i++;
-    } else {
-      digits();
-    }
-    if (at(i) == '.') {
-      i++;
-      digits();
-    }
-    if (at(i) == 'e' || at(i) == 'E') {
-      i++;
-      if (at(i) == '+' || at(i) == '-') {
-        i++;
-      }
-      digits();
-    }
-    if (i - start > MAX_NUMBER) {
-      throw Defer.INSTANCE;
-    }
-    endOfToken();
-  }
-
-  private void digits() {
-    if (!isDigit(at(i))) {
-      throw Defer.INSTANCE;
-    }
-    while (isDigit(at(i))) {
-      i++;
-    }
-  }
-
-  private static boolean isDigit(byte c) {
-    return c >= '0' && c <= '9';
-  }
-
-  /** A literal or number ends at whitespace or a separator. */
-  private void endOfToken() {
-    byte c = at(i);
-    if (!(c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
-      throw Defer.INSTANCE;
-    }
-  }
-
-  private void skipWhitespace() {
-    while (i < b.length) {
-      byte c = b[i];
-      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-        return;
-      }
-      i++;
-    }
-  }
-
-  private byte peekAfterWhitespace() {
-    skipWhitespace();
-    return at(i);
-  }
-
-  private void expect(char c) {
-    if (at(i) != c) {
-      throw Defer.INSTANCE;
-    }
-    i++;
-  }
-
-  /** The byte at {@code k}; past the end the body is incomplete, which Jackson reports. */
-  private byte at(int k) {
-    if (k >= b.length) {
-      throw Defer.INSTANCE;
-    }
-    return b[k];
   }
 
   private boolean is(int start, int end, String key) {

@@ -101,11 +101,11 @@ class RequestBodyScannerTest {
 
   @Test
   void nestingPastTheScannersDepthIsLeftToJackson() {
-    String deep = "[".repeat(RequestBodyScanner.MAX_DEPTH) + "]".repeat(RequestBodyScanner.MAX_DEPTH);
+    String deep = "[".repeat(StrictJsonReader.MAX_DEPTH) + "]".repeat(StrictJsonReader.MAX_DEPTH);
     byte[] body = ("{\"stream\":true,\"x\":" + deep + "}").getBytes(UTF_8);
     assertThat(RequestBodyScanner.scan(body)).isNull();
     assertSameInspection(body);
-    String shallower = "[".repeat(RequestBodyScanner.MAX_DEPTH - 1) + "]".repeat(RequestBodyScanner.MAX_DEPTH - 1);
+    String shallower = "[".repeat(StrictJsonReader.MAX_DEPTH - 1) + "]".repeat(StrictJsonReader.MAX_DEPTH - 1);
     assertThat(RequestBodyScanner.scan(("{\"x\":" + shallower + "}").getBytes(UTF_8))).isNotNull();
   }
 
