@@ -65,8 +65,10 @@ public final class StreamMeter {
 
   private final boolean usageInjected;
   private final Dialect dialect;
-  private final SseEventDecoder decoder;
-  private final NdjsonLineDecoder lines;
+  private final DecodedEvents decoded = new DecodedEvents();
+  /** Made at the head for the body it announces, so a stream holds only the decoder it reads with. */
+  private SseEventDecoder decoder;
+  private NdjsonLineDecoder lines;
   private final EventFacts facts = new EventFacts();
   private final TokenGapListener gaps;
   private final ChoiceTimeline timeline;
@@ -137,10 +139,7 @@ public final class StreamMeter {
     this.dialect = Dialect.forApi(api);
     this.gaps = gaps;
     this.timeline = new ChoiceTimeline(gaps);
-    DecodedEvents events = new DecodedEvents();
     this.maxEventBytes = Math.max(maxBufferedBodyBytes, MIN_EVENT_BYTES);
-    this.decoder = new SseEventDecoder(events, maxEventBytes);
-    this.lines = new NdjsonLineDecoder(events, maxEventBytes);
   }
 
   /**
@@ -153,6 +152,11 @@ public final class StreamMeter {
     this.headNanos = nanos;
     if (body == BodyKind.UNKNOWN) {
       body = BodyKind.of(contentType);
+      if (body == BodyKind.SSE) {
+        decoder = new SseEventDecoder(decoded, maxEventBytes);
+      } else if (body == BodyKind.NDJSON) {
+        lines = new NdjsonLineDecoder(decoded, maxEventBytes);
+      }
     }
   }
 
