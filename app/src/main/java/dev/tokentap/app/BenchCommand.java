@@ -7,6 +7,7 @@ import dev.tokentap.bench.BenchListener;
 import dev.tokentap.bench.BenchMetrics;
 import dev.tokentap.bench.BenchProgress;
 import dev.tokentap.bench.BenchReport;
+import dev.tokentap.bench.BenchRunner;
 import dev.tokentap.bench.BenchWarmup;
 import dev.tokentap.bench.CapacityPlan;
 import dev.tokentap.bench.FailureGate;
@@ -15,6 +16,7 @@ import dev.tokentap.bench.LoadPlan;
 import dev.tokentap.bench.LoadStep;
 import dev.tokentap.bench.Ramp;
 import dev.tokentap.bench.RunInfo;
+import dev.tokentap.bench.Shard;
 import dev.tokentap.bench.SloSpec;
 import dev.tokentap.bench.Stages;
 import dev.tokentap.bench.StepResults;
@@ -132,6 +134,10 @@ final class BenchCommand implements Callable<Integer> {
       description = "a progress line on stderr this often (step, time, requests, rate, live TTFT/TPOT p50/p99), or off (default: ${DEFAULT-VALUE})")
   String progress;
 
+  @Option(names = "--shard", description = "run shard I of the run split N ways (I/N, 0-based like Kubernetes' JOB_COMPLETION_INDEX): "
+      + "rate/N, concurrency and --requests split, items I, I+N, …; merge the shards' --out with tokentap bench-merge (default: the whole run)")
+  String shard;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
@@ -162,6 +168,10 @@ final class BenchCommand implements Callable<Integer> {
     }
     if (!staged && stageWarmup != null) {
       throw new IllegalArgumentException("--stage-warmup applies to --load stages:… and ramp:…");
+    }
+    Shard part = Shard.parse(shard);
+    if (part.sharded() && (staged || sweep)) {
+      throw new IllegalArgumentException("--shard splits one run: it takes no --sweep or --load stages:…/ramp:…");
     }
     HostAndPort metricsListen = metrics == null ? null : metricsListen(metrics);
     Duration progressEvery = "off".equalsIgnoreCase(progress.trim()) ? null : SloSpec.duration("--progress", progress.trim());
@@ -194,6 +204,7 @@ final class BenchCommand implements Callable<Integer> {
             : new BenchProgress(stderr, progressEvery, BenchProgress.stderrIsTerminal(), progressPlan(stages, window));
         Bench bench = new Bench(base, slos, registry, timeout, progressLine == null ? listener : BenchListener.of(listener, progressLine))) {
       StepResults results;
+      ObjectNode extra = new ObjectMapper().createObjectNode();
       if (staged) {
         results = Stages.run(bench, work, stages, seed, target, stdout);
         results.print(stdout);
@@ -202,13 +213,16 @@ final class BenchCommand implements Callable<Integer> {
             .search(warm.options(work, plan, count, window, seed));
         results.print(stdout);
       } else {
-        BenchReport report = bench.run(warm.options(work, plan, count, window, seed));
+        BenchRunner.Options whole = warm.options(work, plan, count, window, seed);
+        BenchReport report = bench.run(part.options(whole));
+        if (part.sharded()) {
+          extra.set("shard", part.toJson(whole, report));
+        }
         report.printTable(stdout);
         boolean passed = !slos.isEmpty() && report.requests > 0 && report.sloAttainment >= sloTarget;
         results = new StepResults("run", plan.closedLoop() ? "concurrency" : "rate", target,
             List.of(new LoadStep(1, plan.level(), passed, report)));
       }
-      ObjectNode extra = new ObjectMapper().createObjectNode();
       if (!results.mode().equals("run")) {
         capacity(results, peakLoad, admin, extra, stdout);
       }

@@ -77,6 +77,23 @@ public final class ArrivalSchedule {
     return new ArrivalSchedule(Arrays.copyOf(out, n));
   }
 
+  /** Generated from the load's rate, or a capture's own arrivals ({@code --load trace}). */
+  static ArrivalSchedule of(BenchRunner.Options o, long maxRequests, long durationNanos) {
+    LoadPlan load = o.load();
+    return load.arrivals() == Kind.TRACE
+        ? ((TraceWorkload) o.workload()).schedule(load.rate(), maxRequests, durationNanos)
+        : generate(load.arrivals(), load.rate(), load.burstiness(), maxRequests, durationNanos, o.seed());
+  }
+
+  /** How long the {@code warmup} requests take to arrive, on average (a trace: as captured). */
+  static long warmupWindowNanos(BenchRunner.Options o) {
+    LoadPlan load = o.load();
+    if (load.arrivals() == Kind.TRACE) {
+      return o.warmup() == 0 ? 0 : (long) (((TraceWorkload) o.workload()).offsetNanos(o.warmup()) / load.rate());
+    }
+    return (long) (o.warmup() / load.rate() * 1e9);
+  }
+
   public int size() {
     return offsetsNanos.length;
   }

@@ -10,10 +10,10 @@ import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.DoubleFunction;
 
 /**
  * The numbers of one run, computed from its samples with vLLM {@code bench serve}'s formulas and
@@ -83,13 +83,23 @@ public final class BenchReport {
   public final int warmupRequests;
 
   public BenchReport(BenchRunner.Run run, String workload, LoadPlan load, SloSpec slo) {
+    this(run.samples().stream().filter(s -> !s.warmup()).toList(), (int) run.samples().stream().filter(BenchSample::warmup).count(),
+        run.maxInFlight(), workload, load, slo, ttftP50Ms -> GeneratorCheck.of(run, load, ttftP50Ms));
+  }
+
+  /**
+   * From measured samples alone (the shards of a run, {@link ShardMerge}), with the generator's
+   * self-check made by {@code generator} from the run's TTFT p50.
+   */
+  BenchReport(List<BenchSample> measured, int warmupRequests, int maxInFlight, String workload, LoadPlan load, SloSpec slo,
+      DoubleFunction<GeneratorCheck> generator) {
     this.workload = workload;
     this.load = load;
     this.slo = slo;
-    this.maxInFlight = run.maxInFlight();
-    this.measured = run.samples().stream().filter(s -> !s.warmup()).toList();
+    this.maxInFlight = maxInFlight;
+    this.measured = List.copyOf(measured);
     this.requests = measured.size();
-    this.warmupRequests = run.samples().size() - requests;
+    this.warmupRequests = warmupRequests;
     this.timeline = RunTimeline.of(measured);
     long first = Long.MAX_VALUE;
     long last = Long.MIN_VALUE;
@@ -172,15 +182,12 @@ public final class BenchReport {
     this.queueMs = Stats.of(unbox(queue));
     this.scheduleLagMs = Stats.of(unbox(lag));
     this.errors = Map.copyOf(errorCounts);
-    this.maxConcurrentRequests = sweepLine(measured);
+    this.maxConcurrentRequests = RunTimeline.maxConcurrent(measured);
     // A conversation's later turns are not scheduled: open-loop rates count the arrivals only.
     List<BenchSample> arrivals = load.closedLoop() ? measured : measured.stream().filter(s -> s.turn() == 0).toList();
     long firstSend = arrivals.stream().mapToLong(BenchSample::sendNanos).min().orElse(0);
     long lastSend = arrivals.stream().mapToLong(BenchSample::sendNanos).max().orElse(0);
-    boolean ceiling = !load.closedLoop() && load.concurrency() > 0;
-    this.generator = GeneratorCheck.evaluate(GeneratorCheck.generatorLagMs(run.samples(), load.closedLoop(), ceiling),
-        run.hiccups().delaysMs(), run.hiccups().gcPauseMillis(), run.hiccups().gcCount(),
-        SocketLateness.of(run.samples(), load.closedLoop(), ceiling, ttftMs.p50()));
+    this.generator = generator.apply(ttftMs.p50());
     this.achievedRequestRate = arrivals.size() < 2 || lastSend == firstSend ? Double.NaN
         : (arrivals.size() - 1) / ((lastSend - firstSend) / 1e9);
     // Open-loop starts are the intended times.
@@ -239,24 +246,6 @@ public final class BenchReport {
 
   private static double[] unbox(List<Double> list) {
     return list.stream().mapToDouble(Double::doubleValue).toArray();
-  }
-
-  private static int sweepLine(List<BenchSample> samples) {
-    long[][] events = new long[samples.size() * 2][];
-    int i = 0;
-    for (BenchSample s : samples) {
-      events[i++] = new long[] {s.startNanos(), 1};
-      events[i++] = new long[] {s.endNanos(), -1};
-    }
-    // Ends before starts at the same instant: [start, end) intervals.
-    Arrays.sort(events, (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
-    int now = 0;
-    int max = 0;
-    for (long[] e : events) {
-      now += (int) e[1];
-      max = Math.max(max, now);
-    }
-    return max;
   }
 
   /**

@@ -47,9 +47,11 @@ public final class BenchRunner {
    * @param warmup requests sent first and left out of the report
    * @param warmupDuration also left out: every request sent (open loop: scheduled) this soon after
    *     the run's start; null or zero for none
+   * @param phaseNanos open loop: every intended time this much later (a constant-rate {@link Shard}'s
+   *     place among the others); 0 for none
    */
-  public record Options(
-      Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed, Duration warmupDuration) {
+  public record Options(Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed,
+      Duration warmupDuration, long phaseNanos) {
     public Options {
       requireNonNull(workload, "workload");
       requireNonNull(load, "load");
@@ -68,6 +70,13 @@ public final class BenchRunner {
       if (load.arrivals() == ArrivalSchedule.Kind.TRACE && !(workload instanceof TraceWorkload)) {
         throw new IllegalArgumentException("--load " + load.describe() + " replays a capture's arrival times: it needs --workload trace:PATH");
       }
+      if (phaseNanos < 0) {
+        throw new IllegalArgumentException("phaseNanos: " + phaseNanos + " (expected: >= 0)");
+      }
+    }
+
+    public Options(Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed, Duration warmupDuration) {
+      this(workload, load, requests, duration, warmup, seed, warmupDuration, 0);
     }
 
     public Options(Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed) {
@@ -76,7 +85,7 @@ public final class BenchRunner {
 
     /** The same run at another load. */
     public Options withLoad(LoadPlan load) {
-      return new Options(workload, load, requests, duration, warmup, seed, warmupDuration);
+      return new Options(workload, load, requests, duration, warmup, seed, warmupDuration, phaseNanos);
     }
 
     long warmupNanos() {
@@ -186,14 +195,14 @@ public final class BenchRunner {
     long measuredWindow = o.duration() == null ? Long.MAX_VALUE : o.duration().toNanos();
     long warmupNanos = o.warmupNanos();
     // Warm-up lasts until both its count and its time are done.
-    long warmupWindow = Math.max(warmupWindow(o), warmupNanos);
+    long warmupWindow = Math.max(ArrivalSchedule.warmupWindowNanos(o), warmupNanos);
     // A schedule's prefix does not depend on its length (same seed), so the arrivals inside the
     // warm-up period can be counted first and the measured requests added to them.
     long warmupCount = o.warmup();
     if (warmupNanos > 0) {
-      warmupCount = Math.max(warmupCount, schedule(o, Long.MAX_VALUE, warmupNanos).size());
+      warmupCount = Math.max(warmupCount, ArrivalSchedule.of(o, Long.MAX_VALUE, warmupNanos).size());
     }
-    ArrivalSchedule schedule = schedule(o,
+    ArrivalSchedule schedule = ArrivalSchedule.of(o,
         o.requests() == Long.MAX_VALUE ? Long.MAX_VALUE : o.requests() + warmupCount,
         measuredWindow == Long.MAX_VALUE ? Long.MAX_VALUE : measuredWindow + warmupWindow);
     int n = schedule.size();
@@ -218,7 +227,7 @@ public final class BenchRunner {
       if (!warm && measuredSent.getAndIncrement() >= o.requests()) {
         break;
       }
-      long intended = t0 + schedule.offsetNanos(i);
+      long intended = t0 + o.phaseNanos() + schedule.offsetNanos(i);
       waitUntil(intended);
       long dispatched = System.nanoTime();
       listener.scheduleLag(dispatched - intended);
@@ -265,23 +274,6 @@ public final class BenchRunner {
   /** Closed loop: issues a slot's next request, after {@code previous} (turn {@code previousTurn}) finished, if any. */
   private interface Slot {
     void issue(BenchRequest previous, int previousTurn);
-  }
-
-  /** Generated from the load's rate, or a capture's own arrivals ({@code --load trace}). */
-  private static ArrivalSchedule schedule(Options o, long maxRequests, long durationNanos) {
-    LoadPlan load = o.load();
-    return load.arrivals() == ArrivalSchedule.Kind.TRACE
-        ? ((TraceWorkload) o.workload()).schedule(load.rate(), maxRequests, durationNanos)
-        : ArrivalSchedule.generate(load.arrivals(), load.rate(), load.burstiness(), maxRequests, durationNanos, o.seed());
-  }
-
-  /** How long the {@code warmup} requests take to arrive, on average (a trace: as captured). */
-  private static long warmupWindow(Options o) {
-    LoadPlan load = o.load();
-    if (load.arrivals() == ArrivalSchedule.Kind.TRACE) {
-      return o.warmup() == 0 ? 0 : (long) (((TraceWorkload) o.workload()).offsetNanos(o.warmup()) / load.rate());
-    }
-    return (long) (o.warmup() / load.rate() * 1e9);
   }
 
   private static void waitUntil(long deadlineNanos) {
