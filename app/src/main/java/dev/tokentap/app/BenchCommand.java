@@ -59,12 +59,12 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--workload", defaultValue = "synthetic",
       description = "synthetic[:input=LEN,output=LEN,prefix=TOKENS,groups=N] (LEN: N, uniform:MIN:MAX, normal:MEAN:SD, empirical:LEN=WEIGHT:..., hist:PATH), jsonl:PATH, sharegpt:PATH[:turns=first|all] "
-          + "or trace:PATH (a tokentap capture) (default: ${DEFAULT-VALUE})")
+          + "trace:PATH (a tokentap capture) or mooncake:PATH (a Mooncake trace) (default: ${DEFAULT-VALUE})")
   String workload;
 
   @Option(names = "--load", required = true,
       description = "concurrency:N (closed loop), constant:RATE, poisson:RATE or gamma:RATE:BURSTINESS (open loop, requests/s), "
-          + "trace[:SPEED] (a trace workload's own arrival times, SPEED times as fast), "
+          + "trace[:SPEED] (a trace or mooncake workload's own arrival times, SPEED times as fast), "
           + "stages:LOAD@[WARMUP+]HOLD,… (e.g. stages:poisson:2@30s,4@30s), "
           + "or ramp:LOAD:+STEP|xFACTOR@[WARMUP+]HOLD with LOAD's level as FROM..TO (e.g. ramp:concurrency:1..64:x2@30s)")
   String load;

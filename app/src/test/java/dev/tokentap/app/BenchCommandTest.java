@@ -312,6 +312,6 @@ class BenchCommandTest {
 
     MainTest.Run wrong = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "trace", "--requests", "3");
     assertThat(wrong.status()).isEqualTo(3);
-    assertThat(wrong.err()).contains("--load trace:1x replays a capture's arrival times: it needs --workload trace:PATH");
+    assertThat(wrong.err()).contains("--load trace:1x replays a trace's arrival times: it needs --workload trace:PATH or mooncake:PATH");
   }
 }

@@ -26,7 +26,7 @@ public final class ArrivalSchedule {
     CONSTANT,
     POISSON,
     GAMMA,
-    /** A capture's own arrival times ({@link TraceWorkload#schedule}); not generated here. */
+    /** A trace's own arrival times ({@link TimedWorkload}); not generated here. */
     TRACE
   }
 
@@ -45,7 +45,7 @@ public final class ArrivalSchedule {
       throw new IllegalArgumentException("rate: " + ratePerSecond + " (expected: > 0 requests/s)");
     }
     if (kind == Kind.TRACE) {
-      throw new IllegalArgumentException("trace arrivals come from the capture, not a rate (TraceWorkload.schedule)");
+      throw new IllegalArgumentException("trace arrivals come from the trace, not a rate (TimedWorkload)");
     }
     if (kind == Kind.GAMMA && !(burstiness > 0)) {
       throw new IllegalArgumentException("burstiness: " + burstiness + " (expected: > 0)");
@@ -81,7 +81,7 @@ public final class ArrivalSchedule {
   static ArrivalSchedule of(BenchRunner.Options o, long maxRequests, long durationNanos) {
     LoadPlan load = o.load();
     return load.arrivals() == Kind.TRACE
-        ? ((TraceWorkload) o.workload()).schedule(load.rate(), maxRequests, durationNanos)
+        ? ((TimedWorkload) o.workload()).arrivals().schedule(load.rate(), maxRequests, durationNanos)
         : generate(load.arrivals(), load.rate(), load.burstiness(), maxRequests, durationNanos, o.seed());
   }
 
@@ -89,7 +89,7 @@ public final class ArrivalSchedule {
   static long warmupWindowNanos(BenchRunner.Options o) {
     LoadPlan load = o.load();
     if (load.arrivals() == Kind.TRACE) {
-      return o.warmup() == 0 ? 0 : (long) (((TraceWorkload) o.workload()).offsetNanos(o.warmup()) / load.rate());
+      return o.warmup() == 0 ? 0 : (long) (((TimedWorkload) o.workload()).arrivals().offsetNanos(o.warmup()) / load.rate());
     }
     return (long) (o.warmup() / load.rate() * 1e9);
   }

@@ -67,8 +67,8 @@ public final class BenchRunner {
       if (warmupDuration != null && warmupDuration.isNegative()) {
         throw new IllegalArgumentException("warmupDuration: " + warmupDuration + " (expected: >= 0)");
       }
-      if (load.arrivals() == ArrivalSchedule.Kind.TRACE && !(workload instanceof TraceWorkload)) {
-        throw new IllegalArgumentException("--load " + load.describe() + " replays a capture's arrival times: it needs --workload trace:PATH");
+      if (load.arrivals() == ArrivalSchedule.Kind.TRACE && !(workload instanceof TimedWorkload)) {
+        throw new IllegalArgumentException("--load " + load.describe() + " replays a trace's arrival times: it needs --workload trace:PATH or mooncake:PATH");
       }
       if (phaseNanos < 0) {
         throw new IllegalArgumentException("phaseNanos: " + phaseNanos + " (expected: >= 0)");
