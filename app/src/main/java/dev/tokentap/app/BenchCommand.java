@@ -16,11 +16,13 @@ import dev.tokentap.bench.LoadPlan;
 import dev.tokentap.bench.LoadStep;
 import dev.tokentap.bench.Ramp;
 import dev.tokentap.bench.RunInfo;
+import dev.tokentap.bench.Sessions;
 import dev.tokentap.bench.Shard;
 import dev.tokentap.bench.SloSpec;
 import dev.tokentap.bench.Stages;
 import dev.tokentap.bench.StepResults;
 import dev.tokentap.bench.StreamingClient;
+import dev.tokentap.bench.ThinkTime;
 import dev.tokentap.bench.Workload;
 import dev.tokentap.bench.Workloads;
 import dev.tokentap.proxy.admin.AdminServer;
@@ -134,6 +136,14 @@ final class BenchCommand implements Callable<Integer> {
       description = "a progress line on stderr this often (step, time, requests, rate, live TTFT/TPOT p50/p99), or off (default: ${DEFAULT-VALUE})")
   String progress;
 
+  @Option(names = "--think", description = "multi-turn conversations: the user's think time before each later turn, a time (2s) "
+      + "or uniform:MIN:MAX (uniform:1s:3s) (default: none, the next turn at once)")
+  String think;
+
+  @Option(names = "--session-header", description = "multi-turn conversations: the header carrying each conversation's session id, "
+      + "or none (default: " + Sessions.DEFAULT_HEADER + ")")
+  String sessionHeader;
+
   @Option(names = "--shard", description = "run shard I of the run split N ways (I/N, 0-based like Kubernetes' JOB_COMPLETION_INDEX): "
       + "rate/N, concurrency and --requests split, items I, I+N, …; merge the shards' --out with tokentap bench-merge (default: the whole run)")
   String shard;
@@ -195,7 +205,7 @@ final class BenchCommand implements Callable<Integer> {
     URI admin = publishCapacity == null ? null : StreamingClient.baseOf(publishCapacity);
     Duration timeout = SloSpec.duration("--request-timeout", requestTimeout);
     String modelName = model != null ? model : Bench.firstModel(base);
-    Workload work = Workloads.parse(workload, modelName, model != null, seed);
+    Workload work = Sessions.of(Workloads.parse(workload, modelName, model != null, seed), Sessions.header(sessionHeader), ThinkTime.parse(think), seed);
     double target = slos.isEmpty() ? Double.NaN : sloTarget;
     MeterRegistry registry = metricsListen == null ? new SimpleMeterRegistry() : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     BenchListener listener = metricsListen == null ? BenchListener.NONE : new BenchMetrics(registry);

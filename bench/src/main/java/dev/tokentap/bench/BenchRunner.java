@@ -7,12 +7,12 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Offers a workload's requests to a {@link StreamingClient} as a {@link LoadPlan} says, and
@@ -31,7 +31,8 @@ import java.util.concurrent.locks.LockSupport;
  * out. A duration is the measured window: it starts with the first request after the warm-up.
  *
  * <p>A request with a {@linkplain BenchRequest#followUp() follow-up} (a conversation's next turn)
- * is followed by it as soon as it finishes, as a user would: the load starts conversations (a
+ * is followed by it as soon as it finishes, or its {@linkplain BenchRequest#thinkNanos() think time}
+ * after that ({@link Sessions}), as a user would: the load starts conversations (a
  * closed-loop slot sends the next turn before taking a new conversation; an open-loop arrival
  * starts one, which keeps its concurrency-ceiling permit until its last turn) and the turns of one
  * conversation never overlap. Every turn is one request for {@code requests} and the duration, so
@@ -39,8 +40,6 @@ import java.util.concurrent.locks.LockSupport;
  * warm-up to its last turn.
  */
 public final class BenchRunner {
-  private static final long SPIN_NANOS = 100_000;
-
   /**
    * @param requests measured requests ({@code Long.MAX_VALUE}: until the duration ends)
    * @param duration measured window, null for none (one of the two is required)
@@ -139,9 +138,9 @@ public final class BenchRunner {
     long warmupEnd = System.nanoTime() + o.warmupNanos();
     // Issuing happens on one thread, off the HTTP client's threads, and never recursively; so the
     // counters below change on that thread only.
-    ExecutorService issuer = Executors.newSingleThreadExecutor(r -> daemon(r, "bench-issuer"));
+    ScheduledExecutorService issuer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "bench-issuer"));
     Slot[] issue = new Slot[1];
-    issue[0] = (previous, previousTurn) -> {
+    issue[0] = (followUp, followUpTurn) -> {
       long i = next.getAndIncrement();
       long now = System.nanoTime();
       // Both conditions only ever turn false, so warm-up requests come before all measured ones.
@@ -164,9 +163,8 @@ public final class BenchRunner {
       }
       // The finished request's next turn, else the workload's next request (for single requests,
       // the same index as the run's: both counters move together until the run stops).
-      BenchRequest followUp = previous == null ? null : previous.next();
       BenchRequest request = followUp != null ? followUp : o.workload().request(nextConversation.getAndIncrement());
-      int turn = followUp != null ? previousTurn + 1 : 0;
+      int turn = followUp != null ? followUpTurn : 0;
       int atSend = inFlight.incrementAndGet();
       maxInFlight.accumulateAndGet(atSend, Math::max);
       long start = System.nanoTime();
@@ -176,7 +174,13 @@ public final class BenchRunner {
         BenchSample sample = new BenchSample(i, warm, start, start, atSend, r.record(), r.itlGapsNanos(), turn);
         samples.add(sample);
         listener.finished(sample);
-        issue[0].issue(request, turn);
+        // The slot's user thinks before the next turn: nothing of it is in flight meanwhile.
+        BenchRequest nextTurn = request.next();
+        if (nextTurn != null && nextTurn.thinkNanos() > 0) {
+          issuer.schedule(() -> issue[0].issue(nextTurn, turn + 1), nextTurn.thinkNanos(), TimeUnit.NANOSECONDS);
+        } else {
+          issue[0].issue(nextTurn, turn + 1);
+        }
       }, issuer);
     };
     for (int s = 0; s < slots; s++) {
@@ -219,6 +223,8 @@ public final class BenchRunner {
     // arrivals than requests, so this only binds when conversations add turns.
     AtomicLong measuredSent = new AtomicLong();
     AtomicLong nextFollowUpIndex = new AtomicLong(n);
+    // Think times between a conversation's turns wait here, off the client's event loops.
+    ScheduledExecutorService thinker = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "bench-think"));
     // A small lead so the first intended time is not already past when the loop starts.
     long t0 = System.nanoTime() + 5_000_000;
     long end = measuredWindow == Long.MAX_VALUE ? Long.MAX_VALUE : t0 + warmupWindow + measuredWindow;
@@ -228,7 +234,7 @@ public final class BenchRunner {
         break;
       }
       long intended = t0 + o.phaseNanos() + schedule.offsetNanos(i);
-      waitUntil(intended);
+      Pacer.waitUntil(intended);
       long dispatched = System.nanoTime();
       listener.scheduleLag(dispatched - intended);
       if (ceiling != null) {
@@ -250,44 +256,40 @@ public final class BenchRunner {
             listener.finished(sample);
             // Built here, on the client's event loop: a body of the dataset's size, no blocking.
             BenchRequest next = request.followUp() == null ? null : request.next();
-            long now = System.nanoTime();
-            if (next == null || end != Long.MAX_VALUE && now - end >= 0 || !warm && measuredSent.getAndIncrement() >= o.requests()) {
-              if (ceiling != null) {
-                ceiling.release();
-              }
-              conversationDone.complete(null);
-              return;
+            if (next != null && next.thinkNanos() > 0) {
+              thinker.schedule(() -> sendNext(next, turn), next.thinkNanos(), TimeUnit.NANOSECONDS);
+            } else {
+              sendNext(next, turn);
             }
-            // The permit passes to the next turn: a conversation holds one place under the ceiling.
-            int nextAtSend = inFlight.incrementAndGet();
-            maxInFlight.accumulateAndGet(nextAtSend, Math::max);
-            listener.sent();
-            send(next, nextFollowUpIndex.getAndIncrement(), turn + 1, now, now, now, nextAtSend);
           });
+        }
+
+        /** Sends a conversation's next turn, unless there is none or the run has ended. */
+        void sendNext(BenchRequest next, int turn) {
+          long now = System.nanoTime();
+          if (next == null || end != Long.MAX_VALUE && now - end >= 0 || !warm && measuredSent.getAndIncrement() >= o.requests()) {
+            if (ceiling != null) {
+              ceiling.release();
+            }
+            conversationDone.complete(null);
+            return;
+          }
+          // The permit passes to the next turn: a conversation holds one place under the ceiling.
+          int nextAtSend = inFlight.incrementAndGet();
+          maxInFlight.accumulateAndGet(nextAtSend, Math::max);
+          listener.sent();
+          send(next, nextFollowUpIndex.getAndIncrement(), turn + 1, now, now, now, nextAtSend);
         }
       }.send(requests[i], i, 0, intended, dispatched, sent, atSend);
     }
     CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
+    thinker.shutdown();
     return new Run(List.copyOf(samples), maxInFlight.get());
   }
 
-  /** Closed loop: issues a slot's next request, after {@code previous} (turn {@code previousTurn}) finished, if any. */
+  /** Closed loop: issues a slot's next request: {@code followUp} (turn {@code followUpTurn} of its conversation), else a new one. */
   private interface Slot {
-    void issue(BenchRequest previous, int previousTurn);
-  }
-
-  private static void waitUntil(long deadlineNanos) {
-    while (true) {
-      long remaining = deadlineNanos - System.nanoTime();
-      if (remaining <= 0) {
-        return;
-      }
-      if (remaining > 2 * SPIN_NANOS) {
-        LockSupport.parkNanos(remaining - SPIN_NANOS);
-      } else {
-        Thread.onSpinWait();
-      }
-    }
+    void issue(BenchRequest followUp, int followUpTurn);
   }
 
   private static Thread daemon(Runnable r, String name) {

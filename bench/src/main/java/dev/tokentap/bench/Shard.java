@@ -120,6 +120,11 @@ public record Shard(int index, int count) {
       public String describe() {
         return whole.describe();
       }
+
+      @Override
+      public boolean multiTurn() {
+        return whole.multiTurn();
+      }
     };
   }
 
