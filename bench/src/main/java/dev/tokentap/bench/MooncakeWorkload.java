@@ -3,11 +3,7 @@ package dev.tokentap.bench;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -37,7 +33,6 @@ public final class MooncakeWorkload implements TimedWorkload {
   /** Tokens per hash id, as Mooncake's traces are hashed. */
   public static final int BLOCK_TOKENS = 512;
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final String EXPECTED =
       "expected: a Mooncake trace line, {\"timestamp\": MS, \"input_length\": N, \"output_length\": N, \"hash_ids\": [ID, ...]}";
   /** Salt so block texts differ from the synthetic workload's request texts of the same seed. */
@@ -67,22 +62,7 @@ public final class MooncakeWorkload implements TimedWorkload {
 
   /** Reads a trace; a bad line is named by its number, blank lines are skipped, lines are replayed in timestamp order. */
   public static MooncakeWorkload read(Path file, String model, long seed) throws IOException {
-    List<Line> out = new ArrayList<>();
-    try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String text;
-      int n = 0;
-      while ((text = r.readLine()) != null) {
-        n++;
-        if (text.isBlank()) {
-          continue;
-        }
-        try {
-          out.add(parse(JSON.readTree(text)));
-        } catch (IOException | IllegalArgumentException e) {
-          throw new IllegalArgumentException(file + " line " + n + ": " + e.getMessage() + " (" + EXPECTED + ")");
-        }
-      }
-    }
+    List<Line> out = new ArrayList<>(JsonLines.read(file, EXPECTED, MooncakeWorkload::parse));
     if (out.isEmpty()) {
       throw new IllegalArgumentException(file + ": no requests (" + EXPECTED + ")");
     }

@@ -9,12 +9,9 @@ import dev.tokentap.meter.Route;
 import dev.tokentap.meter.TokenSource;
 import dev.tokentap.proxy.record.FinishedRequest;
 import dev.tokentap.proxy.record.Role;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Writer;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.LongUnaryOperator;
@@ -82,25 +79,8 @@ final class RequestsJsonl {
    */
   static List<BenchSample> read(Path file, Route route, String model, long originNanos, double firstStartUnixMillis,
       LongUnaryOperator index) throws IOException {
-    ObjectMapper json = new ObjectMapper();
-    List<BenchSample> out = new ArrayList<>();
-    try (BufferedReader in = Files.newBufferedReader(file)) {
-      String text;
-      int lineNumber = 0;
-      while ((text = in.readLine()) != null) {
-        lineNumber++;
-        if (text.isBlank()) {
-          continue;
-        }
-        try {
-          out.add(sample(json.readTree(text), route, model, originNanos, firstStartUnixMillis, index));
-        } catch (IOException | IllegalArgumentException e) {
-          throw new IllegalArgumentException(file + " line " + lineNumber + ": " + e.getMessage()
-              + " (expected: a line of requests.jsonl as tokentap bench --out writes it)", e);
-        }
-      }
-    }
-    return out;
+    return JsonLines.read(file, "expected: a line of requests.jsonl as tokentap bench --out writes it",
+        n -> sample(n, route, model, originNanos, firstStartUnixMillis, index));
   }
 
   private static BenchSample sample(JsonNode n, Route route, String model, long originNanos, double firstStartUnixMillis,
