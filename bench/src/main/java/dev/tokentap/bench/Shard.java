@@ -20,7 +20,9 @@ import java.time.Instant;
  *   <li>{@code --requests} and a warm-up by count split the same way; a duration and a warm-up by
  *       time are every shard's.
  *   <li>Workload items: shard I sends items {@code I, I + N, I + 2N, …} of the whole run's
- *       workload (its seed unchanged), so the shards together send what one process would.
+ *       workload (its seed unchanged), so the shards together send what one process would. With
+ *       {@code --load trace[:SPEED]} each item keeps its time in the trace, so the shards' arrivals
+ *       together are the trace's.
  * </ul>
  *
  * Each shard's {@code result.json} carries {@link #toJson what identifies the whole run} and when
@@ -65,10 +67,6 @@ public record Shard(int index, int count) {
     if (!sharded()) {
       return whole;
     }
-    if (whole.load().arrivals() == ArrivalSchedule.Kind.TRACE) {
-      throw new IllegalArgumentException("--shard with --load " + whole.load().describe()
-          + ": a trace's own arrival times are not split (use a rate, e.g. --load poisson:RATE, or one process)");
-    }
     long requests = whole.requests() == Long.MAX_VALUE ? Long.MAX_VALUE : part(whole.requests(), "--requests");
     return new BenchRunner.Options(items(whole.workload()), load(whole.load()), requests, whole.duration(),
         (int) part(whole.warmup(), null), seed(whole.seed()), whole.warmupDuration(), offsetNanos(whole.load()));
@@ -89,7 +87,9 @@ public record Shard(int index, int count) {
       return LoadPlan.closed((int) part(whole.concurrency(), "concurrency"));
     }
     int ceiling = whole.concurrency() == 0 ? 0 : (int) part(whole.concurrency(), "--max-concurrency");
-    return LoadPlan.open(whole.arrivals(), whole.rate() / count, whole.burstiness(), ceiling);
+    // A trace's shard keeps the speed: its items keep their own times.
+    double rate = whole.arrivals() == ArrivalSchedule.Kind.TRACE ? whole.rate() : whole.rate() / count;
+    return LoadPlan.open(whole.arrivals(), rate, whole.burstiness(), ceiling);
   }
 
   /** Constant arrivals: shard I is shifted by I / R so the shards interleave; nothing for the others. */
@@ -108,24 +108,50 @@ public record Shard(int index, int count) {
     return z ^ (z >>> 31);
   }
 
-  /** Items {@code I, I + N, …} of {@code whole}. */
+  /** Items {@code I, I + N, …} of {@code whole}; of a trace, with their arrival times in it. */
   Workload items(Workload whole) {
-    return new Workload() {
-      @Override
-      public BenchRequest request(long i) {
-        return whole.request(index + i * count);
-      }
+    return whole instanceof TimedWorkload timed ? new TimedItems(timed, this) : new Items(whole, this);
+  }
 
-      @Override
-      public String describe() {
-        return whole.describe();
-      }
+  /** A shard's items of a workload. */
+  private static class Items implements Workload {
+    final Workload whole;
+    final Shard shard;
 
-      @Override
-      public boolean multiTurn() {
-        return whole.multiTurn();
-      }
-    };
+    Items(Workload whole, Shard shard) {
+      this.whole = whole;
+      this.shard = shard;
+    }
+
+    @Override
+    public BenchRequest request(long i) {
+      return whole.request(shard.index() + i * shard.count());
+    }
+
+    @Override
+    public String describe() {
+      return whole.describe();
+    }
+
+    @Override
+    public boolean multiTurn() {
+      return whole.multiTurn();
+    }
+  }
+
+  /** A shard's items of a trace, each at its time in the trace. */
+  private static final class TimedItems extends Items implements TimedWorkload {
+    private final TraceArrivals arrivals;
+
+    TimedItems(TimedWorkload whole, Shard shard) {
+      super(whole, shard);
+      this.arrivals = whole.arrivals().every(shard.index(), shard.count());
+    }
+
+    @Override
+    public TraceArrivals arrivals() {
+      return arrivals;
+    }
   }
 
   /**

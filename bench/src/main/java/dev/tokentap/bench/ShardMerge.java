@@ -190,7 +190,9 @@ public final class ShardMerge {
     String text = shard.path("load").asText();
     int ceilingAt = text.indexOf(" (max-concurrency ");
     int ceiling = ceilingAt < 0 ? 0 : Integer.parseInt(text.substring(ceilingAt + " (max-concurrency ".length(), text.length() - 1));
-    return LoadPlan.parse(ceilingAt < 0 ? text : text.substring(0, ceilingAt), ceiling);
+    String spec = ceilingAt < 0 ? text : text.substring(0, ceilingAt);
+    // A trace's speed is described as trace:2x.
+    return LoadPlan.parse(spec.startsWith("trace:") && spec.endsWith("x") ? spec.substring(0, spec.length() - 1) : spec, ceiling);
   }
 
   private static Route routeOf(String backend) {

@@ -10,18 +10,35 @@ import java.util.Arrays;
 final class TraceArrivals {
   private final long[] offsetsNanos;
   private final long lapNanos;
+  /** Arrival {@code i} here is the trace's arrival {@code first + i × step} ({@link #every}). */
+  private final int first;
+  private final int step;
 
   /** @param offsetsNanos ascending, nanoseconds after the first arrival (so the first is 0); at least one */
   TraceArrivals(long[] offsetsNanos) {
+    this(offsetsNanos.clone(), 0, 1);
     if (offsetsNanos.length == 0) {
       throw new IllegalArgumentException("a trace needs at least one arrival");
     }
-    this.offsetsNanos = offsetsNanos.clone();
-    long span = offsetsNanos[offsetsNanos.length - 1];
-    this.lapNanos = offsetsNanos.length < 2 ? 1_000_000_000L : span + span / (offsetsNanos.length - 1);
   }
 
-  /** Requests/s as recorded: {@code (n − 1) / (last arrival − first arrival)}. */
+  private TraceArrivals(long[] offsetsNanos, int first, int step) {
+    this.offsetsNanos = offsetsNanos;
+    long span = offsetsNanos.length == 0 ? 0 : offsetsNanos[offsetsNanos.length - 1];
+    this.lapNanos = offsetsNanos.length < 2 ? 1_000_000_000L : span + span / (offsetsNanos.length - 1);
+    this.first = first;
+    this.step = step;
+  }
+
+  /**
+   * Arrivals {@code first, first + step, …} of the whole trace, at their times in it (so the first
+   * is not at 0): a {@link Shard}'s part, whose arrivals and the other shards' make up the trace's.
+   */
+  TraceArrivals every(int first, int step) {
+    return new TraceArrivals(offsetsNanos, first, step);
+  }
+
+  /** Requests/s of the whole trace as recorded: {@code (n − 1) / (last arrival − first arrival)}. */
   double rate() {
     long span = offsetsNanos[offsetsNanos.length - 1];
     return span == 0 ? Double.NaN : (offsetsNanos.length - 1) / (span / 1e9);
@@ -29,8 +46,9 @@ final class TraceArrivals {
 
   /** Arrival {@code i} (cycling by laps), nanoseconds after the first, at the recorded pace. */
   long offsetNanos(long i) {
+    long j = first + i * step;
     int n = offsetsNanos.length;
-    return (i / n) * lapNanos + offsetsNanos[(int) (i % n)];
+    return (j / n) * lapNanos + offsetsNanos[(int) (j % n)];
   }
 
   /**

@@ -3,6 +3,8 @@ package dev.tokentap.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -10,6 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code --shard I/N}: parsing, and how a run's load, counts, items and seeds split. */
 class ShardTest {
@@ -85,6 +88,38 @@ class ShardTest {
     }
     assertThat(sent).containsExactlyInAnyOrderElementsOf(expected);
     assertThat(Shard.WHOLE.options(whole)).isSameAs(whole);
+  }
+
+  @Test
+  void traceShardsKeepEachItemAtItsTimeSoTogetherTheyReplayTheTrace(@TempDir Path dir) throws Exception {
+    StringBuilder trace = new StringBuilder();
+    for (int i = 0; i < 10; i++) {
+      trace.append("{\"timestamp\": ").append(i * i * 10).append(", \"input_length\": ").append(20 + i)
+          .append(", \"output_length\": 2, \"hash_ids\": [").append(i % 3).append("]}\n");
+    }
+    Path file = dir.resolve("trace.jsonl");
+    Files.writeString(file, trace.toString());
+    Workload w = Workloads.parse("mooncake:" + file, "m", 1);
+    // 13 requests: the trace once, then three of its second lap.
+    BenchRunner.Options whole = new BenchRunner.Options(w, LoadPlan.parse("trace:2", 0), 13, null, 0, 1);
+    List<String> expected = sends(whole);
+    List<String> sharded = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      BenchRunner.Options part = new Shard(i, 3).options(whole);
+      assertThat(part.load().rate()).as("the speed").isEqualTo(2);
+      sharded.addAll(sends(part));
+    }
+    assertThat(sharded).containsExactlyInAnyOrderElementsOf(expected);
+  }
+
+  /** Each request of a run as "intended offset: body". */
+  private static List<String> sends(BenchRunner.Options o) {
+    ArrivalSchedule schedule = ArrivalSchedule.of(o, o.requests(), Long.MAX_VALUE);
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < schedule.size(); i++) {
+      out.add(schedule.offsetNanos(i) + ": " + new String(o.workload().request(i).body()));
+    }
+    return out;
   }
 
   private static Workload syntheticWorkload() {
