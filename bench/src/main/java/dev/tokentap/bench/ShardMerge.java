@@ -34,7 +34,7 @@ import java.util.TreeMap;
  *       summed; hiccups stay in each shard's own {@code generator}, under {@code shards}, and a
  *       shard whose generator was the bottleneck makes the merged run's a bottleneck too.
  *   <li>Shards of different runs (another count, seed, load, workload, request count or
- *       duration), a shard given twice and a missing shard are refused.
+ *       duration), or judged by different SLOs, a shard given twice and a missing shard are refused.
  * </ul>
  */
 public final class ShardMerge {
@@ -166,6 +166,10 @@ public final class ShardMerge {
           throw new IllegalArgumentException("the shards are of different runs: " + key + " is " + first.shard().path(key) + " in " + first.dir()
               + " but " + shard.path(key) + " in " + dir + " (expected: the shards of one run, same --shard N, --seed, --load, --workload, --requests, --duration)");
         }
+      }
+      if (!result.path("slo").equals(first.result().path("slo"))) {
+        throw new IllegalArgumentException("the shards were judged by different SLOs: " + first.result().path("slo") + " in " + first.dir()
+            + " but " + result.path("slo") + " in " + dir + " (expected: the same --slo for every shard)");
       }
       Part twice = byIndex.put(part.index(), part);
       if (twice != null) {
