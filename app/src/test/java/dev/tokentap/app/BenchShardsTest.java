@@ -166,6 +166,17 @@ class BenchShardsTest {
     assertThat(seed.status()).isEqualTo(Main.CONFIG_ERROR);
     assertThat(seed.err()).contains("the shards are of different runs: run_seed is 7 in " + shardDirs.get(0) + " but 8 in " + other);
 
+    Path otherSlo = dir.resolve("other-slo");
+    Files.createDirectories(otherSlo);
+    Files.copy(shardDirs.get(3).resolve("requests.jsonl"), otherSlo.resolve("requests.jsonl"));
+    ObjectNode sloResult = (ObjectNode) read(shardDirs.get(3).resolve("result.json"));
+    sloResult.put("slo", "ttft=1ms");
+    JSON.writeValue(otherSlo.resolve("result.json").toFile(), sloResult);
+    MainTest.Run slo = MainTest.run("bench-merge", shardDirs.get(0).toString(), shardDirs.get(1).toString(),
+        shardDirs.get(2).toString(), otherSlo.toString());
+    assertThat(slo.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(slo.err()).contains("the shards were judged by different SLOs: \"ttft=5000ms\" in " + shardDirs.get(0));
+
     MainTest.Run missing = MainTest.run("bench-merge", shardDirs.get(0).toString(), shardDirs.get(2).toString());
     assertThat(missing.status()).isEqualTo(Main.CONFIG_ERROR);
     assertThat(missing.err()).contains("shards [1, 3] of 0..3 missing");
