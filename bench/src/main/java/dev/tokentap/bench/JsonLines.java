@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Function;
 
 /** A file of one JSON value per line (JSONL), each parsed into a {@code T}; blank lines are skipped. */
 final class JsonLines {
@@ -17,12 +16,27 @@ final class JsonLines {
 
   private JsonLines() {}
 
+  /** Makes a {@code T} of one line's text; refuses it with an {@link IllegalArgumentException} saying what is wrong. */
+  interface LineParser<T> {
+    T parse(String line) throws IOException;
+  }
+
+  /** Makes a {@code T} of one line's JSON value. */
+  interface NodeParser<T> {
+    T parse(JsonNode node);
+  }
+
+  /** As {@link #readLines}, each line read as JSON first. */
+  static <T> List<T> read(Path file, String expected, NodeParser<T> parse) throws IOException {
+    return readLines(file, expected, line -> parse.parse(JSON.readTree(line)));
+  }
+
   /**
-   * Every line of {@code file} through {@code parse}; a line that is not JSON, or that {@code parse}
-   * refuses with an {@link IllegalArgumentException}, stops the reading with {@code file line N:
-   * what was wrong (expected)}.
+   * Every non-blank line of {@code file} through {@code parse}; a line it refuses (or that is not
+   * JSON) stops the reading with {@code file line N: what was wrong (expected)}, or without the
+   * parenthesis when {@code expected} is null.
    */
-  static <T> List<T> read(Path file, String expected, Function<JsonNode, T> parse) throws IOException {
+  static <T> List<T> readLines(Path file, String expected, LineParser<T> parse) throws IOException {
     List<T> out = new ArrayList<>();
     try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       String text;
@@ -33,9 +47,9 @@ final class JsonLines {
           continue;
         }
         try {
-          out.add(parse.apply(JSON.readTree(text)));
+          out.add(parse.parse(text));
         } catch (IOException | IllegalArgumentException e) {
-          throw new IllegalArgumentException(file + " line " + lineNumber + ": " + e.getMessage() + " (" + expected + ")", e);
+          throw new IllegalArgumentException(file + " line " + lineNumber + ": " + e.getMessage() + (expected == null ? "" : " (" + expected + ")"), e);
         }
       }
     }

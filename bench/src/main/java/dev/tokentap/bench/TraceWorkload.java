@@ -4,10 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokentap.proxy.record.CaptureRecord;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -60,22 +57,7 @@ public final class TraceWorkload implements TimedWorkload {
    */
   public static TraceWorkload read(Path file, String model, boolean overrideModel, long seed) throws IOException {
     requireNonNull(model, "model");
-    List<CaptureRecord> out = new ArrayList<>();
-    try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String line;
-      int n = 0;
-      while ((line = r.readLine()) != null) {
-        n++;
-        if (line.isBlank()) {
-          continue;
-        }
-        try {
-          out.add(CaptureRecord.parse(line));
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(file + " line " + n + ": " + e.getMessage());
-        }
-      }
-    }
+    List<CaptureRecord> out = new ArrayList<>(JsonLines.readLines(file, null, CaptureRecord::parse));
     if (out.isEmpty()) {
       throw new IllegalArgumentException(file + ": no records (expected a tokentap capture, one JSON record per line)");
     }
