@@ -7,6 +7,7 @@ import dev.tokentap.bench.BenchListener;
 import dev.tokentap.bench.BenchMetrics;
 import dev.tokentap.bench.BenchProgress;
 import dev.tokentap.bench.BenchReport;
+import dev.tokentap.bench.BenchRunner;
 import dev.tokentap.bench.BenchSetup;
 import dev.tokentap.bench.BenchWarmup;
 import dev.tokentap.bench.CapacityPlan;
@@ -16,10 +17,13 @@ import dev.tokentap.bench.LoadPlan;
 import dev.tokentap.bench.LoadStep;
 import dev.tokentap.bench.Ramp;
 import dev.tokentap.bench.RunInfo;
+import dev.tokentap.bench.Sessions;
+import dev.tokentap.bench.Shard;
 import dev.tokentap.bench.SloSpec;
 import dev.tokentap.bench.Stages;
 import dev.tokentap.bench.StepResults;
 import dev.tokentap.bench.StreamingClient;
+import dev.tokentap.bench.ThinkTime;
 import dev.tokentap.bench.Workload;
 import dev.tokentap.bench.Workloads;
 import dev.tokentap.proxy.admin.AdminServer;
@@ -55,12 +59,12 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--workload", defaultValue = "synthetic",
       description = "synthetic[:input=LEN,output=LEN,prefix=TOKENS,groups=N] (LEN: N, uniform:MIN:MAX, normal:MEAN:SD, empirical:LEN=WEIGHT:..., hist:PATH), jsonl:PATH, sharegpt:PATH[:turns=first|all] "
-          + "or trace:PATH (a tokentap capture) (default: ${DEFAULT-VALUE})")
+          + "trace:PATH (a tokentap capture) or mooncake:PATH (a Mooncake trace) (default: ${DEFAULT-VALUE})")
   String workload;
 
   @Option(names = "--load", required = true,
       description = "concurrency:N (closed loop), constant:RATE, poisson:RATE or gamma:RATE:BURSTINESS (open loop, requests/s), "
-          + "trace[:SPEED] (a trace workload's own arrival times, SPEED times as fast), "
+          + "trace[:SPEED] (a trace or mooncake workload's own arrival times, SPEED times as fast), "
           + "stages:LOAD@[WARMUP+]HOLD,… (e.g. stages:poisson:2@30s,4@30s), "
           + "or ramp:LOAD:+STEP|xFACTOR@[WARMUP+]HOLD with LOAD's level as FROM..TO (e.g. ramp:concurrency:1..64:x2@30s)")
   String load;
@@ -130,6 +134,18 @@ final class BenchCommand implements Callable<Integer> {
       description = "a progress line on stderr this often (step, time, requests, rate, live TTFT/TPOT p50/p99), or off (default: ${DEFAULT-VALUE})")
   String progress;
 
+  @Option(names = "--think", description = "multi-turn conversations: the user's think time before each later turn, a time (2s) "
+      + "or uniform:MIN:MAX (uniform:1s:3s) (default: none, the next turn at once)")
+  String think;
+
+  @Option(names = "--session-header", description = "multi-turn conversations: the header carrying each conversation's session id, "
+      + "or none (default: " + Sessions.DEFAULT_HEADER + ")")
+  String sessionHeader;
+
+  @Option(names = "--shard", description = "run shard I of the run split N ways (I/N, 0-based like Kubernetes' JOB_COMPLETION_INDEX): "
+      + "rate/N, concurrency and --requests split, items I, I+N, …; merge the shards' --out with tokentap bench-merge (default: the whole run)")
+  String shard;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
@@ -162,6 +178,10 @@ final class BenchCommand implements Callable<Integer> {
     if (!staged && stageWarmup != null) {
       throw new IllegalArgumentException("--stage-warmup applies to --load stages:… and ramp:…");
     }
+    Shard part = Shard.parse(shard);
+    if (part.sharded() && (staged || sweep)) {
+      throw new IllegalArgumentException("--shard splits one run: it takes no --sweep or --load stages:…/ramp:…");
+    }
     HostAndPort metricsListen = metrics == null ? null : BenchMetricsEndpoint.listen(metrics);
     Duration progressEvery = "off".equalsIgnoreCase(progress.trim()) ? null : SloSpec.duration("--progress", progress.trim());
     if (!(sloTarget > 0 && sloTarget <= 1)) {
@@ -184,7 +204,7 @@ final class BenchCommand implements Callable<Integer> {
     URI admin = publishCapacity == null ? null : StreamingClient.baseOf(publishCapacity);
     Duration timeout = SloSpec.duration("--request-timeout", requestTimeout);
     String modelName = model != null ? model : Bench.firstModel(base);
-    Workload work = Workloads.parse(workload, modelName, model != null, seed);
+    Workload work = Sessions.of(Workloads.parse(workload, modelName, model != null, seed), Sessions.header(sessionHeader), ThinkTime.parse(think), seed);
     double target = slos.isEmpty() ? Double.NaN : sloTarget;
     MeterRegistry registry = metricsListen == null ? new SimpleMeterRegistry() : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     BenchListener listener = metricsListen == null ? BenchListener.NONE : new BenchMetrics(registry);
@@ -193,6 +213,7 @@ final class BenchCommand implements Callable<Integer> {
             : new BenchProgress(stderr, progressEvery, BenchProgress.stderrIsTerminal(), progressPlan(stages, window));
         Bench bench = new Bench(setup, slos, registry, timeout, progressLine == null ? listener : BenchListener.of(listener, progressLine))) {
       StepResults results;
+      ObjectNode extra = new ObjectMapper().createObjectNode();
       if (staged) {
         results = Stages.run(bench, work, stages, seed, target, stdout);
         results.print(stdout);
@@ -201,13 +222,16 @@ final class BenchCommand implements Callable<Integer> {
             .search(warm.options(work, plan, count, window, seed));
         results.print(stdout);
       } else {
-        BenchReport report = bench.run(warm.options(work, plan, count, window, seed));
+        BenchRunner.Options whole = warm.options(work, plan, count, window, seed);
+        BenchReport report = bench.run(part.options(whole));
+        if (part.sharded()) {
+          extra.set("shard", part.toJson(whole, report));
+        }
         report.printTable(stdout);
         boolean passed = !slos.isEmpty() && report.requests > 0 && report.sloAttainment >= sloTarget;
         results = new StepResults("run", plan.closedLoop() ? "concurrency" : "rate", target,
             List.of(new LoadStep(1, plan.level(), passed, report)));
       }
-      ObjectNode extra = new ObjectMapper().createObjectNode();
       if (!results.mode().equals("run")) {
         capacity(results, peakLoad, admin, extra, stdout);
       }

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Times every token of LLM inference traffic and exports it to Prometheus.",
-    subcommands = {ProxyCommand.class, EmulateCommand.class, BenchCommand.class, DemoCommand.class, FleetCommand.class})
+    subcommands = {ProxyCommand.class, EmulateCommand.class, BenchCommand.class, BenchMergeCommand.class, DemoCommand.class, FleetCommand.class})
 public final class Main implements Runnable {
   /** Exit status for configuration errors (a bad key or value), distinct from picocli's usage errors (2). */
   public static final int CONFIG_ERROR = 3;

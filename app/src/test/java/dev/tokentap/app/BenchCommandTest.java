@@ -172,9 +172,9 @@ class BenchCommandTest {
           {"from":"human","value":"%s"},{"from":"gpt","value":"%s"}]}]
         """.formatted("s".repeat(8), "h".repeat(40), "g".repeat(20), "i".repeat(8), "j".repeat(12), "k".repeat(4), "l".repeat(4)));
     MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--workload", "sharegpt:" + dataset + ":turns=all",
-        "--load", "concurrency:1", "--requests", "6", "--out", dir.toString());
+        "--load", "concurrency:1", "--requests", "6", "--think", "50ms", "--session-header", "X-Conversation", "--out", dir.toString());
     assertThat(r.status()).as(r.err()).isZero();
-    assertThat(r.out()).contains("sharegpt(sharegpt.json, 1 conversations, 3 turns, all turns)");
+    assertThat(r.out()).contains("sharegpt(sharegpt.json, 1 conversations, 3 turns, all turns), sessions (X-Conversation, think 0.05s)");
     // The emulator counts ceil(chars / 4) + 4 per message, + 2: each turn adds the previous reply
     // and its own message to the history. One slot: the conversation twice, turn after turn.
     int[] expected = {(2 + 4) + (10 + 4) + 2, 22 + (5 + 4) + (2 + 4), 37 + (3 + 4) + (1 + 4)};
@@ -237,6 +237,15 @@ class BenchCommandTest {
     MainTest.Run r = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "fast:10");
     assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
     assertThat(r.err()).contains("--load fast:10", "expected: concurrency:N");
+  }
+
+  @Test
+  void badThinkTimesAndSessionHeadersAreReported() {
+    MainTest.Run think = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "concurrency:1", "--think", "soon");
+    assertThat(think.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(think.err()).contains("--think soon (expected: a time such as 2s, uniform:MIN:MAX such as uniform:1s:3s, or 0 for none)");
+    MainTest.Run noTurns = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "concurrency:1", "--think", "1s");
+    assertThat(noTurns.err()).contains("--think 1s is the time between a conversation's turns");
   }
 
   @Test
@@ -312,6 +321,6 @@ class BenchCommandTest {
 
     MainTest.Run wrong = MainTest.run("bench", "--target", target(), "--model", "m", "--load", "trace", "--requests", "3");
     assertThat(wrong.status()).isEqualTo(3);
-    assertThat(wrong.err()).contains("--load trace:1x replays a capture's arrival times: it needs --workload trace:PATH");
+    assertThat(wrong.err()).contains("--load trace:1x replays a trace's arrival times: it needs --workload trace:PATH or mooncake:PATH");
   }
 }

@@ -2,7 +2,6 @@ package dev.tokentap.bench;
 
 import java.util.Arrays;
 import java.util.Random;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * The intended send times of an open-loop run, as absolute offsets from its start, computed before
@@ -17,7 +16,6 @@ import java.util.concurrent.locks.LockSupport;
  * the process stays a true Poisson/gamma process, and the achieved rate is reported.
  */
 public final class ArrivalSchedule {
-  private static final long SPIN_NANOS = 100_000;
 
   private final long[] offsetsNanos;
 
@@ -29,7 +27,7 @@ public final class ArrivalSchedule {
     CONSTANT,
     POISSON,
     GAMMA,
-    /** A capture's own arrival times ({@link TraceWorkload#schedule}); not generated here. */
+    /** A trace's own arrival times ({@link TimedWorkload}); not generated here. */
     TRACE
   }
 
@@ -48,7 +46,7 @@ public final class ArrivalSchedule {
       throw new IllegalArgumentException("rate: " + ratePerSecond + " (expected: > 0 requests/s)");
     }
     if (kind == Kind.TRACE) {
-      throw new IllegalArgumentException("trace arrivals come from the capture, not a rate (TraceWorkload.schedule)");
+      throw new IllegalArgumentException("trace arrivals come from the trace, not a rate (TimedWorkload)");
     }
     if (kind == Kind.GAMMA && !(burstiness > 0)) {
       throw new IllegalArgumentException("burstiness: " + burstiness + " (expected: > 0)");
@@ -80,6 +78,23 @@ public final class ArrivalSchedule {
     return new ArrivalSchedule(Arrays.copyOf(out, n));
   }
 
+  /** Generated from the load's rate, or a capture's own arrivals ({@code --load trace}). */
+  static ArrivalSchedule of(BenchRunner.Options o, long maxRequests, long durationNanos) {
+    LoadPlan load = o.load();
+    return load.arrivals() == Kind.TRACE
+        ? ((TimedWorkload) o.workload()).arrivals().schedule(load.rate(), maxRequests, durationNanos)
+        : generate(load.arrivals(), load.rate(), load.burstiness(), maxRequests, durationNanos, o.seed());
+  }
+
+  /** How long the {@code warmup} requests take to arrive, on average (a trace: as captured). */
+  static long warmupWindowNanos(BenchRunner.Options o) {
+    LoadPlan load = o.load();
+    if (load.arrivals() == Kind.TRACE) {
+      return o.warmup() == 0 ? 0 : (long) (((TimedWorkload) o.workload()).arrivals().offsetNanos(o.warmup()) / load.rate());
+    }
+    return (long) (o.warmup() / load.rate() * 1e9);
+  }
+
   public int size() {
     return offsetsNanos.length;
   }
@@ -106,21 +121,6 @@ public final class ArrivalSchedule {
       double u = random.nextDouble();
       if (u < 1 - 0.0331 * x * x * x * x || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) {
         return d * v;
-      }
-    }
-  }
-
-  /** Parks until {@code deadlineNanos} ({@link System#nanoTime()}), spinning its last {@value #SPIN_NANOS} ns. */
-  static void waitUntil(long deadlineNanos) {
-    while (true) {
-      long remaining = deadlineNanos - System.nanoTime();
-      if (remaining <= 0) {
-        return;
-      }
-      if (remaining > 2 * SPIN_NANOS) {
-        LockSupport.parkNanos(remaining - SPIN_NANOS);
-      } else {
-        Thread.onSpinWait();
       }
     }
   }

@@ -9,10 +9,10 @@ import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.DoubleFunction;
 
 /**
  * The numbers of one run, computed from its samples with vLLM {@code bench serve}'s formulas and
@@ -93,14 +93,24 @@ public final class BenchReport {
 
   /** With {@code setup}'s targets, cancellations and slices broken out; null for one target and neither. */
   public BenchReport(BenchRunner.Run run, String workload, LoadPlan load, SloSpec slo, BenchSetup setup) {
+    this(run.samples().stream().filter(s -> !s.warmup()).toList(), (int) run.samples().stream().filter(BenchSample::warmup).count(),
+        run.maxInFlight(), workload, load, slo, setup, ttftP50Ms -> GeneratorCheck.of(run, load, ttftP50Ms));
+  }
+
+  /**
+   * From measured samples alone (the shards of a run, {@link ShardMerge}), with the generator's
+   * self-check made by {@code generator} from the run's TTFT p50.
+   */
+  BenchReport(List<BenchSample> measured, int warmupRequests, int maxInFlight, String workload, LoadPlan load, SloSpec slo,
+      BenchSetup setup, DoubleFunction<GeneratorCheck> generator) {
     this.workload = workload;
     this.load = load;
     this.slo = slo;
     this.setup = setup;
-    this.maxInFlight = run.maxInFlight();
-    this.measured = run.samples().stream().filter(s -> !s.warmup()).toList();
+    this.maxInFlight = maxInFlight;
+    this.measured = List.copyOf(measured);
     this.requests = measured.size();
-    this.warmupRequests = run.samples().size() - requests;
+    this.warmupRequests = warmupRequests;
     this.timeline = RunTimeline.of(measured);
     this.totals = RequestTotals.of(measured, slo);
     this.slices = setup == null || setup.sliceWidth() == null ? List.of() : TimeSlices.of(measured, setup.sliceWidth(), slo);
@@ -146,15 +156,12 @@ public final class BenchReport {
     this.queueMs = Stats.of(unbox(queue));
     this.scheduleLagMs = Stats.of(unbox(lag));
     this.errors = totals.errors;
-    this.maxConcurrentRequests = sweepLine(measured);
+    this.maxConcurrentRequests = RunTimeline.maxConcurrent(measured);
     // A conversation's later turns are not scheduled: open-loop rates count the arrivals only.
     List<BenchSample> arrivals = load.closedLoop() ? measured : measured.stream().filter(s -> s.turn() == 0).toList();
     long firstSend = arrivals.stream().mapToLong(BenchSample::sendNanos).min().orElse(0);
     long lastSend = arrivals.stream().mapToLong(BenchSample::sendNanos).max().orElse(0);
-    boolean ceiling = !load.closedLoop() && load.concurrency() > 0;
-    this.generator = GeneratorCheck.evaluate(GeneratorCheck.generatorLagMs(run.samples(), load.closedLoop(), ceiling),
-        run.hiccups().delaysMs(), run.hiccups().gcPauseMillis(), run.hiccups().gcCount(),
-        SocketLateness.of(run.samples(), load.closedLoop(), ceiling, ttftMs.p50()));
+    this.generator = generator.apply(ttftMs.p50());
     this.achievedRequestRate = arrivals.size() < 2 || lastSend == firstSend ? Double.NaN
         : (arrivals.size() - 1) / ((lastSend - firstSend) / 1e9);
     // Open-loop starts are the intended times.
@@ -202,28 +209,6 @@ public final class BenchReport {
 
   private static double[] unbox(List<Double> list) {
     return list.stream().mapToDouble(Double::doubleValue).toArray();
-  }
-
-  private static int sweepLine(List<BenchSample> samples) {
-    return deepest(samples.stream().mapToLong(BenchSample::startNanos).toArray(), samples.stream().mapToLong(BenchSample::endNanos).toArray());
-  }
-
-  /** The most intervals {@code [starts[i], ends[i])} that overlap at one instant (a sweep line). */
-  static int deepest(long[] starts, long[] ends) {
-    long[][] events = new long[starts.length * 2][];
-    for (int i = 0; i < starts.length; i++) {
-      events[2 * i] = new long[] {starts[i], 1};
-      events[2 * i + 1] = new long[] {ends[i], -1};
-    }
-    // Ends before starts at the same instant: [start, end) intervals.
-    Arrays.sort(events, (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
-    int now = 0;
-    int max = 0;
-    for (long[] e : events) {
-      now += (int) e[1];
-      max = Math.max(max, now);
-    }
-    return max;
   }
 
   /**

@@ -7,9 +7,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,7 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * out. A duration is the measured window: it starts with the first request after the warm-up.
  *
  * <p>A request with a {@linkplain BenchRequest#followUp() follow-up} (a conversation's next turn)
- * is followed by it as soon as it finishes, as a user would: the load starts conversations (a
+ * is followed by it as soon as it finishes, or its {@linkplain BenchRequest#thinkNanos() think time}
+ * after that ({@link Sessions}), as a user would: the load starts conversations (a
  * closed-loop slot sends the next turn before taking a new conversation; an open-loop arrival
  * starts one, which keeps its concurrency-ceiling permit until its last turn) and the turns of one
  * conversation never overlap. Every turn is one request for {@code requests} and the duration, so
@@ -47,9 +49,11 @@ public final class BenchRunner {
    * @param warmup requests sent first and left out of the report
    * @param warmupDuration also left out: every request sent (open loop: scheduled) this soon after
    *     the run's start; null or zero for none
+   * @param phaseNanos open loop: every intended time this much later (a constant-rate {@link Shard}'s
+   *     place among the others); 0 for none
    */
-  public record Options(
-      Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed, Duration warmupDuration) {
+  public record Options(Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed,
+      Duration warmupDuration, long phaseNanos) {
     public Options {
       requireNonNull(workload, "workload");
       requireNonNull(load, "load");
@@ -65,9 +69,16 @@ public final class BenchRunner {
       if (warmupDuration != null && warmupDuration.isNegative()) {
         throw new IllegalArgumentException("warmupDuration: " + warmupDuration + " (expected: >= 0)");
       }
-      if (load.arrivals() == ArrivalSchedule.Kind.TRACE && !(workload instanceof TraceWorkload)) {
-        throw new IllegalArgumentException("--load " + load.describe() + " replays a capture's arrival times: it needs --workload trace:PATH");
+      if (load.arrivals() == ArrivalSchedule.Kind.TRACE && !(workload instanceof TimedWorkload)) {
+        throw new IllegalArgumentException("--load " + load.describe() + " replays a trace's arrival times: it needs --workload trace:PATH or mooncake:PATH");
       }
+      if (phaseNanos < 0) {
+        throw new IllegalArgumentException("phaseNanos: " + phaseNanos + " (expected: >= 0)");
+      }
+    }
+
+    public Options(Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed, Duration warmupDuration) {
+      this(workload, load, requests, duration, warmup, seed, warmupDuration, 0);
     }
 
     public Options(Workload workload, LoadPlan load, long requests, Duration duration, int warmup, long seed) {
@@ -76,7 +87,7 @@ public final class BenchRunner {
 
     /** The same run at another load. */
     public Options withLoad(LoadPlan load) {
-      return new Options(workload, load, requests, duration, warmup, seed, warmupDuration);
+      return new Options(workload, load, requests, duration, warmup, seed, warmupDuration, phaseNanos);
     }
 
     long warmupNanos() {
@@ -136,9 +147,9 @@ public final class BenchRunner {
     long warmupEnd = System.nanoTime() + o.warmupNanos();
     // Issuing happens on one thread, off the HTTP client's threads, and never recursively; so the
     // counters below change on that thread only.
-    ExecutorService issuer = Executors.newSingleThreadExecutor(r -> daemon(r, "bench-issuer"));
+    ScheduledExecutorService issuer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "bench-issuer"));
     Slot[] issue = new Slot[1];
-    issue[0] = (previous, previousTurn) -> {
+    issue[0] = (followUp, followUpTurn) -> {
       long i = next.getAndIncrement();
       long now = System.nanoTime();
       // Both conditions only ever turn false, so warm-up requests come before all measured ones.
@@ -161,9 +172,8 @@ public final class BenchRunner {
       }
       // The finished request's next turn, else the workload's next request (for single requests,
       // the same index as the run's: both counters move together until the run stops).
-      BenchRequest followUp = previous == null ? null : previous.next();
       BenchRequest request = followUp != null ? followUp : o.workload().request(nextConversation.getAndIncrement());
-      int turn = followUp != null ? previousTurn + 1 : 0;
+      int turn = followUp != null ? followUpTurn : 0;
       int atSend = inFlight.incrementAndGet();
       maxInFlight.accumulateAndGet(atSend, Math::max);
       long start = System.nanoTime();
@@ -173,7 +183,13 @@ public final class BenchRunner {
         BenchSample sample = new BenchSample(i, warm, start, start, atSend, r.record(), r.itlGapsNanos(), turn, r.target());
         samples.add(sample);
         listener.finished(sample);
-        issue[0].issue(request, turn);
+        // The slot's user thinks before the next turn: nothing of it is in flight meanwhile.
+        BenchRequest nextTurn = request.next();
+        if (nextTurn != null && nextTurn.thinkNanos() > 0) {
+          issuer.schedule(() -> issue[0].issue(nextTurn, turn + 1), nextTurn.thinkNanos(), TimeUnit.NANOSECONDS);
+        } else {
+          issue[0].issue(nextTurn, turn + 1);
+        }
       }, issuer);
     };
     for (int s = 0; s < slots; s++) {
@@ -192,14 +208,14 @@ public final class BenchRunner {
     long measuredWindow = o.duration() == null ? Long.MAX_VALUE : o.duration().toNanos();
     long warmupNanos = o.warmupNanos();
     // Warm-up lasts until both its count and its time are done.
-    long warmupWindow = Math.max(warmupWindow(o), warmupNanos);
+    long warmupWindow = Math.max(ArrivalSchedule.warmupWindowNanos(o), warmupNanos);
     // A schedule's prefix does not depend on its length (same seed), so the arrivals inside the
     // warm-up period can be counted first and the measured requests added to them.
     long warmupCount = o.warmup();
     if (warmupNanos > 0) {
-      warmupCount = Math.max(warmupCount, schedule(o, Long.MAX_VALUE, warmupNanos).size());
+      warmupCount = Math.max(warmupCount, ArrivalSchedule.of(o, Long.MAX_VALUE, warmupNanos).size());
     }
-    ArrivalSchedule schedule = schedule(o,
+    ArrivalSchedule schedule = ArrivalSchedule.of(o,
         o.requests() == Long.MAX_VALUE ? Long.MAX_VALUE : o.requests() + warmupCount,
         measuredWindow == Long.MAX_VALUE ? Long.MAX_VALUE : measuredWindow + warmupWindow);
     int n = schedule.size();
@@ -216,6 +232,8 @@ public final class BenchRunner {
     // arrivals than requests, so this only binds when conversations add turns.
     AtomicLong measuredSent = new AtomicLong();
     AtomicLong nextFollowUpIndex = new AtomicLong(n);
+    // Think times between a conversation's turns wait here, off the client's event loops.
+    ScheduledExecutorService thinker = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "bench-think"));
     // A small lead so the first intended time is not already past when the loop starts.
     long t0 = System.nanoTime() + 5_000_000;
     long end = measuredWindow == Long.MAX_VALUE ? Long.MAX_VALUE : t0 + warmupWindow + measuredWindow;
@@ -224,8 +242,8 @@ public final class BenchRunner {
       if (!warm && measuredSent.getAndIncrement() >= o.requests()) {
         break;
       }
-      long intended = t0 + schedule.offsetNanos(i);
-      ArrivalSchedule.waitUntil(intended);
+      long intended = t0 + o.phaseNanos() + schedule.offsetNanos(i);
+      Pacer.waitUntil(intended);
       long dispatched = System.nanoTime();
       listener.scheduleLag(dispatched - intended);
       if (ceiling != null) {
@@ -248,47 +266,40 @@ public final class BenchRunner {
             listener.finished(sample);
             // Built here, on the client's event loop: a body of the dataset's size, no blocking.
             BenchRequest next = request.followUp() == null ? null : request.next();
-            long now = System.nanoTime();
-            if (next == null || end != Long.MAX_VALUE && now - end >= 0 || !warm && measuredSent.getAndIncrement() >= o.requests()) {
-              if (ceiling != null) {
-                ceiling.release();
-              }
-              conversationDone.complete(null);
-              return;
+            if (next != null && next.thinkNanos() > 0) {
+              thinker.schedule(() -> sendNext(next, turn), next.thinkNanos(), TimeUnit.NANOSECONDS);
+            } else {
+              sendNext(next, turn);
             }
-            // The permit passes to the next turn: a conversation holds one place under the ceiling.
-            int nextAtSend = inFlight.incrementAndGet();
-            maxInFlight.accumulateAndGet(nextAtSend, Math::max);
-            listener.sent();
-            send(next, nextFollowUpIndex.getAndIncrement(), turn + 1, now, now, now, nextAtSend);
           });
+        }
+
+        /** Sends a conversation's next turn, unless there is none or the run has ended. */
+        void sendNext(BenchRequest next, int turn) {
+          long now = System.nanoTime();
+          if (next == null || end != Long.MAX_VALUE && now - end >= 0 || !warm && measuredSent.getAndIncrement() >= o.requests()) {
+            if (ceiling != null) {
+              ceiling.release();
+            }
+            conversationDone.complete(null);
+            return;
+          }
+          // The permit passes to the next turn: a conversation holds one place under the ceiling.
+          int nextAtSend = inFlight.incrementAndGet();
+          maxInFlight.accumulateAndGet(nextAtSend, Math::max);
+          listener.sent();
+          send(next, nextFollowUpIndex.getAndIncrement(), turn + 1, now, now, now, nextAtSend);
         }
       }.send(requests[i], i, 0, intended, dispatched, sent, atSend);
     }
     CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).join();
+    thinker.shutdown();
     return new Run(List.copyOf(samples), maxInFlight.get());
   }
 
-  /** Closed loop: issues a slot's next request, after {@code previous} (turn {@code previousTurn}) finished, if any. */
+  /** Closed loop: issues a slot's next request: {@code followUp} (turn {@code followUpTurn} of its conversation), else a new one. */
   private interface Slot {
-    void issue(BenchRequest previous, int previousTurn);
-  }
-
-  /** Generated from the load's rate, or a capture's own arrivals ({@code --load trace}). */
-  private static ArrivalSchedule schedule(Options o, long maxRequests, long durationNanos) {
-    LoadPlan load = o.load();
-    return load.arrivals() == ArrivalSchedule.Kind.TRACE
-        ? ((TraceWorkload) o.workload()).schedule(load.rate(), maxRequests, durationNanos)
-        : ArrivalSchedule.generate(load.arrivals(), load.rate(), load.burstiness(), maxRequests, durationNanos, o.seed());
-  }
-
-  /** How long the {@code warmup} requests take to arrive, on average (a trace: as captured). */
-  private static long warmupWindow(Options o) {
-    LoadPlan load = o.load();
-    if (load.arrivals() == ArrivalSchedule.Kind.TRACE) {
-      return o.warmup() == 0 ? 0 : (long) (((TraceWorkload) o.workload()).offsetNanos(o.warmup()) / load.rate());
-    }
-    return (long) (o.warmup() / load.rate() * 1e9);
+    void issue(BenchRequest followUp, int followUpTurn);
   }
 
   /** When request {@code index} is to be abandoned after its hand-off; null when it is not. */

@@ -29,10 +29,17 @@ public final class FileWorkload implements Workload {
 
   private final String description;
   private final List<BenchRequest> requests;
+  private final boolean multiTurn;
 
-  private FileWorkload(String description, List<BenchRequest> requests) {
+  private FileWorkload(String description, List<BenchRequest> requests, boolean multiTurn) {
     this.description = description;
     this.requests = List.copyOf(requests);
+    this.multiTurn = multiTurn;
+  }
+
+  @Override
+  public boolean multiTurn() {
+    return multiTurn;
   }
 
   @Override
@@ -76,7 +83,7 @@ public final class FileWorkload implements Workload {
     if (out.isEmpty()) {
       throw new IllegalArgumentException(file + ": no requests (expected one JSON request body per line)");
     }
-    return new FileWorkload("jsonl(" + file.getFileName() + ", " + out.size() + " requests)", out);
+    return new FileWorkload("jsonl(" + file.getFileName() + ", " + out.size() + " requests)", out, false);
   }
 
   /**
@@ -113,7 +120,7 @@ public final class FileWorkload implements Workload {
     }
     String what = allTurns ? turns + " turns, all turns" : "first turn";
     return new FileWorkload("sharegpt(" + file.getFileName() + ", " + out.size() + " conversations, " + what
-        + (skipped > 0 ? ", " + skipped + " skipped" : "") + ")", out);
+        + (skipped > 0 ? ", " + skipped + " skipped" : "") + ")", out, allTurns);
   }
 
   static BenchRequest fromBody(ObjectNode body, String model, String where) {

@@ -69,6 +69,13 @@ public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFr
     return new GeneratorCheck(lag, lagMax, late, hiccups, hiccupMax, gcPauseMillis, gcCount, warnings, lateness);
   }
 
+  /** The check of one run: its samples' lag and socket lateness, its hiccups and GC; lateness judged against {@code ttftP50Ms}. */
+  static GeneratorCheck of(BenchRunner.Run run, LoadPlan load, double ttftP50Ms) {
+    boolean ceiling = !load.closedLoop() && load.concurrency() > 0;
+    return evaluate(generatorLagMs(run.samples(), load.closedLoop(), ceiling), run.hiccups().delaysMs(), run.hiccups().gcPauseMillis(),
+        run.hiccups().gcCount(), SocketLateness.of(run.samples(), load.closedLoop(), ceiling, ttftP50Ms));
+  }
+
   /**
    * The generator's own lag per measured request: dispatch minus the later of the intended time
    * and, under a ceiling, the previous request's hand-off (warm-up requests count as predecessors);
@@ -97,6 +104,13 @@ public record GeneratorCheck(Stats scheduleLagMs, double lagMaxMs, double lateFr
       previousSend = s.sendNanos();
     }
     return out;
+  }
+
+  /** The same check with {@code more} warnings (a merged run's: a shard's generator was the bottleneck). */
+  GeneratorCheck withWarnings(List<String> more) {
+    List<String> all = new ArrayList<>(warnings);
+    all.addAll(more);
+    return new GeneratorCheck(scheduleLagMs, lagMaxMs, lateFraction, hiccupMs, hiccupMaxMs, gcPauseMillis, gcCount, all, lateness);
   }
 
   public boolean bottleneck() {

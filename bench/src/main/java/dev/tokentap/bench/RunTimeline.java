@@ -1,6 +1,7 @@
 package dev.tokentap.bench;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -64,6 +65,29 @@ public record RunTimeline(double[] outputChunks, double[] inFlight, double[] com
       p99[i] = st.p99();
     }
     return new RunTimeline(chunks, inFlight, completed, p50, p99);
+  }
+
+  /** The most requests in flight at once, a sweep line over their {@code [t_start, t_end)}. */
+  static int maxConcurrent(List<BenchSample> samples) {
+    return deepest(samples.stream().mapToLong(BenchSample::startNanos).toArray(), samples.stream().mapToLong(BenchSample::endNanos).toArray());
+  }
+
+  /** The most intervals {@code [starts[i], ends[i])} that overlap at one instant (a sweep line). */
+  static int deepest(long[] starts, long[] ends) {
+    long[][] events = new long[starts.length * 2][];
+    for (int i = 0; i < starts.length; i++) {
+      events[2 * i] = new long[] {starts[i], 1};
+      events[2 * i + 1] = new long[] {ends[i], -1};
+    }
+    // Ends before starts at the same instant: [start, end) intervals.
+    Arrays.sort(events, (a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
+    int now = 0;
+    int max = 0;
+    for (long[] e : events) {
+      now += (int) e[1];
+      max = Math.max(max, now);
+    }
+    return max;
   }
 
   /** vLLM's {@code max_output_tokens_per_s}: the busiest second's token-bearing events; 0 without completed requests. */

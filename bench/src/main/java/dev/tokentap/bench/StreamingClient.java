@@ -188,6 +188,7 @@ public final class StreamingClient implements AutoCloseable {
         .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
         .set(HttpHeaderNames.ACCEPT, "text/event-stream")
         .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+    request.headers().forEach(r.headers()::set);
     return r;
   }
 

@@ -86,15 +86,24 @@ public final class SyntheticWorkload implements Workload {
     int out = output.sample(random);
     // Drawn after the lengths, so a workload without groups makes the same requests as before.
     String content = groups == 0 ? prompt(in, random) : groupPrompt(random.nextInt(groups), in, random);
+    return chatRequest(model, content, in, out);
+  }
+
+  /**
+   * A streaming chat request of one user message that asks for exactly {@code outputTokens}
+   * ({@code max_tokens} with {@code ignore_eos}, as vLLM's random dataset), with usage; {@code
+   * content} is built for {@code inputTokens} (synthetic and trace workloads alike).
+   */
+  static BenchRequest chatRequest(String model, String content, int inputTokens, int outputTokens) {
     ObjectNode body = JSON.createObjectNode();
     body.put("model", model);
     body.putArray("messages").addObject().put("role", "user").put("content", content);
-    body.put("max_tokens", out);
+    body.put("max_tokens", outputTokens);
     body.put("ignore_eos", true);
     body.put("stream", true);
     body.putObject("stream_options").put("include_usage", true);
-    return new BenchRequest(
-        "/v1/chat/completions", Route.CHAT, model, Workloads.bytes(body), Math.max(in, CHAT_OVERHEAD_TOKENS + 1), out);
+    return new BenchRequest("/v1/chat/completions", Route.CHAT, model, Workloads.bytes(body),
+        Math.max(inputTokens, CHAT_OVERHEAD_TOKENS + 1), outputTokens);
   }
 
   /**

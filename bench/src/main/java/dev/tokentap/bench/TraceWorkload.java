@@ -2,14 +2,9 @@ package dev.tokentap.bench;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tokentap.meter.Route;
 import dev.tokentap.proxy.record.CaptureRecord;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -30,14 +25,12 @@ import java.util.Random;
  * <p>Arrival times: {@link #schedule} gives the captured offsets, divided by a speed factor, for
  * {@code --load trace[:SPEED]}; with any other load the trace supplies only the requests.
  */
-public final class TraceWorkload implements Workload {
-  private static final ObjectMapper JSON = new ObjectMapper();
+public final class TraceWorkload implements TimedWorkload {
   private static final String MODEL_LABEL_OVERFLOW = "other";
 
   private final String description;
   private final List<CaptureRecord> records;
-  private final long[] offsetsNanos;
-  private final long lapNanos;
+  private final TraceArrivals arrivals;
   private final String model;
   private final boolean overrideModel;
   private final long seed;
@@ -48,14 +41,12 @@ public final class TraceWorkload implements Workload {
     this.model = model;
     this.overrideModel = overrideModel;
     this.seed = seed;
-    this.offsetsNanos = new long[records.size()];
+    long[] offsetsNanos = new long[records.size()];
     long first = records.get(0).offsetMicros();
     for (int i = 0; i < offsetsNanos.length; i++) {
       offsetsNanos[i] = (records.get(i).offsetMicros() - first) * 1000;
     }
-    long span = offsetsNanos[offsetsNanos.length - 1];
-    // A second lap starts one mean gap after the last arrival, so the mean rate holds across laps.
-    this.lapNanos = offsetsNanos.length < 2 ? 1_000_000_000L : span + span / (offsetsNanos.length - 1);
+    this.arrivals = new TraceArrivals(offsetsNanos);
   }
 
   /**
@@ -66,22 +57,7 @@ public final class TraceWorkload implements Workload {
    */
   public static TraceWorkload read(Path file, String model, boolean overrideModel, long seed) throws IOException {
     requireNonNull(model, "model");
-    List<CaptureRecord> out = new ArrayList<>();
-    try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String line;
-      int n = 0;
-      while ((line = r.readLine()) != null) {
-        n++;
-        if (line.isBlank()) {
-          continue;
-        }
-        try {
-          out.add(CaptureRecord.parse(line));
-        } catch (IllegalArgumentException e) {
-          throw new IllegalArgumentException(file + " line " + n + ": " + e.getMessage());
-        }
-      }
-    }
+    List<CaptureRecord> out = new ArrayList<>(JsonLines.readLines(file, null, CaptureRecord::parse));
     if (out.isEmpty()) {
       throw new IllegalArgumentException(file + ": no records (expected a tokentap capture, one JSON record per line)");
     }
@@ -96,40 +72,17 @@ public final class TraceWorkload implements Workload {
 
   /** Requests/s of the capture as recorded: {@code (n − 1) / (last arrival − first arrival)}. */
   public double capturedRate() {
-    long span = offsetsNanos[offsetsNanos.length - 1];
-    return span == 0 ? Double.NaN : (offsetsNanos.length - 1) / (span / 1e9);
+    return arrivals.rate();
   }
 
-  /** Arrival {@code i} (cycling by laps), nanoseconds after the first, at the captured pace. */
-  long offsetNanos(long i) {
-    int n = offsetsNanos.length;
-    return (i / n) * lapNanos + offsetsNanos[(int) (i % n)];
+  @Override
+  public TraceArrivals arrivals() {
+    return arrivals;
   }
 
-  /**
-   * The captured arrivals at {@code speed} times their pace, until {@code maxRequests} or until
-   * one would fall at or after {@code durationNanos}.
-   */
+  /** The captured arrivals at {@code speed} times their pace ({@link TraceArrivals#schedule}). */
   public ArrivalSchedule schedule(double speed, long maxRequests, long durationNanos) {
-    if (!(speed > 0) || Double.isInfinite(speed)) {
-      throw new IllegalArgumentException("trace speed: " + speed + " (expected: > 0)");
-    }
-    if (maxRequests == Long.MAX_VALUE && durationNanos == Long.MAX_VALUE) {
-      throw new IllegalArgumentException("a trace replay needs a request count or a duration");
-    }
-    long[] out = new long[16];
-    int n = 0;
-    while (n < maxRequests) {
-      long at = (long) (offsetNanos(n) / speed);
-      if (at >= durationNanos) {
-        break;
-      }
-      if (n == out.length) {
-        out = java.util.Arrays.copyOf(out, n * 2);
-      }
-      out[n++] = at;
-    }
-    return ArrivalSchedule.of(java.util.Arrays.copyOf(out, n));
+    return arrivals.schedule(speed, maxRequests, durationNanos);
   }
 
   @Override
@@ -145,15 +98,7 @@ public final class TraceWorkload implements Workload {
     }
     int in = inputTokens(c);
     int out = (int) Math.max(1, c.outputTokens());
-    ObjectNode body = JSON.createObjectNode();
-    body.put("model", name);
-    body.putArray("messages").addObject().put("role", "user").put("content", prompt(c, in, index));
-    body.put("max_tokens", out);
-    body.put("ignore_eos", true);
-    body.put("stream", true);
-    body.putObject("stream_options").put("include_usage", true);
-    return new BenchRequest("/v1/chat/completions", Route.CHAT, name, Workloads.bytes(body),
-        Math.max(in, SyntheticWorkload.CHAT_OVERHEAD_TOKENS + 1), out);
+    return SyntheticWorkload.chatRequest(name, prompt(c, in, index), in, out);
   }
 
   /** The captured prompt tokens; without them (no usage), an estimate from the body's size. */

@@ -10,4 +10,9 @@ public interface Workload {
 
   /** A short description for the report. */
   String describe();
+
+  /** Whether requests bring later turns ({@code sharegpt:PATH:turns=all}): conversations, which {@link Sessions} make sessions. */
+  default boolean multiTurn() {
+    return false;
+  }
 }

@@ -19,7 +19,9 @@ import java.nio.file.Path;
  *   <li>{@code sharegpt:PATH[:turns=first|all]}: a ShareGPT JSON array, the first turn of each
  *       conversation (default) or every turn, each with its history ({@link Conversation});
  *   <li>{@code trace:PATH}: a capture written by the proxy ({@code tokentap.capture}), replayed with
- *       synthetic prompts of the captured lengths ({@link TraceWorkload}).
+ *       synthetic prompts of the captured lengths ({@link TraceWorkload});
+ *   <li>{@code mooncake:PATH}: a Mooncake trace (timestamps, lengths, prefix blocks by hash id,
+ *       {@link MooncakeWorkload}).
  * </ul>
  */
 public final class Workloads {
@@ -28,7 +30,7 @@ public final class Workloads {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String EXPECTED =
-      "expected: synthetic[:input=LEN,output=LEN], jsonl:PATH, sharegpt:PATH or trace:PATH";
+      "expected: synthetic[:input=LEN,output=LEN], jsonl:PATH, sharegpt:PATH, trace:PATH or mooncake:PATH";
 
   private Workloads() {}
 
@@ -48,7 +50,7 @@ public final class Workloads {
       case "synthetic" -> {
         return synthetic(spec, rest, model, seed);
       }
-      case "jsonl", "sharegpt", "trace" -> {
+      case "jsonl", "sharegpt", "trace", "mooncake" -> {
         boolean allTurns = false;
         int turnsAt = rest.lastIndexOf(":turns=");
         if (kind.equals("sharegpt") && turnsAt >= 0) {
@@ -69,6 +71,7 @@ public final class Workloads {
         return switch (kind) {
           case "jsonl" -> FileWorkload.jsonl(file, model);
           case "sharegpt" -> FileWorkload.shareGpt(file, model, allTurns);
+          case "mooncake" -> MooncakeWorkload.read(file, model, seed);
           default -> TraceWorkload.read(file, model, modelGiven, seed);
         };
       }

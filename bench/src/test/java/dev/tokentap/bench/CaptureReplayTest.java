@@ -89,7 +89,13 @@ class CaptureReplayTest {
   }
 
   private static Tokentap proxy(URI upstream, Path capture) throws Exception {
+    return proxy(upstream, capture, false);
+  }
+
+  /** A capturing proxy in front of {@code upstream}; with {@code includeText} each record carries the body the upstream received. */
+  static Tokentap proxy(URI upstream, Path capture, boolean includeText) throws Exception {
     Map<String, Object> o = new HashMap<>();
+    o.put("tokentap.capture.include-text", includeText);
     o.put("tokentap.proxy.listen", "127.0.0.1:0");
     o.put("tokentap.admin.listen", "127.0.0.1:0");
     o.put("tokentap.proxy.upstream", upstream.toString());
@@ -101,7 +107,7 @@ class CaptureReplayTest {
     return Tokentap.start(SettingsLoader.load(SettingsLoader.resolve(null, o)));
   }
 
-  private static URI base(Tokentap t) {
+  static URI base(Tokentap t) {
     return URI.create("http://127.0.0.1:" + t.proxyAddress().getPort());
   }
 

@@ -59,7 +59,7 @@ class ConcurrencyCeilingTest {
     }
     List<EmulatedRequest> server = List.copyOf(seen);
     assertThat(server).hasSize(requests);
-    assertThat(BenchReport.deepest(server.stream().mapToLong(EmulatedRequest::arrivalNanos).toArray(),
+    assertThat(RunTimeline.deepest(server.stream().mapToLong(EmulatedRequest::arrivalNanos).toArray(),
         server.stream().mapToLong(EmulatedRequest::lastTokenNanos).toArray())).isEqualTo(CEILING);
 
     // Offered 100 req/s, served about 30: requests queue on the client, and the wait is in latency.

@@ -33,6 +33,8 @@ class ConversationReplayTest {
   private static final int[] TURNS = {3, 2, 1};
 
   private final List<JsonNode> received = new ArrayList<>();
+  /** Every request's session header with the turn it carried: id → "c:k" of each request. */
+  private final Map<String, List<String>> sessionTurns = new HashMap<>();
   private Path dataset;
 
   @BeforeEach
@@ -59,11 +61,12 @@ class ConversationReplayTest {
   private ScriptedUpstream.Script answer(ScriptedUpstream.Received r) {
     try {
       JsonNode body = JSON.readTree(r.body());
-      synchronized (received) {
-        received.add(body);
-      }
       JsonNode messages = body.path("messages");
       String[] ck = messages.path(messages.size() - 1).path("content").asText().split(":");
+      synchronized (received) {
+        received.add(body);
+        sessionTurns.computeIfAbsent(String.valueOf(r.headers().get(Sessions.DEFAULT_HEADER)), id -> new ArrayList<>()).add(ck[0] + ":" + ck[1]);
+      }
       int code = 100 * Integer.parseInt(ck[0]) + Integer.parseInt(ck[1]);
       String sse = "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"one \"}}]}\n\n"
           + "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"two\"}}]}\n\n"
@@ -90,7 +93,7 @@ class ConversationReplayTest {
   }
 
   private Workload workload() throws Exception {
-    return Workloads.parse("sharegpt:" + dataset + ":turns=all", "conv-model", 0);
+    return Sessions.of(Workloads.parse("sharegpt:" + dataset + ":turns=all", "conv-model", 0), Sessions.DEFAULT_HEADER, ThinkTime.NONE, 0);
   }
 
   @Test
@@ -153,6 +156,14 @@ class ConversationReplayTest {
 
   private void checkHistories(int requests) {
     assertThat(received).hasSize(requests);
+    // A session is one replay of a conversation: its turns carry one id (each turn once), and
+    // there are as many ids as first turns, so no two sessions share one.
+    assertThat(sessionTurns).doesNotContainKey("null");
+    sessionTurns.forEach((id, turns) -> {
+      assertThat(turns.stream().map(t -> t.split(":")[0]).distinct()).as("session %s", id).hasSize(1);
+      assertThat(turns).as("session %s", id).doesNotHaveDuplicates();
+    });
+    assertThat(sessionTurns).hasSize((int) received.stream().filter(b -> b.path("messages").size() == 2).count());
     for (JsonNode body : received) {
       JsonNode messages = body.path("messages");
       String[] ck = messages.path(messages.size() - 1).path("content").asText().split(":");

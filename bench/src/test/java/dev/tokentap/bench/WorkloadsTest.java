@@ -218,7 +218,9 @@ class WorkloadsTest {
 
   @Test
   void badSpecs(@TempDir Path dir) {
-    assertThatThrownBy(() -> Workloads.parse("mooncake:x", "m", 0)).hasMessageContaining("expected: synthetic[:input=LEN,output=LEN], jsonl:PATH, sharegpt:PATH or trace:PATH");
+    assertThatThrownBy(() -> Workloads.parse("burstgpt:x", "m", 0))
+        .hasMessageContaining("expected: synthetic[:input=LEN,output=LEN], jsonl:PATH, sharegpt:PATH, trace:PATH or mooncake:PATH");
+    assertThatThrownBy(() -> Workloads.parse("mooncake:" + dir.resolve("missing.jsonl"), "m", 0)).hasMessageContaining("cannot read");
     assertThatThrownBy(() -> Workloads.parse("jsonl:", "m", 0)).hasMessageContaining("expected: synthetic");
     assertThatThrownBy(() -> Workloads.parse("jsonl:" + dir.resolve("missing.jsonl"), "m", 0)).hasMessageContaining("cannot read");
     assertThatThrownBy(() -> Workloads.parse("synthetic:prompt=5", "m", 0)).hasMessageContaining("unknown key 'prompt'");
