@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tokentap.emulator.EngineProfile;
+import dev.tokentap.emulator.EmulatedRequest;
+import dev.tokentap.emulator.EmulatorSettings;
+import dev.tokentap.emulator.FixedTiming;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -12,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,9 +26,16 @@ import org.junit.jupiter.api.io.TempDir;
  * first run is as cold as a fresh {@code tokentap bench}.
  */
 class SocketLatenessTest {
-  /** First token after about 30 ms (three 10 ms engine steps of a short prompt), then a step per token. */
+  /** A server whose timing is known: first token 80 ms after the request, then one every 12 ms. */
   @RegisterExtension static final EmulatorExtension EMULATOR =
-      new EmulatorExtension(EngineProfile.fast().withBaseStep(Duration.ofMillis(10)));
+      new EmulatorExtension(EmulatorSettings.defaults().withFixedTiming(new FixedTiming(Duration.ofMillis(80), Duration.ofMillis(12))));
+
+  /**
+   * How far the warm bench's TTFT p99 may be from the server's own: the 5 ms of issue 15 on a quiet
+   * machine, plus room for the shared 2-core CI machine, where the bench, the emulator and other
+   * builds take turns on the cores (measured there: docs/bench.md, "Truth from the first request").
+   */
+  static final double TTFT_P99_BOUND_MS = 5 + 20;
 
   @Test
   void materialMeansP99AboveATenthOfTtftP50AndAboveTheFloor() {
@@ -49,13 +60,16 @@ class SocketLatenessTest {
   @Test
   void aColdRunWithoutWarmupIsFlaggedEverywhereAndTheDefaultWarmupTakesTheColdRequests(@TempDir Path dir) throws Exception {
     LoadPlan load = LoadPlan.open(ArrivalSchedule.Kind.POISSON, 50, 1, 0);
+    Queue<EmulatedRequest> served = new ConcurrentLinkedQueue<>();
+    EMULATOR.emulator().addListener(served::add);
     BenchReport cold;
     BenchReport warm;
     try (Bench bench = new Bench(EMULATOR.baseUri(), SloSpec.NONE, new SimpleMeterRegistry(), Duration.ofSeconds(30))) {
       Workload work = Workloads.parse("synthetic:input=16,output=8", "m", 3);
       // The first requests of this JVM: classes loaded, connections opened, code interpreted.
       cold = bench.run(BenchWarmup.parse("0").options(work, load, 60, null, 3));
-      warm = bench.run(BenchWarmup.parse(null).options(work, load, 60, null, 3));
+      // Five seconds at 50/s after the default warm-up.
+      warm = bench.run(BenchWarmup.parse(null).options(work, load, 250, null, 4));
     }
     assertThat(cold.warmupRequests).isZero();
     assertThat(cold.generator.lateness().ms().count()).isEqualTo(60);
@@ -77,8 +91,30 @@ class SocketLatenessTest {
 
     // The default warm-up: two seconds of the same schedule, about 100 requests, left out.
     assertThat(warm.warmupRequests).isGreaterThan(50);
-    assertThat(warm.requests).isEqualTo(60);
+    assertThat(warm.requests).isEqualTo(250);
     // Not a speed assertion: the first cold request's class loading and connection set-up are gone.
     assertThat(warm.generator.lateness().maxMs()).isLessThan(cold.generator.lateness().maxMs());
+
+    // The warm run's TTFT against the server's own for the same requests: those that reached the
+    // emulator (same JVM, same clock) once the first measured request was due.
+    double serverP99 = serverTtftP99Ms(served, warm);
+    double benchP99 = warm.ttftMs.p99();
+    System.out.printf("TTFT p99: bench %.2f ms, server %.2f ms (cold run: bench %.2f ms, server %.2f ms)%n",
+        benchP99, serverP99, cold.ttftMs.p99(), serverTtftP99Ms(served, cold));
+    assertThat(serverP99).as("the server's own TTFT p99 (ms)").isGreaterThanOrEqualTo(80);
+    assertThat(benchP99).as("the bench's TTFT p99 against the server's %.2f ms", serverP99)
+        .isBetween(serverP99, serverP99 + TTFT_P99_BOUND_MS);
+  }
+
+  private static double serverTtftP99Ms(Queue<EmulatedRequest> served, BenchReport run) {
+    long from = run.measured().stream().mapToLong(BenchSample::startNanos).min().orElseThrow();
+    long to = run.measured().stream().mapToLong(BenchSample::endNanos).max().orElseThrow();
+    double[] ttft = served.stream()
+        .filter(r -> r.arrivalNanos() - from >= 0 && to - r.arrivalNanos() >= 0 && r.firstTokenNanos() >= 0)
+        .mapToDouble(r -> (r.firstTokenNanos() - r.arrivalNanos()) / 1e6)
+        .sorted()
+        .toArray();
+    assertThat(ttft.length).as("server records in the run").isBetween(run.requests - 5, run.requests + 5);
+    return Stats.percentileOfSorted(ttft, 99);
   }
 }

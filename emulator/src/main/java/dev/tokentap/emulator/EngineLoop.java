@@ -27,7 +27,7 @@ import java.util.concurrent.locks.LockSupport;
  * wakes late the next step starts at the previous deadline (up to {@link #MAX_CATCH_UP_NANOS}
  * behind), so timer slack does not slow the modelled rate.
  */
-final class EngineLoop implements AutoCloseable {
+final class EngineLoop implements Engine {
 
   /**
    * Lateness made up by starting the next step at the previous deadline; more is lost, not burst.
@@ -54,18 +54,21 @@ final class EngineLoop implements AutoCloseable {
     thread.setDaemon(true);
   }
 
-  void start() {
+  @Override
+  public void start() {
     thread.start();
   }
 
   /** Queues a sequence for admission; any thread. */
-  void submit(Sequence sequence) {
+  @Override
+  public void submit(Sequence sequence) {
     arrivals.offer(sequence);
     LockSupport.unpark(thread);
   }
 
   /** Lets an idle engine notice a cancellation now (frees its KV reservation). */
-  void wakeUp() {
+  @Override
+  public void wakeUp() {
     LockSupport.unpark(thread);
   }
 
