@@ -60,6 +60,7 @@ class ResultFilesTest {
       assertThat(Double.parseDouble(row.get("level"))).isEqualTo(s.level());
       assertThat(Integer.parseInt(row.get("num_prompts"))).isEqualTo(r.requests);
       assertThat(Integer.parseInt(row.get("failed"))).isEqualTo(r.failed);
+      assertThat(Integer.parseInt(row.get("cancelled"))).isEqualTo(r.cancelled).isZero();
       // Six significant digits.
       assertClose(row.get("request_throughput"), r.requestThroughput);
       assertClose(row.get("achieved_request_rate"), r.achievedRequestRate);
