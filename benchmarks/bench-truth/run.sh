@@ -77,7 +77,7 @@ measure() {
   cp "$r" "$OUT/$name.json"
   jq -r --arg name "$name" --arg load "$load" --argjson count "$count" --argjson sp50 "$sp50" --argjson sp99 "$sp99" '
     def r2: . * 100 | round / 100;
-    "| \($name) | \(.warmup_requests // "?") | \(.num_prompts) / \($count) | \(.p50_ttft_ms | r2) / \($sp50) | \(.p99_ttft_ms | r2) / \($sp99) | \((.p99_ttft_ms - $sp99) | r2) | \(.generator.socket_lateness_p99_ms | r2) | \(.generator_late)\(if .generator_late then ": " + .generator_late_reason else "" end) | \($load) |"' "$r"
+    "| \($name) | \(.warmup_requests // "?") | \(.num_prompts) / \($count) | \(.p50_ttft_ms | r2) / \($sp50) | \(.p99_ttft_ms | r2) / \($sp99) | \((.p99_ttft_ms - $sp99) | r2) | \(.generator.socket_lateness_p99_ms | r2) | \(.generator.hiccup_max_ms | r2) | \(.generator_late) | \($load) |"' "$r"
 }
 
 COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- bench proxy app emulator || echo "+changes")
@@ -86,8 +86,8 @@ COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- bench proxy app e
   echo "\`tokentap emulate --fixed-timing $TIMING\` (warmed by $SERVER_WARMUP at $RATE req/s first), then a fresh \`tokentap bench --load poisson:$RATE --duration $DURATION --workload $WORKLOAD --seed $SEED\` each row."
   echo "Machine: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)); $(java -version 2>&1 | head -1)."
   echo
-  echo "| run | warm-up requests | measured requests: bench / server | TTFT p50 (ms): bench / server | TTFT p99 (ms): bench / server | p99 difference (ms) | socket lateness p99 (ms) | generator_late | load average at start (1, 5, 15 min) |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| run | warm-up requests | measured requests: bench / server | TTFT p50 (ms): bench / server | TTFT p99 (ms): bench / server | p99 difference (ms) | socket lateness p99 (ms) | JVM hiccup max (ms) | generator_late | load average at start (1, 5, 15 min) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   measure default
   measure warmup-0 --warmup 0
 } | tee "$OUT/truth.md"

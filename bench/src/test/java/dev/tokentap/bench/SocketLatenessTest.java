@@ -22,20 +22,27 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The socket-lateness self-check: when it calls lateness material, and that it sees a cold start,
- * which the dispatcher's schedule lag cannot. Surefire gives this class a JVM of its own, so its
- * first run is as cold as a fresh {@code tokentap bench}.
+ * which the dispatcher's schedule lag cannot; and that after the default warm-up the bench's TTFT
+ * matches the server's own, against an emulator whose timing is fixed. Surefire gives this class a
+ * JVM of its own, so its first run is as cold as a fresh {@code tokentap bench}.
  */
 class SocketLatenessTest {
   /** A server whose timing is known: first token 80 ms after the request, then one every 12 ms. */
   @RegisterExtension static final EmulatorExtension EMULATOR =
       new EmulatorExtension(EmulatorSettings.defaults().withFixedTiming(new FixedTiming(Duration.ofMillis(80), Duration.ofMillis(12))));
 
+  /** Issue 15: the bench's TTFT p99 within 5 ms of the server's own. */
+  static final double TTFT_P99_BOUND_MS = 5;
+
   /**
-   * How far the warm bench's TTFT p99 may be from the server's own: the 5 ms of issue 15 on a quiet
-   * machine, plus room for the shared 2-core CI machine, where the bench, the emulator and other
-   * builds take turns on the cores (measured there: docs/bench.md, "Truth from the first request").
+   * Room for a busy machine, per millisecond that it added to the server's own TTFT p99. The
+   * emulator's timing is exact, so whatever its p99 has over 80 ms is the machine's doing (this JVM
+   * runs the emulator and the bench, other builds share the cores), and the same starvation delays
+   * the bench's threads on the way out and back. On a shared 2-core machine at load averages of 7
+   * to 11: server p99 88-107 ms, the bench 9-29 ms over it; on a quiet machine the emulator is
+   * within a millisecond of 80 ms and the bound stays near 5 ms.
    */
-  static final double TTFT_P99_BOUND_MS = 5 + 20;
+  static final double MACHINE_ALLOWANCE = 3;
 
   @Test
   void materialMeansP99AboveATenthOfTtftP50AndAboveTheFloor() {
@@ -58,7 +65,7 @@ class SocketLatenessTest {
   }
 
   @Test
-  void aColdRunWithoutWarmupIsFlaggedEverywhereAndTheDefaultWarmupTakesTheColdRequests(@TempDir Path dir) throws Exception {
+  void aColdRunWithoutWarmupIsFlaggedAndAfterTheDefaultWarmupTtftMatchesTheServers(@TempDir Path dir) throws Exception {
     LoadPlan load = LoadPlan.open(ArrivalSchedule.Kind.POISSON, 50, 1, 0);
     Queue<EmulatedRequest> served = new ConcurrentLinkedQueue<>();
     EMULATOR.emulator().addListener(served::add);
@@ -102,8 +109,9 @@ class SocketLatenessTest {
     System.out.printf("TTFT p99: bench %.2f ms, server %.2f ms (cold run: bench %.2f ms, server %.2f ms)%n",
         benchP99, serverP99, cold.ttftMs.p99(), serverTtftP99Ms(served, cold));
     assertThat(serverP99).as("the server's own TTFT p99 (ms)").isGreaterThanOrEqualTo(80);
-    assertThat(benchP99).as("the bench's TTFT p99 against the server's %.2f ms", serverP99)
-        .isBetween(serverP99, serverP99 + TTFT_P99_BOUND_MS);
+    double bound = TTFT_P99_BOUND_MS + MACHINE_ALLOWANCE * (serverP99 - 80);
+    assertThat(benchP99).as("the bench's TTFT p99 against the server's %.2f ms (bound %.2f ms)", serverP99, bound)
+        .isBetween(serverP99, serverP99 + bound);
   }
 
   private static double serverTtftP99Ms(Queue<EmulatedRequest> served, BenchReport run) {
