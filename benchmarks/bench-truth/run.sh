@@ -8,6 +8,7 @@
 #
 #   benchmarks/bench-truth/run.sh                       # 50 req/s for 30 s (the done-means)
 #   DURATION=10s benchmarks/bench-truth/run.sh          # a quick check
+#   MORE_WARMUPS="5s 10s" benchmarks/bench-truth/run.sh # also a row for each of these --warmup values
 #
 # The emulator gets RATE req/s for SERVER_WARMUP first, from a bench that is thrown away, so its
 # own cold start (it is a fresh JVM too) is not in the server's numbers: a real server is warm.
@@ -28,6 +29,7 @@ WORKLOAD=${WORKLOAD:-synthetic:input=128,output=16}
 SEED=${SEED:-0}
 EMU_PORT=${EMU_PORT:-18110}
 OUT=${OUT:-benchmarks/bench-truth/results}
+MORE_WARMUPS=${MORE_WARMUPS:-}
 
 [[ -f $JAR ]] || { echo "$JAR not found: mvn -B -o -q package -DskipTests -pl app -am" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq not found" >&2; exit 1; }
@@ -90,5 +92,6 @@ COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- bench proxy app e
   echo "|---|---|---|---|---|---|---|---|---|---|"
   measure default
   measure warmup-0 --warmup 0
+  for w in $MORE_WARMUPS; do measure "warmup-$w" --warmup "$w"; done
 } | tee "$OUT/truth.md"
 echo "wrote $OUT/truth.md and the runs' result.json (logs in $WORK)" >&2
