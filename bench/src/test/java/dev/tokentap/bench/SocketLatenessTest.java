@@ -96,8 +96,8 @@ class SocketLatenessTest {
     cold.printTable(new PrintWriter(console));
     assertThat(console.toString()).contains("Lateness at the socket:", "!! WARNING: generator late: requests reached the socket late");
 
-    // The default warm-up: two seconds of the same schedule, about 100 requests, left out.
-    assertThat(warm.warmupRequests).isGreaterThan(50);
+    // The default warm-up: five seconds of the same schedule, about 250 requests, left out.
+    assertThat(warm.warmupRequests).isGreaterThan(150);
     assertThat(warm.requests).isEqualTo(250);
     // Not a speed assertion: the first cold request's class loading and connection set-up are gone.
     assertThat(warm.generator.lateness().maxMs()).isLessThan(cold.generator.lateness().maxMs());
