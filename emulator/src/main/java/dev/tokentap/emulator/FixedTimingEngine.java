@@ -20,7 +20,7 @@ import java.util.concurrent.locks.LockSupport;
  * A cancelled sequence is dropped when its next token falls due; a stall fault postpones the next
  * token to the stall's end.
  */
-final class FixedTimingEngine implements Engine {
+final class FixedTimingEngine extends EngineThread {
 
   private record Due(long atNanos, Sequence sequence) {}
 
@@ -28,8 +28,6 @@ final class FixedTimingEngine implements Engine {
   private final long interTokenNanos;
   private final EmulatorMetrics metrics;
   private final Queue<Due> arrivals = new ConcurrentLinkedQueue<>();
-  private final Thread thread;
-  private volatile boolean closed;
 
   // Engine thread only.
   private final PriorityQueue<Due> deadlines =
@@ -40,19 +38,12 @@ final class FixedTimingEngine implements Engine {
     this.firstTokenNanos = timing.firstToken().toNanos();
     this.interTokenNanos = timing.interToken().toNanos();
     this.metrics = metrics;
-    this.thread = new Thread(this::run, "tokentap-emulator-engine");
-    thread.setDaemon(true);
-  }
-
-  @Override
-  public void start() {
-    thread.start();
   }
 
   @Override
   public void submit(Sequence sequence) {
     arrivals.offer(new Due(System.nanoTime() + firstTokenNanos, sequence));
-    LockSupport.unpark(thread);
+    unpark();
   }
 
   @Override
@@ -61,18 +52,8 @@ final class FixedTimingEngine implements Engine {
   }
 
   @Override
-  public void close() {
-    closed = true;
-    LockSupport.unpark(thread);
-    try {
-      thread.join(2000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private void run() {
-    while (!closed) {
+  void run() {
+    while (!isClosed()) {
       for (Due d; (d = arrivals.poll()) != null; ) {
         deadlines.add(d);
         runningChoices += d.sequence().choices();
