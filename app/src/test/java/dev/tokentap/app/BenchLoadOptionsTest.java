@@ -10,6 +10,8 @@ import dev.tokentap.emulator.EngineProfile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -58,6 +60,9 @@ class BenchLoadOptionsTest {
     assertThat(json.path("completed").asInt() + json.path("failed").asInt() + cancelled).isEqualTo(24);
     assertThat(json.path("slices").size()).isPositive();
     assertThat(Files.readAllLines(dir.resolve("slices.csv"))).hasSize(json.path("slices").size() + 1);
+    List<String> steps = Files.readAllLines(dir.resolve("steps.csv"));
+    int column = Arrays.asList(steps.get(0).split(",")).indexOf("cancelled");
+    assertThat(steps.get(1).split(",")[column]).isEqualTo(Integer.toString(cancelled));
     assertThat(Files.readString(dir.resolve("report.html"))).contains("id=\"per-target\"", "id=\"slices\"", ">cancelled<");
   }
 

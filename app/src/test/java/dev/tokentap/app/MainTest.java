@@ -59,6 +59,12 @@ class MainTest {
     Run r = run("emulate", "--profile", "gigantic");
     assertThat(r.status()).isEqualTo(Main.CONFIG_ERROR);
     assertThat(r.err()).contains("gigantic");
+    Run half = run("emulate", "--fixed-timing", "80ms");
+    assertThat(half.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(half.err()).contains("--fixed-timing: 80ms (expected: FIRST/NEXT, e.g. 80ms/12ms)");
+    Run negative = run("emulate", "--fixed-timing", "80ms/-1ms");
+    assertThat(negative.status()).isEqualTo(Main.CONFIG_ERROR);
+    assertThat(negative.err()).contains("tokentap.emulator.fixed-timing.inter-token: -1ms");
   }
 
   @Test

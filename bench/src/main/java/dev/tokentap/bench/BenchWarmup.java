@@ -16,15 +16,17 @@ import java.util.List;
  *   <li>{@code 0}: none.
  * </ul>
  *
- * The default, {@value #DEFAULT}, costs two seconds a run and opens as many connections as the load
- * keeps in flight. Stage lists take theirs from the spec or {@code --stage-warmup}; when neither
+ * The default, {@value #DEFAULT}, costs five seconds a run and opens as many connections as the load
+ * keeps in flight. Two seconds were not enough on a busy 2-core machine: the JIT was still compiling
+ * and requests in the next 8 s reached the socket up to 200 ms late (docs/bench.md, "Truth from the
+ * first request, measured"). Stage lists take theirs from the spec or {@code --stage-warmup}; when neither
  * names one, the first stage gets the default.
  *
  * @param requests warm-up by count
  * @param time warm-up by time; null for none
  */
 public record BenchWarmup(int requests, Duration time) {
-  public static final String DEFAULT = "2s";
+  public static final String DEFAULT = "5s";
 
   public BenchWarmup {
     if (requests < 0) {

@@ -78,13 +78,13 @@ final class HtmlReport {
     sb.append(SvgChart.render("goodput", "Goodput per step", unit, "requests/s", rates,
         knee == null ? null : new Marker(knee.level(), knee.report().requestGoodput, kneeLabel)));
 
-    sb.append("<h2>Steps</h2>\n<table>\n<tr><th>step</th><th>load</th><th>requests</th><th>failed</th><th>req/s</th><th>output tok/s</th>")
+    sb.append("<h2>Steps</h2>\n<table>\n<tr><th>step</th><th>load</th><th>requests</th><th>failed</th><th>cancelled</th><th>req/s</th><th>output tok/s</th>")
         .append("<th>p50 TTFT ms</th><th>p99 TTFT ms</th><th>p50 TPOT ms</th><th>p99 TPOT ms</th><th>p99 E2E ms</th>")
         .append("<th>goodput req/s</th><th>attainment</th><th></th><th>generator</th></tr>\n");
     for (LoadStep s : results.steps()) {
       BenchReport r = s.report();
       sb.append("<tr><td>").append(s.index()).append("</td><td>").append(SvgChart.esc(r.loadDescription())).append("</td>")
-          .append(td(r.requests)).append(td(r.failed)).append(td(r.requestThroughput)).append(td(r.outputThroughput))
+          .append(td(r.requests)).append(td(r.failed)).append(td(r.cancelled)).append(td(r.requestThroughput)).append(td(r.outputThroughput))
           .append(td(r.ttftMs.p50())).append(td(r.ttftMs.p99())).append(td(r.tpotMs.p50())).append(td(r.tpotMs.p99()))
           .append(td(r.e2elMs.p99())).append(td(r.requestGoodput))
           .append("<td>").append(Double.isNaN(r.sloAttainment) ? "" : String.format(Locale.ROOT, "%.1f%%", r.sloAttainment * 100)).append("</td>")

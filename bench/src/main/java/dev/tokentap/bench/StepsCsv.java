@@ -21,7 +21,7 @@ final class StepsCsv {
 
   private static List<String> columns() {
     List<String> c = new ArrayList<>(List.of("step", "load", "level", "num_prompts", "completed", "failed",
-        "duration", "achieved_request_rate", "request_throughput", "output_throughput"));
+        "cancelled", "duration", "achieved_request_rate", "request_throughput", "output_throughput"));
     for (String m : List.of("ttft", "tpot", "itl", "e2el")) {
       for (String p : List.of("p50", "p90", "p99")) {
         c.add(p + "_" + m + "_ms");
@@ -38,7 +38,7 @@ final class StepsCsv {
         BenchReport r = s.report();
         List<String> row = new ArrayList<>(List.of(Integer.toString(s.index()), quote(r.loadDescription()),
             num(s.level()), Integer.toString(r.requests), Integer.toString(r.completed), Integer.toString(r.failed),
-            num(r.durationSeconds), num(r.achievedRequestRate), num(r.requestThroughput), num(r.outputThroughput)));
+            Integer.toString(r.cancelled), num(r.durationSeconds), num(r.achievedRequestRate), num(r.requestThroughput), num(r.outputThroughput)));
         for (Stats st : List.of(r.ttftMs, r.tpotMs, r.itlMs, r.e2elMs)) {
           row.add(num(st.p50()));
           row.add(num(st.p90()));

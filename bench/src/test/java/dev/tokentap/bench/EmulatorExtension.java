@@ -14,16 +14,21 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * closed after the last.
  */
 final class EmulatorExtension implements BeforeAllCallback, AfterAllCallback {
-  private final EngineProfile profile;
+  private final EmulatorSettings settings;
   private Emulator emulator;
 
   EmulatorExtension(EngineProfile profile) {
-    this.profile = profile;
+    this(EmulatorSettings.defaults().withProfile(profile));
+  }
+
+  /** An emulator with these settings, on a free port. */
+  EmulatorExtension(EmulatorSettings settings) {
+    this.settings = settings.withPort(0);
   }
 
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
-    emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(profile));
+    emulator = Emulator.start(settings);
   }
 
   @Override
@@ -33,5 +38,9 @@ final class EmulatorExtension implements BeforeAllCallback, AfterAllCallback {
 
   URI baseUri() {
     return emulator.baseUri();
+  }
+
+  Emulator emulator() {
+    return emulator;
   }
 }

@@ -60,6 +60,7 @@ class ResultFilesTest {
       assertThat(Double.parseDouble(row.get("level"))).isEqualTo(s.level());
       assertThat(Integer.parseInt(row.get("num_prompts"))).isEqualTo(r.requests);
       assertThat(Integer.parseInt(row.get("failed"))).isEqualTo(r.failed);
+      assertThat(Integer.parseInt(row.get("cancelled"))).isEqualTo(r.cancelled).isZero();
       // Six significant digits.
       assertClose(row.get("request_throughput"), r.requestThroughput);
       assertClose(row.get("achieved_request_rate"), r.achievedRequestRate);
@@ -117,6 +118,8 @@ class ResultFilesTest {
     assertThat(html).contains("id=\"throughput-latency\"", "id=\"ttft\"", "id=\"tpot\"", "id=\"goodput\"");
     assertThat(html.split("class=\"knee\"", -1)).hasSize(5);
     assertThat(html).contains("knee: 2");
+    // The steps table: failed, then cancelled (none here), for each of the three steps.
+    assertThat(html).contains("<th>failed</th><th>cancelled</th>");
     // Nothing to fetch: no scripts, stylesheets, images or fonts from elsewhere.
     assertThat(html).doesNotContain("<script", "src=", "href=", "@import", "url(");
     assertThat(html.replace("http://www.w3.org/2000/svg", "")).doesNotContain("http://", "https://");

@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * An OpenAI-compatible inference server emulation on a real socket: the upstream for tests, the
  * demo and benchmarks. Not a mock: requests queue, batch and slow each other down as in a
- * continuous-batching engine ({@link EngineLoop}, DESIGN §7), and faults can be injected per
- * request ({@link FaultSpec}).
+ * continuous-batching engine ({@link EngineLoop}, DESIGN §7), or keep an exact timing ({@link
+ * FixedTiming}), and faults can be injected per request ({@link FaultSpec}).
  *
  * <p>Endpoints: {@code POST /v1/chat/completions} and {@code POST /v1/completions} (streaming or
  * not, framed as vLLM frames them), {@code GET /v1/models}, {@code GET /health}, {@code GET
@@ -52,7 +52,7 @@ public final class Emulator implements AutoCloseable {
   private final EmulatorSettings settings;
   private final EventLoopGroup group;
   private final Channel serverChannel;
-  private final EngineLoop engine;
+  private final Engine engine;
   private final EmulatorMetrics metrics;
   private final List<Consumer<EmulatedRequest>> listeners;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -61,7 +61,7 @@ public final class Emulator implements AutoCloseable {
       EmulatorSettings settings,
       EventLoopGroup group,
       Channel serverChannel,
-      EngineLoop engine,
+      Engine engine,
       EmulatorMetrics metrics,
       List<Consumer<EmulatedRequest>> listeners) {
     this.settings = settings;
@@ -80,7 +80,7 @@ public final class Emulator implements AutoCloseable {
   public static Emulator start(EmulatorSettings settings) throws InterruptedException {
     requireNonNull(settings, "settings");
     EmulatorMetrics metrics = new EmulatorMetrics(settings.servedModelName());
-    EngineLoop engine = new EngineLoop(settings.profile(), metrics);
+    Engine engine = Engine.of(settings, metrics);
     List<Consumer<EmulatedRequest>> listeners = new CopyOnWriteArrayList<>();
     EmulatorRuntime runtime = new EmulatorRuntime(settings, engine, metrics, listeners);
 
@@ -116,9 +116,9 @@ public final class Emulator implements AutoCloseable {
     }
     Emulator emulator = new Emulator(settings, group, bind.channel(), engine, metrics, listeners);
     log.info(
-        "Emulator listening on {} (profile {}, {} transport)",
+        "Emulator listening on {} ({}, {} transport)",
         emulator.baseUri(),
-        settings.profile().name(),
+        settings.timingName(),
         epoll ? "epoll" : "nio");
     return emulator;
   }

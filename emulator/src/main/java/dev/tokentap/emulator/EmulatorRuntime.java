@@ -8,7 +8,7 @@ import org.slf4j.LoggerFactory;
 /** What every connection of one emulator shares: its settings, engine, metrics and listeners. */
 record EmulatorRuntime(
     EmulatorSettings settings,
-    EngineLoop engine,
+    Engine engine,
     EmulatorMetrics metrics,
     List<Consumer<EmulatedRequest>> listeners) {
 

@@ -28,6 +28,7 @@ import java.util.function.Consumer;
  * @param divergence share of outputs (0..1) that differ from those of an emulator with the same
  *     seed and divergence 0: other words, another length, a refusal, another tool call or broken
  *     JSON ({@link OutputPlan})
+ * @param fixedTiming exact timing in place of the profile's engine model; null for the model
  */
 public record EmulatorSettings(
     String host,
@@ -42,7 +43,8 @@ public record EmulatorSettings(
     String servedModelName,
     int maxRequestBodyBytes,
     int embeddingDimensions,
-    double divergence) {
+    double divergence,
+    FixedTiming fixedTiming) {
 
   static final String PREFIX = "tokentap.emulator.";
   static final String DEFAULT_MODEL = "tokentap-emulator-8b";
@@ -103,7 +105,8 @@ public record EmulatorSettings(
         servedModelName,
         maxRequestBodyBytes,
         DEFAULT_EMBEDDING_DIMENSIONS,
-        0);
+        0,
+        null);
   }
 
   /**
@@ -133,7 +136,8 @@ public record EmulatorSettings(
         DEFAULT_MODEL,
         DEFAULT_MAX_REQUEST_BODY_BYTES,
         DEFAULT_EMBEDDING_DIMENSIONS,
-        0);
+        0,
+        null);
   }
 
   /** The defaults of {@code reference.conf} (with its environment overrides). */
@@ -186,10 +190,32 @@ public record EmulatorSettings(
           c.nonBlank("served-model-name"),
           (int) c.bytesBetween("max-request-body-size", 1, Integer.MAX_VALUE),
           c.intBetween("embedding-dimensions", 1, MAX_EMBEDDING_DIMENSIONS),
-          c.doubleBetween("divergence", 0, 1));
+          c.doubleBetween("divergence", 0, 1),
+          fixedTiming(c));
     } catch (ConfigException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
+  }
+
+  /** Both keys under {@code fixed-timing}, or neither. */
+  private static FixedTiming fixedTiming(SettingsReader c) {
+    boolean first = c.isSet("fixed-timing.first-token");
+    boolean inter = c.isSet("fixed-timing.inter-token");
+    if (first != inter) {
+      String set = first ? "first-token" : "inter-token";
+      String unset = first ? "inter-token" : "first-token";
+      throw c.invalid("fixed-timing." + set, "null, or fixed-timing." + unset + " set too");
+    }
+    return first
+        ? new FixedTiming(
+            c.durationAtLeastZero("fixed-timing.first-token"),
+            c.durationAtLeastZero("fixed-timing.inter-token"))
+        : null;
+  }
+
+  /** {@code profile fast}, or {@code fixed timing 80ms/12ms}: what decides the timing. */
+  public String timingName() {
+    return fixedTiming == null ? "profile " + profile.name() : "fixed timing " + fixedTiming;
   }
 
   /** Each key under {@code engine} that is not null replaces the profile's value. */
@@ -269,6 +295,11 @@ public record EmulatorSettings(
     return with(b -> b.divergence = divergence);
   }
 
+  /** Exact timing in place of the engine model; null for the model. */
+  public EmulatorSettings withFixedTiming(FixedTiming fixedTiming) {
+    return with(b -> b.fixedTiming = fixedTiming);
+  }
+
   private EmulatorSettings with(Consumer<Builder> change) {
     Builder b = new Builder(this);
     change.accept(b);
@@ -282,17 +313,18 @@ public record EmulatorSettings(
     EngineProfile profile;
     long seed;
     double meanOutputTokens, divergence;
+    FixedTiming fixedTiming;
 
     Builder(EmulatorSettings s) {
       host = s.host; port = s.port; profile = s.profile; seed = s.seed; tokensPerChunk = s.tokensPerChunk;
       defaultMaxTokens = s.defaultMaxTokens; meanOutputTokens = s.meanOutputTokens; defaultFault = s.defaultFault;
       ioThreads = s.ioThreads; servedModelName = s.servedModelName; maxRequestBodyBytes = s.maxRequestBodyBytes;
-      embeddingDimensions = s.embeddingDimensions; divergence = s.divergence;
+      embeddingDimensions = s.embeddingDimensions; divergence = s.divergence; fixedTiming = s.fixedTiming;
     }
 
     EmulatorSettings build() {
       return new EmulatorSettings(
-          host, port, profile, seed, tokensPerChunk, defaultMaxTokens, meanOutputTokens, defaultFault, ioThreads, servedModelName, maxRequestBodyBytes, embeddingDimensions, divergence);
+          host, port, profile, seed, tokensPerChunk, defaultMaxTokens, meanOutputTokens, defaultFault, ioThreads, servedModelName, maxRequestBodyBytes, embeddingDimensions, divergence, fixedTiming);
     }
   }
 }

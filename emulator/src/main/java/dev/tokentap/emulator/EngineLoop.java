@@ -27,7 +27,7 @@ import java.util.concurrent.locks.LockSupport;
  * wakes late the next step starts at the previous deadline (up to {@link #MAX_CATCH_UP_NANOS}
  * behind), so timer slack does not slow the modelled rate.
  */
-final class EngineLoop implements AutoCloseable {
+final class EngineLoop extends EngineThread {
 
   /**
    * Lateness made up by starting the next step at the previous deadline; more is lost, not burst.
@@ -37,8 +37,6 @@ final class EngineLoop implements AutoCloseable {
   private final EngineProfile profile;
   private final EmulatorMetrics metrics;
   private final Queue<Sequence> arrivals = new ConcurrentLinkedQueue<>();
-  private final Thread thread;
-  private volatile boolean closed;
 
   // Engine thread only.
   private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
@@ -50,40 +48,26 @@ final class EngineLoop implements AutoCloseable {
   EngineLoop(EngineProfile profile, EmulatorMetrics metrics) {
     this.profile = profile;
     this.metrics = metrics;
-    this.thread = new Thread(this::run, "tokentap-emulator-engine");
-    thread.setDaemon(true);
-  }
-
-  void start() {
-    thread.start();
   }
 
   /** Queues a sequence for admission; any thread. */
-  void submit(Sequence sequence) {
+  @Override
+  public void submit(Sequence sequence) {
     arrivals.offer(sequence);
-    LockSupport.unpark(thread);
+    unpark();
   }
 
   /** Lets an idle engine notice a cancellation now (frees its KV reservation). */
-  void wakeUp() {
-    LockSupport.unpark(thread);
+  @Override
+  public void wakeUp() {
+    unpark();
   }
 
   @Override
-  public void close() {
-    closed = true;
-    LockSupport.unpark(thread);
-    try {
-      thread.join(2000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private void run() {
+  void run() {
     long previousDeadline = 0;
     boolean busy = false;
-    while (!closed) {
+    while (!isClosed()) {
       long now = System.nanoTime();
       takeArrivals();
       dropCancelled();
@@ -130,7 +114,7 @@ final class EngineLoop implements AutoCloseable {
       long start = busy && now - previousDeadline <= MAX_CATCH_UP_NANOS ? previousDeadline : now;
       long deadline = start + profile.stepNanos(decoding, prefill);
       sleepUntil(deadline);
-      if (closed) {
+      if (isClosed()) {
         break;
       }
       emit();
@@ -184,7 +168,7 @@ final class EngineLoop implements AutoCloseable {
 
   private void sleepUntil(long deadline) {
     // parkNanos may return early (an unpark from a submit, or spuriously): the step still lasts.
-    for (long left; !closed && (left = deadline - System.nanoTime()) > 0; ) {
+    for (long left; !isClosed() && (left = deadline - System.nanoTime()) > 0; ) {
       LockSupport.parkNanos(this, left);
     }
   }

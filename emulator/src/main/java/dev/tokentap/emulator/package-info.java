@@ -4,9 +4,11 @@
  * upstream of Tokentap's tests, demo and benchmarks.
  *
  * <p>Public API: {@link dev.tokentap.emulator.Emulator} (start, port, listeners, stats, close), its
- * {@link dev.tokentap.emulator.EmulatorSettings} and {@link dev.tokentap.emulator.EngineProfile},
- * and what it reports: {@link dev.tokentap.emulator.EmulatedRequest} and {@link
- * dev.tokentap.emulator.EngineStats}. Everything else is package-private.
+ * {@link dev.tokentap.emulator.EmulatorSettings}, {@link dev.tokentap.emulator.EngineProfile} and
+ * {@link dev.tokentap.emulator.FixedTiming}, and what it reports: {@link
+ * dev.tokentap.emulator.EmulatedRequest} (one JSON line each through {@link
+ * dev.tokentap.emulator.RequestLog}) and {@link dev.tokentap.emulator.EngineStats}. Everything else
+ * is package-private.
  *
  * <pre>
  *  client ─▶ EmulatorHttpHandler ─▶ GenerationExchange ──submit──▶ EngineLoop (own thread, real-time steps)
@@ -15,7 +17,8 @@
  *                                      └───┴──────────── tokens per step ◀───────────────┘ (via the event loop)
  * </pre>
  *
- * {@code /v1/embeddings} goes the same way through {@code EmbeddingExchange}: one prefill-only
+ * With {@code fixed-timing} set, {@code FixedTimingEngine} takes EngineLoop's place: each sequence's
+ * tokens at fixed times after its submit, unbatched. {@code /v1/embeddings} goes the same way through {@code EmbeddingExchange}: one prefill-only
  * sequence per input, answered with seeded unit vectors once all have prefilled.
  */
 package dev.tokentap.emulator;
