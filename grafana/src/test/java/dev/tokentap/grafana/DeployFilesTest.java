@@ -61,6 +61,11 @@ class DeployFilesTest {
     while (m.find()) {
       out.add(m.group(1));
     }
+    // Options a command takes from picocli mixins (@Mixin SomeOptions field) are its own too.
+    Matcher mixin = Pattern.compile("@Mixin\\s+(?:final\\s+)?([A-Z][A-Za-z0-9]*)").matcher(src);
+    while (mixin.find()) {
+      out.addAll(options(mixin.group(1)));
+    }
     return out;
   }
 
