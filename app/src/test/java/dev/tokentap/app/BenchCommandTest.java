@@ -123,7 +123,7 @@ class BenchCommandTest {
   @Test
   void openLoopWithACeilingAndTheModelFromTheServer(@TempDir Path dir) throws Exception {
     MainTest.Run r = MainTest.run("bench", "--target", target(), "--workload", "synthetic:input=32,output=8",
-        "--load", "poisson:100", "--max-concurrency", "4", "--requests", "40", "--out", dir.toString());
+        "--load", "poisson:100", "--max-concurrency", "4", "--requests", "40", "--warmup", "0", "--out", dir.toString());
     assertThat(r.status()).as(r.err()).isZero();
     JsonNode json = JSON.readTree(dir.resolve("result.json").toFile());
     assertThat(json.path("arrivals").asText()).isEqualTo("poisson");
@@ -274,7 +274,7 @@ class BenchCommandTest {
       down = s.getLocalPort(); // closed again below: connections to it are refused
     }
     MainTest.Run r = MainTest.run("bench", "--target", "http://127.0.0.1:" + down, "--model", "m", "--load", "concurrency:1",
-        "--requests", "3", "--progress", "off", "--out", dir.toString());
+        "--requests", "3", "--warmup", "0", "--progress", "off", "--out", dir.toString());
     assertThat(r.status()).as(r.err()).isEqualTo(Main.RUN_FAILED);
     assertThat(r.err()).contains("the run failed: no request completed: all 3 failed");
     assertThat(r.out()).contains("Failed:", "wrote result.json").doesNotContain("NaN");
@@ -311,7 +311,7 @@ class BenchCommandTest {
     }
     Files.writeString(capture, lines);
     MainTest.Run r = MainTest.run("bench", "--target", target(), "--workload", "trace:" + capture, "--load", "trace:2",
-        "--requests", "10", "--out", dir.resolve("out").toString());
+        "--requests", "10", "--warmup", "0", "--out", dir.resolve("out").toString());
     assertThat(r.status()).as(r.err()).isZero();
     JsonNode json = JSON.readTree(dir.resolve("out").resolve("result.json").toFile());
     assertThat(json.path("arrivals").asText()).isEqualTo("trace");
