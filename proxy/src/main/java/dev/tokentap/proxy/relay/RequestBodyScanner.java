@@ -36,22 +36,17 @@ final class RequestBodyScanner extends StrictJsonReader {
       return f;
     }
     do {
-      skipWhitespace();
-      int keyStart = i + 1;
-      int keyEnd = plainKey();
-      skipWhitespace();
-      expect(':');
-      skipWhitespace();
+      long name = memberName();
       int v = i;
-      if (is(keyStart, keyEnd, "model")) {
+      if (is(name, "model")) {
         f.model = at(v) == '"' ? plainString() : null;
         if (f.model == null) {
           value(1);
         }
-      } else if (is(keyStart, keyEnd, "stream")) {
+      } else if (is(name, "stream")) {
         value(1);
         f.stream = b[v] == 't';
-      } else if (is(keyStart, keyEnd, "stream_options")) {
+      } else if (is(name, "stream_options")) {
         f.streamOptionsPresent = true;
         if (at(v) == '{') {
           f.streamOptionsIsObject = true;
@@ -74,22 +69,33 @@ final class RequestBodyScanner extends StrictJsonReader {
       return;
     }
     do {
-      skipWhitespace();
-      int keyStart = i + 1;
-      int keyEnd = plainKey();
-      skipWhitespace();
-      expect(':');
-      skipWhitespace();
+      long name = memberName();
       int v = i;
       value(2);
-      if (is(keyStart, keyEnd, "include_usage")) {
+      if (is(name, "include_usage")) {
         byte first = b[v];
         f.includeUsage(first == 't', first != '"' && first != '{' && first != '[', v, i);
       }
     } while (nextMember());
   }
 
-  private boolean is(int start, int end, String key) {
+  /**
+   * A member's name, its colon and the whitespace around them, up to its value: the name's first
+   * and last-plus-one indexes, packed as {@code start << 32 | end} (no object per member).
+   */
+  private long memberName() {
+    skipWhitespace();
+    int start = i + 1;
+    int end = plainKey();
+    skipWhitespace();
+    expect(':');
+    skipWhitespace();
+    return (long) start << 32 | end;
+  }
+
+  private boolean is(long name, String key) {
+    int start = (int) (name >>> 32);
+    int end = (int) name;
     if (end - start != key.length()) {
       return false;
     }
