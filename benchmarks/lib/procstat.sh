@@ -8,6 +8,37 @@ CLK_TCK=$(getconf CLK_TCK)
 # /proc/PID/stat (proc(5)); the command name (field 2) of a java process has no spaces.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || true; }
 
+# CPU ticks the JIT compiler threads of JVM PID ("C1 CompilerThre…", "C2 CompilerThre…") have used;
+# 0 for other processes. The thread names hold a space, so fields are counted after the ")".
+jit_ticks() {
+  local t=0 f
+  for f in /proc/"$1"/task/*/stat; do
+    case $(cat "${f%stat}comm" 2>/dev/null) in "C1 CompilerThre"* | "C2 CompilerThre"*) ;; *) continue ;; esac
+    t=$((t + $(sed 's/.*) //' "$f" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+  done
+  echo $t
+}
+
+# settle_jit SECONDS_MAX PID... -- COMMAND...: runs COMMAND (a 5 s load) again and again until the
+# JIT compiler threads of every PID together used at most 2 % of a core over it, or SECONDS_MAX
+# passed; prints the seconds it took. C2 goes on compiling for about 30 s of load after a JVM
+# starts, and a window measured before then charges the compiler to the per-request cost.
+settle_jit() {
+  local max=$1 pids=() start=$SECONDS before after p
+  shift
+  while [[ $1 != -- ]]; do pids+=("$1"); shift; done
+  shift
+  while true; do
+    before=0; for p in "${pids[@]}"; do before=$((before + $(jit_ticks "$p"))); done
+    "$@" >/dev/null
+    after=0; for p in "${pids[@]}"; do after=$((after + $(jit_ticks "$p"))); done
+    if (( (after - before) * 100 <= 2 * 5 * CLK_TCK || SECONDS - start >= max )); then
+      echo $((SECONDS - start))
+      return
+    fi
+  done
+}
+
 # Resident set size of PID in MiB; empty once it is gone.
 rss_mib() { awk '/^VmRSS:/ {printf "%.0f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || true; }
 

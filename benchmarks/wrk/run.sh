@@ -104,16 +104,19 @@ port_of() { case $1 in direct) echo $EMU_PORT ;; tokentap) echo $TT_PORT ;; ngin
 for path in direct tokentap nginx; do
   wrk -t1 -c10 -d3s -s "$WORK/post.lua" "http://127.0.0.1:$(port_of $path)/v1/chat/completions" >/dev/null
 done
+# Then tokentap until its JIT (and the emulator's, which every path shares) has settled.
+JIT_SETTLE=$(settle_jit 120 "$TT_PID" "$EMU_PID" -- wrk -t1 -c10 -d5s -s "$WORK/post.lua" "http://127.0.0.1:$TT_PORT/v1/chat/completions")
+echo "JIT settled after $JIT_SETTLE s more on tokentap" >&2
 
 RAW="$WORK/raw.txt"
 : >"$RAW"
 for round in $(seq "$ROUNDS"); do
   for c in ${CONNS//,/ }; do
     for path in direct tokentap nginx; do
-      t0=$(proxy_ticks $path)
+      t0=$(proxy_ticks $path); j0=$(jit_ticks "$TT_PID")
       line=$(wrk -t1 -c"$c" -d"${DURATION}s" --timeout 30s -s "$WORK/post.lua" "http://127.0.0.1:$(port_of $path)/v1/chat/completions" | grep '^RESULT')
-      t1=$(proxy_ticks $path)
-      echo "$round $c $path $line $((t1 - t0))" | tee -a "$RAW" >&2
+      t1=$(proxy_ticks $path); j1=$(jit_ticks "$TT_PID")
+      echo "$round $c $path $line $((t1 - t0)) $([[ $path == tokentap ]] && echo $((j1 - j0)) || echo 0)" | tee -a "$RAW" >&2
     done
   done
 done
@@ -122,12 +125,13 @@ COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- proxy app emulato
 {
   echo "Run on $(date -u +%Y-%m-%d) at $(date -u +%H:%M) UTC, commit \`$COMMIT\`, tokentap transport ${TT_TRANSPORT:-auto}, with \`benchmarks/wrk/run.sh\`"
   echo "($ROUNDS rounds of ${DURATION}s per path and load, max_tokens $MAX_TOKENS, ${WITH_USAGE:+client asks for usage}${WITH_USAGE:-usage injected by tokentap}). Machine: $(nproc) cores, $(uname -sr); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); $(nginx -v 2>&1)."
+  echo "Before the windows, tokentap ran 10 connections $JIT_SETTLE s more, until its JIT compiler threads and the emulator's used at most 2 % of a core over 5 s; JIT is the compiler threads' share of tokentap's CPU in the windows."
   echo
-  echo "| connections | path | requests/s | vs nginx | latency p50 (ms) | p99 (ms) | errors | proxy CPU-ms per request | vs nginx |"
-  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| connections | path | requests/s | vs nginx | latency p50 (ms) | p99 (ms) | errors | proxy CPU-ms per request | vs nginx | JIT |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   # Per (load, path): requests and CPU summed over rounds; latency percentiles averaged over rounds.
   awk -v hz="$CLK_TCK" '
-    { k = $2 " " $3; req[k] += $5; dur[k] += $6; p50[k] += $7; p99[k] += $8; err[k] += $9; cpu[k] += $11; n[k]++
+    { k = $2 " " $3; req[k] += $5; dur[k] += $6; p50[k] += $7; p99[k] += $8; err[k] += $9; cpu[k] += $11; jit[k] += $12; n[k]++
       if (!(($2) in seen)) { seen[$2] = 1; loads[++nl] = $2 } }
     END {
       split("direct tokentap nginx", paths, " ")
@@ -136,9 +140,10 @@ COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- proxy app emulato
         for (j = 1; j <= 3; j++) {
           k = c " " paths[j]; rps = req[k] / dur[k]; nrps = req[ng] / dur[ng]
           cpr = req[k] > 0 ? cpu[k] / hz * 1000 / req[k] : 0; ncpr = cpu[ng] / hz * 1000 / req[ng]
-          printf "| %s | %s | %.1f | %.2f | %.2f | %.2f | %d | %s | %s |\n", c, paths[j], rps, rps / nrps,
+          printf "| %s | %s | %.1f | %.2f | %.2f | %.2f | %d | %s | %s | %s |\n", c, paths[j], rps, rps / nrps,
             p50[k] / n[k] / 1000, p99[k] / n[k] / 1000, err[k],
-            paths[j] == "direct" ? "-" : sprintf("%.3f", cpr), paths[j] == "direct" ? "-" : sprintf("%.2f", cpr / ncpr)
+            paths[j] == "direct" ? "-" : sprintf("%.3f", cpr), paths[j] == "direct" ? "-" : sprintf("%.2f", cpr / ncpr),
+            (paths[j] == "tokentap" && cpu[k] > 0) ? sprintf("%.1f %%", 100 * jit[k] / cpu[k]) : "-"
         }
       }
     }' "$RAW"

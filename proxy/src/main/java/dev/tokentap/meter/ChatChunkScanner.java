@@ -55,7 +55,7 @@ final class ChatChunkScanner {
    * chunk starts with the very same bytes, the scan would reach that key in the very same state
    * with no fact gathered: it starts there instead. About two thirds of a typical chunk.
    */
-  private byte[] prefixBytes = new byte[256];
+  private byte[] prefixBytes = new byte[0]; // sized by the first event: one per open stream
   private int prefixLength;
   /** In the current scan: where a skippable prefix ends (its {@code "choices"} key), or 0. */
   private int choicesKeyAt;

@@ -22,6 +22,12 @@ import java.util.Arrays;
  * gets complete data to hand to a UTF-8 JSON parser. Lines and data are kept in reused, growable
  * buffers; nothing is allocated per byte or, once the buffers have grown, per event.
  *
+ * <p>A proxy holds one decoder per open stream, thousands of them, so a decoder keeps no buffer it
+ * does not need between reads: an event's data is gathered in a buffer shared by the decoders fed
+ * on the same thread, and moves to the decoder's own array only when a read ends inside an event
+ * (then the next read goes on in that array). The line buffer, too, is made only for a line cut
+ * between reads.
+ *
  * <p>It also tracks absolute byte offsets so the relay can remove whole events from the stream
  * ({@link #completeUpTo()}, and the {@code start}/{@code end} passed to the listener).
  *
@@ -71,13 +77,28 @@ public final class SseEventDecoder {
   private final Listener listener;
   private final int maxEventBytes;
 
-  private byte[] line = new byte[256];
+  private static final byte[] EMPTY = new byte[0];
+
+  /** Data gathered while {@link #feed} runs, per thread; a larger buffer an event needed is kept, up to this size. */
+  private static final int MAX_SHARED_DATA = 64 * 1024;
+
+  private static final ThreadLocal<SharedData> SHARED_DATA = ThreadLocal.withInitial(SharedData::new);
+
+  private static final class SharedData {
+    byte[] bytes = new byte[1024];
+    /** A decoder's feed is using it (a listener that feeds another decoder gets none). */
+    boolean inUse;
+  }
+
+  private byte[] line = EMPTY;
   private int lineLength;
-  private byte[] data = new byte[512];
+  /** The thread's shared buffer while {@link #feed} runs, or this decoder's own while a read ended inside an event. */
+  private byte[] data = EMPTY;
   private int dataLength;
-  private byte[] type = new byte[32];
+  private SharedData shared;
+  private byte[] type = EMPTY;
   private int typeLength;
-  private byte[] lastEventId = new byte[0];
+  private byte[] lastEventId = EMPTY;
   private int lastEventIdLength;
   private long retryMillis = -1;
 
@@ -111,6 +132,40 @@ public final class SseEventDecoder {
 
   /** Feeds the next bytes of the body; events they complete are dispatched before it returns. */
   public void feed(byte[] bytes, int from, int length) {
+    if (dataLength == 0) {
+      SharedData candidate = SHARED_DATA.get();
+      if (!candidate.inUse) {
+        candidate.inUse = true;
+        shared = candidate;
+        data = candidate.bytes;
+      }
+    }
+    try {
+      decode(bytes, from, length);
+    } finally {
+      if (shared != null) {
+        returnSharedData();
+      }
+    }
+  }
+
+  /** At the end of a read: an unfinished event's data moves to this decoder's own array. */
+  private void returnSharedData() {
+    if (dataLength > 0) {
+      if (data == shared.bytes) {
+        data = Arrays.copyOf(data, dataLength); // grown again as the event goes on
+      } // else: already an array of its own, grown during this read
+    } else {
+      if (data != shared.bytes && data.length <= MAX_SHARED_DATA) {
+        shared.bytes = data; // an event needed more: the next one may too
+      }
+      data = EMPTY;
+    }
+    shared.inUse = false;
+    shared = null;
+  }
+
+  private void decode(byte[] bytes, int from, int length) {
     int end = from + length;
     int i = from;
     if (pendingCr && i < end) {
@@ -160,6 +215,7 @@ public final class SseEventDecoder {
   public void finish() {
     lineLength = 0;
     dataLength = 0;
+    data = EMPTY;
     typeLength = 0;
     truncated = false;
     eventTruncated = false;

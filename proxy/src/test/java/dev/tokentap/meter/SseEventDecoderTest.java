@@ -183,6 +183,47 @@ class SseEventDecoderTest {
     return new String(body, (int) event.start(), (int) (event.end() - event.start()), UTF_8);
   }
 
+  /**
+   * Decoders fed by turns on one thread share the buffer an event's data is gathered in: an event
+   * cut between two reads keeps its bytes while other streams' events are decoded in between, an
+   * event larger than the shared buffer works, and a listener that feeds another decoder while its
+   * own event is being handed over does not overwrite it.
+   */
+  @Test
+  void decodersOnOneThreadKeepTheirEventsApart() {
+    String big = "x".repeat(5000);
+    byte[] a = ("data: {\"stream\":\"a\",\"n\":1}\n\ndata: " + big + "\n\ndata: {\"stream\":\"a\",\"n\":3}\n\n").getBytes(UTF_8);
+    byte[] b = "data: {\"stream\":\"b\",\"n\":1}\n\ndata: {\"stream\":\"b\",\"n\":2}\n\n".getBytes(UTF_8);
+    for (int cut = 1; cut < a.length; cut += 7) {
+      Recorder ra = new Recorder();
+      Recorder rb = new Recorder();
+      SseEventDecoder da = new SseEventDecoder(ra, 1 << 16);
+      SseEventDecoder db = new SseEventDecoder(rb, 1 << 16);
+      int bcut = Math.min(cut, b.length - 1);
+      da.feed(a, 0, cut);
+      db.feed(b, 0, bcut);
+      da.feed(a, cut, a.length - cut);
+      db.feed(b, bcut, b.length - bcut);
+      assertThat(ra.events.stream().map(Event::data).toList())
+          .as("cut at %d", cut)
+          .containsExactly("{\"stream\":\"a\",\"n\":1}", big, "{\"stream\":\"a\",\"n\":3}");
+      assertThat(rb.events.stream().map(Event::data).toList())
+          .as("cut at %d", cut)
+          .containsExactly("{\"stream\":\"b\",\"n\":1}", "{\"stream\":\"b\",\"n\":2}");
+    }
+
+    Recorder inner = new Recorder();
+    SseEventDecoder other = new SseEventDecoder(inner, 1 << 16);
+    List<String> outerSeen = new ArrayList<>();
+    SseEventDecoder outer = new SseEventDecoder((type, typeLength, data, dataLength, start, end) -> {
+      other.feed(b, 0, b.length); // before reading its own data
+      outerSeen.add(new String(data, 0, dataLength, UTF_8));
+    }, 1 << 16);
+    outer.feed(a, 0, a.length);
+    assertThat(outerSeen).containsExactly("{\"stream\":\"a\",\"n\":1}", big, "{\"stream\":\"a\",\"n\":3}");
+    assertThat(inner.events).hasSize(6);
+  }
+
   static final class Recorder implements SseEventDecoder.Listener {
     final List<Event> events = new ArrayList<>();
     final List<Long> lineFeedsAfterDispatch = new ArrayList<>();

@@ -7,7 +7,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokentap.emulator.Emulator;
 import dev.tokentap.emulator.EmulatorSettings;
 import dev.tokentap.emulator.EngineProfile;
+import dev.tokentap.meter.Outcome;
+import dev.tokentap.meter.Route;
+import dev.tokentap.proxy.record.AccessLog;
 import dev.tokentap.proxy.record.FinishedRequest;
+import dev.tokentap.proxy.record.Role;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -58,6 +63,50 @@ class AccessLogTest {
       assertThat(generated.toString().split(" ")).hasSizeGreaterThan(3);
       assertThat(text).doesNotContain(generated.toString().trim());
     }
+  }
+
+  /**
+   * Lines written in batches reach the file in order, a line after an idle spell (the writer
+   * blocked) still arrives, and a batch the disk refuses is counted as dropped without stopping
+   * the writer.
+   */
+  @Test
+  void batchesLinesAndSurvivesAFullDisk(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("batched.log");
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (AccessLog log = new AccessLog(file.toString(), 1024, registry)) {
+      for (int i = 0; i < 300; i++) {
+        log.onFinished(finished(200 + i % 3));
+      }
+      assertThat(awaitLines(file, 300)).hasSize(300)
+          .extracting(l -> new ObjectMapper().readTree(l).get("status").asInt())
+          .startsWith(200, 201, 202, 200);
+      Thread.sleep(1200); // past the idle spell: the writer now blocks until the next line
+      log.onFinished(finished(504));
+      assertThat(awaitLines(file, 301)).hasSize(301).last().asString().contains("\"status\":504");
+    }
+    assertThat(registry.get("tokentap.access.log.dropped").counter().count()).isZero();
+
+    SimpleMeterRegistry full = new SimpleMeterRegistry();
+    try (AccessLog log = new AccessLog("/dev/full", 1024, full)) {
+      log.onFinished(finished(200));
+      awaitCount(full, 1);
+      log.onFinished(finished(200)); // the writer is still there
+      awaitCount(full, 2);
+    }
+    assertThat(full.get("tokentap.access.log.dropped").counter().count()).isGreaterThanOrEqualTo(2);
+  }
+
+  private static void awaitCount(SimpleMeterRegistry registry, double n) throws InterruptedException {
+    for (int i = 0; i < 200 && registry.get("tokentap.access.log.dropped").counter().count() < n; i++) {
+      Thread.sleep(10);
+    }
+    assertThat(registry.get("tokentap.access.log.dropped").counter().count()).isGreaterThanOrEqualTo(n);
+  }
+
+  private static FinishedRequest finished(int status) {
+    return new FinishedRequest(Role.PRIMARY, "primary", Route.CHAT, "m", "POST", 0, 0, 0, 0, 3, status, Outcome.OK,
+        "none", 10, 100, null, 1);
   }
 
   static List<String> awaitLines(Path file, int n) throws Exception {

@@ -16,8 +16,13 @@ final class EndToEndReport {
       String header,
       List<Map<String, PathResult>> levels,
       Map<String, Long> idleRss,
-      Map<String, Long> idleHeap) {
+      Map<String, Long> idleHeap,
+      double jitSettleSeconds) {
     StringBuilder md = new StringBuilder(header);
+    md.append(String.format(Locale.ROOT,
+        "%nAfter the fixed warm-up, 10 streams ran on tokentap %.0f s more, until its JIT compiler threads and "
+            + "the emulator's used at most 2 %% of a core over 5 s: the windows measure the steady state.%n",
+        jitSettleSeconds));
     md.append("\n### Latency (µs)\n\n")
         .append("Added = the path's percentile minus the direct path's at the same load. ")
         .append("ITL is the gap between consecutive SSE events of one stream at the client.\n\n")
@@ -43,21 +48,22 @@ final class EndToEndReport {
         .append("the path's server process (the emulator for direct, the proxy otherwise; nginx master plus ")
         .append("workers), user + system, per million events relayed. Memory per 1,000 streams is ")
         .append("(value with every stream open − idle value after warm-up) × 1,000 / streams; heap is the ")
-        .append("live heap after a full GC.\n\n")
-        .append("| Streams | Path | events/s | × direct | × nginx | requests/s | errors (reconnects) | CPU s per M events | × nginx | RSS MiB per 1k streams | heap MiB per 1k streams |\n")
-        .append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        .append("live heap after a full GC. JIT is the share of that CPU the JVM's compiler threads used.\n\n")
+        .append("| Streams | Path | events/s | × direct | × nginx | requests/s | errors (reconnects) | CPU s per M events | × nginx | JIT | RSS MiB per 1k streams | heap MiB per 1k streams |\n")
+        .append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Map<String, PathResult> level : levels) {
       PathResult direct = level.get("direct");
       PathResult nginx = level.get("nginx");
       for (PathResult r : level.values()) {
         boolean proxy = r != direct;
-        md.append(String.format(Locale.ROOT, "| %,d | %s | %,.0f | %.2f | %.2f | %,.0f | %d (%d) | %s | %s | %s | %s |%n",
+        md.append(String.format(Locale.ROOT, "| %,d | %s | %,.0f | %.2f | %.2f | %,.0f | %d (%d) | %s | %s | %s | %s | %s |%n",
             r.streams, r.path, r.eventsPerSecond(),
             r.eventsPerSecond() / direct.eventsPerSecond(),
             r.eventsPerSecond() / nginx.eventsPerSecond(),
             r.requestsPerSecond(), r.errors, r.reconnects,
             String.format(Locale.ROOT, "%.2f", r.cpuSecondsPerMillionEvents()) + (proxy ? "" : " (emulator)"),
             proxy ? String.format(Locale.ROOT, "%.2f", r.cpuSecondsPerMillionEvents() / nginx.cpuSecondsPerMillionEvents()) : "—",
+            r.path.equals("nginx") || r.cpuSeconds <= 0 ? "—" : String.format(Locale.ROOT, "%.1f %%", 100 * r.jitSeconds / r.cpuSeconds),
             perThousand(r.rssBytes, idleRss.get(r.path), r.streams, proxy),
             perThousand(r.heapBytes, idleHeap.get(r.path), r.streams, proxy && r.heapBytes >= 0)));
       }

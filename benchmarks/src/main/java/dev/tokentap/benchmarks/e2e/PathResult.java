@@ -17,6 +17,8 @@ final class PathResult {
   double seconds;
   /** CPU seconds of the process behind the path (the proxy; the emulator for the direct path). */
   double cpuSeconds;
+  /** Of {@link #cpuSeconds}, what the JVM's JIT compiler threads used (0 for nginx). */
+  double jitSeconds;
   /** At the end of the last round, with every stream open; -1 when not measured. */
   long rssBytes = -1;
   long heapBytes = -1;
@@ -27,7 +29,7 @@ final class PathResult {
     this.streams = streams;
   }
 
-  void add(SseLoadClient.Stats s, double seconds, double cpuSeconds) {
+  void add(SseLoadClient.Stats s, double seconds, double cpuSeconds, double jitSeconds) {
     ttft.add(s.ttft);
     itl.add(s.itl);
     events += s.events;
@@ -36,6 +38,7 @@ final class PathResult {
     reconnects += s.reconnects;
     this.seconds += seconds;
     this.cpuSeconds += cpuSeconds;
+    this.jitSeconds += jitSeconds;
   }
 
   double eventsPerSecond() {
@@ -72,6 +75,7 @@ final class PathResult {
     m.put("requestsPerSecond", requestsPerSecond());
     m.put("cpuSeconds", cpuSeconds);
     m.put("cpuSecondsPerMillionEvents", cpuSecondsPerMillionEvents());
+    m.put("jitCpuSeconds", jitSeconds);
     m.put("rssBytes", rssBytes);
     m.put("heapBytes", heapBytes);
     m.put("openConnectionsAtEnd", openAtEnd);

@@ -42,6 +42,31 @@ final class ProcessProbe {
     return ticks / TICKS_PER_SECOND;
   }
 
+  /**
+   * CPU seconds the JVM's JIT compiler threads ({@code C1 CompilerThre…}, {@code C2 CompilerThre…})
+   * have used so far; 0 for a process that is not a JVM. While they are busy, the process's CPU
+   * per event is not yet its steady state.
+   */
+  double jitCpuSeconds() throws IOException {
+    if (!jvm) {
+      return 0;
+    }
+    long ticks = 0;
+    try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        try {
+          String[] f = statFields(task.resolve("stat"));
+          if (f[1].startsWith("C1 CompilerThre") || f[1].startsWith("C2 CompilerThre")) {
+            ticks += Long.parseLong(f[13]) + Long.parseLong(f[14]);
+          }
+        } catch (IOException | RuntimeException gone) {
+          // a compiler thread that ended while we listed the tasks (HotSpot stops idle ones)
+        }
+      }
+    }
+    return ticks / TICKS_PER_SECOND;
+  }
+
   /** Resident set size in bytes, process plus children. */
   long rssBytes() throws IOException {
     long kb = 0;
@@ -104,11 +129,15 @@ final class ProcessProbe {
 
   /** Fields of /proc/PID/stat, split after the parenthesised command name (which may hold spaces). */
   private static String[] statFields(long pid) throws IOException {
-    String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+    return statFields(Path.of("/proc", Long.toString(pid), "stat"));
+  }
+
+  private static String[] statFields(Path file) throws IOException {
+    String stat = Files.readString(file);
     int close = stat.lastIndexOf(')');
     String[] rest = stat.substring(close + 2).split(" ");
     String[] fields = new String[rest.length + 2];
-    fields[0] = Long.toString(pid);
+    fields[0] = stat.substring(0, stat.indexOf(' '));
     fields[1] = stat.substring(stat.indexOf('(') + 1, close);
     System.arraycopy(rest, 0, fields, 2, rest.length);
     return fields;

@@ -35,7 +35,7 @@ import java.util.List;
  */
 public final class UpstreamHttpCodec extends CombinedChannelDuplexHandler<UpstreamHttpCodec.ResponseDecoder, UpstreamHttpCodec.RequestEncoder> {
   /** Methods of the requests sent and not yet answered, oldest first. */
-  private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>();
+  private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(2); // one per open connection: small, it grows if ever needed
 
   public UpstreamHttpCodec(int maxInitialLineLength, int maxHeaderSize) {
     HttpDecoderConfig config = new HttpDecoderConfig().setMaxInitialLineLength(maxInitialLineLength).setMaxHeaderSize(maxHeaderSize);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokentap.meter.MeterResult;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.BufferedOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -39,7 +40,8 @@ public final class AccessLog extends QueuedLineWriter {
         closeOut = false;
       }
       default -> {
-        out = new FileOutputStream(destination, true);
+        // Buffered: a batch of lines is one write (QueuedLineWriter flushes when the queue runs empty).
+        out = new BufferedOutputStream(new FileOutputStream(destination, true), 64 * 1024);
         closeOut = true;
       }
     }

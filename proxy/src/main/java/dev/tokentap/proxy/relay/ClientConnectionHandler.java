@@ -39,7 +39,7 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   private ReadClock clock;
   private ChannelHandlerContext ctx;
   private Exchange current;
-  private final ArrayDeque<Object> pipelined = new ArrayDeque<>();
+  private final ArrayDeque<Object> pipelined = new ArrayDeque<>(2); // one per open connection: small, it grows if ever needed
   /** A request was refused and the connection is closing: whatever else arrives is dropped. */
   private boolean rejected;
 

@@ -38,7 +38,7 @@ import java.util.List;
  */
 final class ClientHttpCodec extends CombinedChannelDuplexHandler<ClientHttpCodec.RequestDecoder, ClientHttpCodec.ResponseEncoder> {
   /** Methods of the requests decoded and not yet answered, oldest first: pipelining answers in order. */
-  private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>();
+  private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(2); // one per open connection: small, it grows if ever needed
 
   ClientHttpCodec(int maxInitialLineLength, int maxHeaderSize) {
     HttpDecoderConfig config = new HttpDecoderConfig()

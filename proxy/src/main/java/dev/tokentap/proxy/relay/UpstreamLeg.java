@@ -26,7 +26,7 @@ final class UpstreamLeg {
   private final RelayContext relay;
   private final Exchange exchange;
   private final Channel client;
-  private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
+  private final ArrayDeque<HttpObject> pending = new ArrayDeque<>(2); // one per open connection: small, it grows if ever needed
 
   private Channel upstream;
   private boolean reused;

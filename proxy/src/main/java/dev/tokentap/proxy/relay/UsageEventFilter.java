@@ -23,7 +23,7 @@ final class UsageEventFilter {
   private final StreamMeter meter;
   private final ByteBufAllocator alloc;
   /** Bytes not yet released to the client, oldest first; each buffer owned here until consumed. */
-  private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
+  private final ArrayDeque<ByteBuf> held = new ArrayDeque<>(2); // one per open connection: small, it grows if ever needed
   /** Absolute body offset of the first readable byte of the first held buffer. */
   private long heldStart;
   private long heldBytes;
