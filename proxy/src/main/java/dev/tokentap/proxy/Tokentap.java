@@ -83,6 +83,7 @@ public final class Tokentap implements AutoCloseable {
     } catch (IllegalArgumentException e) {
       throw new SettingsException("tokentap.proxy.transport: " + e.getMessage());
     }
+    LeakDetection.apply(settings.proxy().leakDetection()); // before the first buffer, warm-up included
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new JvmMemoryMetrics().bindTo(registry);
     JvmGcMetrics gc = new JvmGcMetrics();

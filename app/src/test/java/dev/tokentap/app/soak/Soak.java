@@ -89,6 +89,10 @@ public final class Soak {
   private Soak() {}
 
   public static void main(String[] args) throws Exception {
+    if (System.getProperty("io.netty.leakDetection.level") == null) {
+      // The proxy turns leak detection off unless this flag is set; the soak is there to find leaks.
+      System.setProperty("io.netty.leakDetection.level", "simple");
+    }
     Duration duration = Duration.ofMinutes(30);
     int streams = 1000;
     Duration sample = Duration.ofSeconds(30);
@@ -119,7 +123,7 @@ public final class Soak {
     return com.typesafe.config.ConfigFactory.parseString("d = " + s).getDuration("d");
   }
 
-  /** Records Netty's leak reports (the level is -Dio.netty.leakDetection.level, default simple). */
+  /** Records Netty's leak reports (the level is -Dio.netty.leakDetection.level; main sets simple when absent). */
   static List<String> recordLeaks() {
     List<String> leaks = new CopyOnWriteArrayList<>();
     ResourceLeakDetectorFactory.setResourceLeakDetectorFactory(new ResourceLeakDetectorFactory() {

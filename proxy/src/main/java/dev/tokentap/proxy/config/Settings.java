@@ -20,6 +20,7 @@ public record Settings(
       String targetName,
       int ioThreads,
       String transport,
+      String leakDetection,
       int maxInitialLineLength,
       int maxHeaderSize,
       int maxRequestBody,

@@ -79,6 +79,8 @@ public final class SettingsLoader {
             r.label("tokentap.proxy.target-name"),
             r.intAtLeast("tokentap.proxy.io-threads", 0),
             r.transport("tokentap.proxy.transport"),
+            r.oneOf("tokentap.proxy.leak-detection", "disabled, simple, advanced or paranoid",
+                "disabled", "simple", "advanced", "paranoid"),
             r.size("tokentap.proxy.max-initial-line-length", 256),
             r.size("tokentap.proxy.max-header-size", 1024),
             r.size("tokentap.proxy.max-request-body", 0),
@@ -339,9 +341,14 @@ public final class SettingsLoader {
 
     /** One of the transport names; whether this machine can run it is checked at start-up. */
     String transport(String key) {
+      return oneOf(key, "auto, epoll, io_uring or nio", "auto", "epoll", "io_uring", "nio");
+    }
+
+    /** One of {@code allowed}, in any case; returned in lower case. */
+    String oneOf(String key, String expected, String... allowed) {
       String v = nonEmpty(key).toLowerCase(java.util.Locale.ROOT);
-      if (!List.of("auto", "epoll", "io_uring", "nio").contains(v)) {
-        throw bad(key, v, "auto, epoll, io_uring or nio");
+      if (!List.of(allowed).contains(v)) {
+        throw bad(key, v, expected);
       }
       return v;
     }

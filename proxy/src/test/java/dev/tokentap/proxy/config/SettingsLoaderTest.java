@@ -25,6 +25,8 @@ class SettingsLoaderTest {
     assertThat(s.proxy().upstream().toString()).isEqualTo("http://127.0.0.1:8000");
     assertThat(s.admin().listen().host()).as("admin binds to loopback by default").isEqualTo("127.0.0.1");
     assertThat(s.proxy().usageInjection()).isTrue();
+    assertThat(s.proxy().leakDetection()).isEqualTo("disabled");
+    assertThat(load("tokentap.proxy.leak-detection = SIMPLE").proxy().leakDetection()).isEqualTo("simple");
     assertThat(s.upstream().idleTimeout()).isEqualTo(Duration.ofSeconds(120));
     assertThat(s.proxy().clientLimits()).isEqualTo(
         new Settings.ClientLimits(Duration.ofSeconds(30), Duration.ofSeconds(75), Duration.ofSeconds(60), 10000, 1024));
@@ -150,6 +152,7 @@ class SettingsLoaderTest {
     "tokentap.capture.prefix-chars = 0                                               | tokentap.capture.prefix-chars: 0 (expected: an integer >= 1)",
     "tokentap.capture.max-files = 0                                                  | tokentap.capture.max-files: 0 (expected: an integer >= 1)",
     "tokentap.capture.max-file-size = 1KiB                                           | tokentap.capture.max-file-size",
+    "tokentap.proxy.leak-detection = sometimes                                       | tokentap.proxy.leak-detection: sometimes (expected: disabled, simple, advanced or paranoid)",
   })
   void badValueNamesItsKey(String hocon, String expectedMessageStart) {
     assertThatThrownBy(() -> load(hocon)).isInstanceOf(SettingsException.class).hasMessageContaining(expectedMessageStart.trim());
