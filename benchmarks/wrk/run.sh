@@ -5,7 +5,7 @@
 # runs with its default settings: metering, usage injection (the request does not ask for usage,
 # as the OpenAI SDKs do not by default, so tokentap injects it and filters the usage event out) and
 # the access log on (to a file). Writes wrk.md to $OUT (default benchmarks/wrk/results).
-# About 4 minutes with the defaults. Results: docs/performance.md, "Side by side with wrk".
+# About 5 minutes with the defaults (the JIT settle adds 20-60 s). Results: docs/performance.md, "Side by side with wrk".
 #
 #   benchmarks/wrk/run.sh                          # build the jar if missing, then run
 #   CONNS=1,10 ROUNDS=1 DURATION=5 benchmarks/wrk/run.sh
