@@ -24,9 +24,9 @@ import java.util.Arrays;
  *
  * <p>A proxy holds one decoder per open stream, thousands of them, so a decoder keeps no buffer it
  * does not need between reads: an event's data is gathered in a buffer shared by the decoders fed
- * on the same thread, and moves to the decoder's own array only when a read ends inside an event
- * (then the next read goes on in that array). The line buffer, too, is made only for a line cut
- * between reads.
+ * on the same thread, and moves to an array of the decoder's own only when a read ends inside an
+ * event (the next read goes on in that array, which is kept for the next such event). The line
+ * buffer, too, is made only for a line cut between reads.
  *
  * <p>It also tracks absolute byte offsets so the relay can remove whole events from the stream
  * ({@link #completeUpTo()}, and the {@code start}/{@code end} passed to the listener).
@@ -96,6 +96,8 @@ public final class SseEventDecoder {
   private byte[] data = EMPTY;
   private int dataLength;
   private SharedData shared;
+  /** This decoder's own data buffer: made the first time a read ended inside an event, kept for the next. */
+  private byte[] ownData = EMPTY;
   private byte[] type = EMPTY;
   private int typeLength;
   private byte[] lastEventId = EMPTY;
@@ -138,6 +140,8 @@ public final class SseEventDecoder {
         candidate.inUse = true;
         shared = candidate;
         data = candidate.bytes;
+      } else {
+        data = ownData;
       }
     }
     try {
@@ -145,16 +149,22 @@ public final class SseEventDecoder {
     } finally {
       if (shared != null) {
         returnSharedData();
+      } else {
+        ownData = data; // fed in its own buffer (perhaps grown) all along
       }
     }
   }
 
-  /** At the end of a read: an unfinished event's data moves to this decoder's own array. */
+  /** At the end of a read: an unfinished event's data moves to this decoder's own buffer. */
   private void returnSharedData() {
     if (dataLength > 0) {
       if (data == shared.bytes) {
-        data = Arrays.copyOf(data, dataLength); // grown again as the event goes on
-      } // else: already an array of its own, grown during this read
+        ownData = ensure(ownData, dataLength);
+        System.arraycopy(data, 0, ownData, 0, dataLength);
+      } else {
+        ownData = data; // grown past the shared buffer during this read: this decoder's now
+      }
+      data = ownData;
     } else {
       if (data != shared.bytes && data.length <= MAX_SHARED_DATA) {
         shared.bytes = data; // an event needed more: the next one may too
