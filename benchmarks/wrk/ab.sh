@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Two tokentap builds (or one build with two sets of JVM options) side by side under wrk: the same
-# emulator, both proxies running at once, each load level run on A then B, round after round, and
+# emulator, both proxies running at once, each load level run on A then B in odd rounds and B then A
+# in even ones (the second of two back-to-back runs measured ~5 % better at 10 connections), and
 # each proxy's CPU time per request read from /proc. For a change's before/after when the machine
 # is not quiet enough for benchmarks/wrk/run.sh's absolute figures: the two builds share whatever
-# else the machine is doing. Run it in both orders (swap A and B); a position effect shows there.
+# else the machine is doing. Before the rounds, both run until their JIT has settled (as in run.sh).
 #
 #   benchmarks/wrk/ab.sh before.jar after.jar
 #   A_OPTS=-Dio.netty.allocator.type=pooled benchmarks/wrk/ab.sh app/target/tokentap.jar app/target/tokentap.jar
@@ -29,7 +30,7 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"model":"m","stream":true,"max_tokens":64,"ignore_eos":true,"messages":[{"role":"user","content":"Tell me about proxies."}]}'
 LUA
 java -Xmx1g -jar "$JAR_A" emulate --listen 127.0.0.1:$EMU_PORT --config "$WORK/emulator.conf" >"$WORK/emulator.log" 2>&1 &
-PIDS+=($!)
+EMU_PID=$!; PIDS+=($EMU_PID)
 start_proxy() { # side jar opts port admin
   echo "tokentap { access-log.destination = \"$WORK/access-$1.log\" }" >"$WORK/$1.conf"
   # shellcheck disable=SC2086
@@ -43,11 +44,15 @@ for port in $EMU_PORT $A_PORT $B_PORT; do
   for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.2; done
 done
 run() { wrk -t1 -c"$1" -d"$2"s --timeout 30s -s "$WORK/post.lua" "http://127.0.0.1:$3/v1/chat/completions"; }
-for port in $A_PORT $B_PORT; do run 10 5 $port >/dev/null; done  # JIT and connections
+for port in $A_PORT $B_PORT; do run 10 5 $port >/dev/null; done  # connections
+for port in $A_PORT $B_PORT; do
+  pid=$([[ $port == "$A_PORT" ]] && echo $A_PID || echo $B_PID)
+  echo "JIT of $port settled after $(settle_jit 120 "$pid" "$EMU_PID" -- run 10 5 "$port") s more" >&2
+done
 
 for round in $(seq "$ROUNDS"); do
   for c in ${CONNS//,/ }; do
-    for side in a b; do
+    for side in $( ((round % 2)) && echo a b || echo b a); do
       pid=$([[ $side == a ]] && echo $A_PID || echo $B_PID); port=$([[ $side == a ]] && echo $A_PORT || echo $B_PORT)
       t0=$(cpu_ticks "$pid"); requests=$(run "$c" "$DURATION" "$port" | awk '/requests in/ {print $1}'); t1=$(cpu_ticks "$pid")
       echo "$round $c $side $requests $((t1 - t0))" | tee -a "$WORK/raw.txt" >&2
