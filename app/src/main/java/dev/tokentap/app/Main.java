@@ -1,5 +1,6 @@
 package dev.tokentap.app;
 
+import dev.tokentap.proxy.BufferAllocator;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -22,6 +23,9 @@ public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
+    // Every command (the emulator and the bench too) keeps Netty's allocator out of its low-memory
+    // mode; the proxy also picks tokentap.proxy.allocator when it starts (docs/performance.md).
+    BufferAllocator.keepOutOfLowMemoryMode();
     System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
   }
 

@@ -78,6 +78,7 @@ public final class Tokentap implements AutoCloseable {
    * engine); they measure with this proxy's recorder and are closed after it stops relaying.
    */
   public static Tokentap start(Settings settings, List<RequestTapFactory> tapFactories) throws InterruptedException, IOException {
+    BufferAllocator.apply(settings.proxy().allocator()); // before anything in Netty touches a buffer
     try {
       Transports.use(Transports.resolve(settings.proxy().transport())); // before the first event loop
     } catch (IllegalArgumentException e) {

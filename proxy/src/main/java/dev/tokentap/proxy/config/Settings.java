@@ -21,6 +21,7 @@ public record Settings(
       int ioThreads,
       String transport,
       String leakDetection,
+      String allocator,
       int maxInitialLineLength,
       int maxHeaderSize,
       int maxRequestBody,

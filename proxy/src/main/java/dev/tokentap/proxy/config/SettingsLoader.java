@@ -81,6 +81,7 @@ public final class SettingsLoader {
             r.transport("tokentap.proxy.transport"),
             r.oneOf("tokentap.proxy.leak-detection", "disabled, simple, advanced or paranoid",
                 "disabled", "simple", "advanced", "paranoid"),
+            r.oneOf("tokentap.proxy.allocator", "adaptive or pooled", "adaptive", "pooled"),
             r.size("tokentap.proxy.max-initial-line-length", 256),
             r.size("tokentap.proxy.max-header-size", 1024),
             r.size("tokentap.proxy.max-request-body", 0),

@@ -27,6 +27,8 @@ class SettingsLoaderTest {
     assertThat(s.proxy().usageInjection()).isTrue();
     assertThat(s.proxy().leakDetection()).isEqualTo("disabled");
     assertThat(load("tokentap.proxy.leak-detection = SIMPLE").proxy().leakDetection()).isEqualTo("simple");
+    assertThat(s.proxy().allocator()).isEqualTo("adaptive");
+    assertThat(load("tokentap.proxy.allocator = Pooled").proxy().allocator()).isEqualTo("pooled");
     assertThat(s.upstream().idleTimeout()).isEqualTo(Duration.ofSeconds(120));
     assertThat(s.proxy().clientLimits()).isEqualTo(
         new Settings.ClientLimits(Duration.ofSeconds(30), Duration.ofSeconds(75), Duration.ofSeconds(60), 10000, 1024));
@@ -153,6 +155,7 @@ class SettingsLoaderTest {
     "tokentap.capture.max-files = 0                                                  | tokentap.capture.max-files: 0 (expected: an integer >= 1)",
     "tokentap.capture.max-file-size = 1KiB                                           | tokentap.capture.max-file-size",
     "tokentap.proxy.leak-detection = sometimes                                       | tokentap.proxy.leak-detection: sometimes (expected: disabled, simple, advanced or paranoid)",
+    "tokentap.proxy.allocator = unpooled                                             | tokentap.proxy.allocator: unpooled (expected: adaptive or pooled)",
   })
   void badValueNamesItsKey(String hocon, String expectedMessageStart) {
     assertThatThrownBy(() -> load(hocon)).isInstanceOf(SettingsException.class).hasMessageContaining(expectedMessageStart.trim());
