@@ -57,21 +57,17 @@ class KneeSweepTest {
     int sureFail = (int) Math.floor(SEQS * (0.1 + 0.9 * r)) + 1;
     assertThat(sureFail).as("the band's upper end, from the model").isEqualTo(5);
 
-    StepResults results;
-    StringWriter progress = new StringWriter();
-    try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(profile));
-        Bench bench = new Bench(emulator.baseUri(), SloSpec.parse("ttft=" + TTFT_SLO.toMillis() + "ms"),
-            new SimpleMeterRegistry(), Duration.ofSeconds(30))) {
-      // Each step: 1 s warm-up (about two service times: the first burst's waits and the JIT stay
-      // out), then a 2.5 s window, about four service times and 70 requests at S.
-      BenchRunner.Options base = new BenchRunner.Options(
-          Workloads.parse("synthetic:input=64,output=" + OUTPUT, "m", 1), LoadPlan.closed(8),
-          Long.MAX_VALUE, Duration.ofMillis(2500), 0, 1, Duration.ofSeconds(1));
-      results = new KneeSearch(bench, 0.9, 12, new PrintWriter(progress, true)).search(base);
+    // A sweep the bench itself flags as disturbed (its generator late or CPU-bound) and whose knee
+    // falls outside the band is run once more, in the now warm JVM; the second must hold. The
+    // sweep's first step (concurrency 8) runs cold: once in CI its requests reached the socket up
+    // to 87 ms late and it failed at 81.8 %, and a local run failed it at 75 % then passed.
+    Sweep sweep = sweep(profile);
+    if (!inBand(sweep.results().highestPassing(), sureFail) && sweep.disturbed()) {
+      System.out.println("disturbed sweep, run again:\n" + sweep.shown());
+      sweep = sweep(profile);
     }
-    StringWriter table = new StringWriter();
-    results.print(new PrintWriter(table));
-    String shown = progress + "\n" + table;
+    StepResults results = sweep.results();
+    String shown = sweep.shown();
 
     LoadStep knee = results.highestPassing();
     assertThat(knee).as(shown).isNotNull();
@@ -92,5 +88,33 @@ class KneeSweepTest {
       results.write(keep, null);
       Files.writeString(keep.resolve("sweep.txt"), shown);
     }
+  }
+
+  private record Sweep(StepResults results, String shown) {
+    boolean disturbed() {
+      return results.steps().stream().anyMatch(s -> s.report().generator.late() || s.report().generator.bottleneck());
+    }
+  }
+
+  private static boolean inBand(LoadStep knee, int sureFail) {
+    return knee != null && knee.level() >= SEQS && knee.level() <= SEQS + sureFail - 1;
+  }
+
+  private static Sweep sweep(EngineProfile profile) throws Exception {
+    StepResults results;
+    StringWriter progress = new StringWriter();
+    try (Emulator emulator = Emulator.start(EmulatorSettings.defaults().withPort(0).withProfile(profile));
+        Bench bench = new Bench(emulator.baseUri(), SloSpec.parse("ttft=" + TTFT_SLO.toMillis() + "ms"),
+            new SimpleMeterRegistry(), Duration.ofSeconds(30))) {
+      // Each step: 1 s warm-up (about two service times: the first burst's waits and the JIT stay
+      // out), then a 2.5 s window, about four service times and 70 requests at S.
+      BenchRunner.Options base = new BenchRunner.Options(
+          Workloads.parse("synthetic:input=64,output=" + OUTPUT, "m", 1), LoadPlan.closed(8),
+          Long.MAX_VALUE, Duration.ofMillis(2500), 0, 1, Duration.ofSeconds(1));
+      results = new KneeSearch(bench, 0.9, 12, new PrintWriter(progress, true)).search(base);
+    }
+    StringWriter table = new StringWriter();
+    results.print(new PrintWriter(table));
+    return new Sweep(results, progress + "\n" + table);
   }
 }
