@@ -23,9 +23,10 @@ class EngineLoopTest {
       engine.submit(new Sequence(20_000, new int[] {3}, 20_003, -1, 0, t));
       t.await();
       assertThat(t.first - submitted).isGreaterThanOrEqualTo(Duration.ofMillis(27).toNanos());
-      // Two decode steps of 1 ms; the first token's stamp may be late by timer slack the next step
-      // makes up.
-      assertThat(t.last - t.first).isGreaterThanOrEqualTo(Duration.ofMillis(2).toNanos() * 9 / 10);
+      // Two decode steps of 1 ms after the prefill's 27.4, bounded from the submission: the first
+      // token's stamp may be late by timer slack (0.7 ms once on a loaded machine) that the next
+      // step makes up.
+      assertThat(t.last - submitted).isGreaterThanOrEqualTo(Duration.ofMillis(29).toNanos());
     }
   }
 

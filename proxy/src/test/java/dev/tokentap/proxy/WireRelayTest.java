@@ -28,16 +28,34 @@ class WireRelayTest {
   static final String JSON = "{\"id\":\"x\",\"choices\":[{\"message\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"
       + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}";
 
+  /** Asks for no usage, as the OpenAI SDKs do: tokentap injects it and takes the usage event out. */
+  static final String WITHOUT_USAGE = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
   static RawUpstream upstream;
   static ProxyHarness proxy;
   /** The chunked body exactly as the upstream writes it, one write per piece. */
   static byte[][] pieces;
+  /** The same stream one event per chunk, as servers flush it, and the index of its usage event. */
+  static byte[][] eventChunks;
+  static int usageChunk;
+  /** What the upstream writes for a request with {@code x-pieces}, one write per piece. */
+  static volatile byte[][] nextPieces;
 
   @BeforeAll
   static void start() throws Exception {
     pieces = oddlyFramed(STREAM);
+    eventChunks = chunkPerEvent(STREAM);
     upstream = new RawUpstream((request, connection) -> {
-      if (request.requestLine().contains("/v1/chat/completions") && request.header("x-json") == null) {
+      if (request.header("x-pieces") != null) {
+        connection.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+        byte[][] script = nextPieces;
+        for (int i = 0; i < script.length; i++) {
+          // One event per read, and a longer pause that keeps the usage event out of the read
+          // before it; random pieces run on, now and then apart.
+          Thread.sleep(script != eventChunks ? (i % 4 == 0 ? 1 : 0) : i == usageChunk ? 30 : 3);
+          connection.write(script[i]);
+        }
+      } else if (request.requestLine().contains("/v1/chat/completions") && request.header("x-json") == null) {
         connection.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
         for (byte[] piece : pieces) {
           connection.write(piece);
@@ -77,6 +95,99 @@ class WireRelayTest {
     }
     out.add("0\r\nx-upstream-trailer: done\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
     return out.toArray(byte[][]::new);
+  }
+
+  /** One chunk per event (an extension on every third, sizes in upper case, every other zero-padded), then the last chunk. */
+  static byte[][] chunkPerEvent(byte[] body) {
+    String all = new String(body, StandardCharsets.ISO_8859_1);
+    java.util.List<byte[]> out = new java.util.ArrayList<>();
+    int at = 0;
+    for (int i = 0; at < all.length(); i++) {
+      int end = all.indexOf("\n\n", at) + 2;
+      String event = all.substring(at, end);
+      if (event.contains("\"usage\":{")) {
+        usageChunk = i;
+      }
+      String size = (i % 2 == 0 ? "0" : "") + Integer.toHexString(event.length()).toUpperCase() + (i % 3 == 0 ? ";ev=" + i : "");
+      out.add((size + "\r\n" + event + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      at = end;
+    }
+    out.add("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    return out.toArray(byte[][]::new);
+  }
+
+  static byte[] concat(byte[][] parts, int from, int to) {
+    ByteArrayOutputStream all = new ByteArrayOutputStream();
+    for (int i = from; i < to; i++) {
+      all.writeBytes(parts[i]);
+    }
+    return all.toByteArray();
+  }
+
+  /** The stream less the usage event tokentap injected. */
+  static String streamWithoutUsage() {
+    String all = new String(STREAM, StandardCharsets.ISO_8859_1);
+    int usage = all.indexOf("\"usage\":{");
+    int start = all.lastIndexOf("\n\n", usage) + 2;
+    int end = all.indexOf("\n\n", usage) + 2;
+    return all.substring(0, start) + all.substring(end);
+  }
+
+  /**
+   * With usage injected, every read that is whole chunks of whole events, none of them the usage
+   * event, reaches the client exactly as the upstream framed it (extensions and padded sizes show
+   * it was not framed again); the read with the usage event is framed anew without it.
+   */
+  @Test
+  void withUsageFilteredReadsOfWholeEventsStillPassAsTheUpstreamFramedThem() throws Exception {
+    nextPieces = eventChunks;
+    byte[] verbatim = concat(eventChunks, 0, usageChunk - 1);
+    String all = streamWithoutUsage();
+    int eventsBytes = 0; // the payload of the verbatim chunks: the stream's first usageChunk - 1 events
+    for (int i = 0; i < usageChunk - 1; i++) {
+      eventsBytes = all.indexOf("\n\n", eventsBytes) + 2;
+    }
+    String rest = all.substring(eventsBytes);
+    try (RawHttpClient c = new RawHttpClient(proxy.tokentap.proxyAddress().getPort())) {
+      for (int round = 0; round < 2; round++) {
+        proxy.finished.clear();
+        c.post("/v1/chat/completions", WITHOUT_USAGE, "x-pieces: 1");
+        RawHttpClient.Response head = c.readHead();
+        assertThat(head.header("transfer-encoding")).isEqualTo("chunked");
+        assertThat(new String(c.readBytes(verbatim.length), StandardCharsets.ISO_8859_1))
+            .as("round %d", round).isEqualTo(new String(verbatim, StandardCharsets.ISO_8859_1));
+        ByteArrayOutputStream tail = new ByteArrayOutputStream();
+        assertThat(c.readBody(head, tail)).isTrue();
+        assertThat(tail.toString(StandardCharsets.ISO_8859_1)).isEqualTo(rest);
+        FinishedRequest record = proxy.next();
+        assertThat(record.outcome()).isEqualTo(Outcome.OK);
+        assertThat(record.outputTokens()).isEqualTo(30);
+      }
+    }
+  }
+
+  /** The same stream written in random pieces that cut chunks, events and framing alike: the client always gets it less the usage event. */
+  @Test
+  void withUsageFilteredAnyCutOfTheUpstreamsChunksGivesTheStreamLessTheUsageEvent() throws Exception {
+    byte[] wire = concat(eventChunks, 0, eventChunks.length);
+    java.util.Random random = new java.util.Random(13);
+    try (RawHttpClient c = new RawHttpClient(proxy.tokentap.proxyAddress().getPort())) {
+      for (int round = 0; round < 12; round++) {
+        java.util.List<byte[]> cut = new java.util.ArrayList<>();
+        for (int at = 0; at < wire.length; ) {
+          int n = Math.min(wire.length - at, 1 + random.nextInt(round % 2 == 0 ? 40 : 600));
+          cut.add(Arrays.copyOfRange(wire, at, at + n));
+          at += n;
+        }
+        nextPieces = cut.toArray(byte[][]::new);
+        proxy.finished.clear();
+        c.post("/v1/chat/completions", WITHOUT_USAGE, "x-pieces: 1");
+        RawHttpClient.Response response = c.read();
+        assertThat(response.complete()).isTrue();
+        assertThat(response.bodyText()).as("round %d", round).isEqualTo(streamWithoutUsage());
+        assertThat(proxy.next().outputTokens()).isEqualTo(30);
+      }
+    }
   }
 
   static byte[] wireBody() {

@@ -70,6 +70,14 @@ final class BodyFraming {
   }
 
   /**
+   * Whether a chunked body is between two chunks (none of the next one's size line read yet) or
+   * ended: bytes scanned from here to a point where this holds again are whole chunks.
+   */
+  boolean betweenChunks() {
+    return kind == Kind.CHUNKED && (state == State.DONE || state == State.SIZE && digits == 0);
+  }
+
+  /**
    * Scans {@code in} from its reader index up to its end or the message's, whichever is first,
    * without moving the index; returns how many bytes belong to this message. The payload among
    * them is then {@link #rangeCount()} ranges.

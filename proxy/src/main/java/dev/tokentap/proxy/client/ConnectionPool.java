@@ -3,6 +3,7 @@ package dev.tokentap.proxy.client;
 import dev.tokentap.proxy.config.UpstreamUri;
 import dev.tokentap.proxy.relay.Transports;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -72,6 +73,15 @@ public final class ConnectionPool {
     }
   }
 
+  /**
+   * How much one read of an upstream socket asks for. Netty's default guess shrinks to 64 bytes
+   * after a run of small reads, and then cuts the next larger burst into several reads, each one a
+   * meter pass, a write and a flush to the client, and each cut chunk framed anew where the usage
+   * event is filtered (docs/performance.md, "Whole reads"). A stream's reads are a few events
+   * each, so the guess stays at 2 KiB or more; buffers are pooled and released once relayed.
+   */
+  private static final AdaptiveRecvByteBufAllocator READ_SIZES = new AdaptiveRecvByteBufAllocator(2048, 8192, 65536);
+
   /** @param tls the client TLS context for an https upstream ({@link TlsContexts}); null for plain http */
   public ConnectionPool(EventLoop loop, UpstreamUri upstream, SslContext tls, Limits limits) {
     this.loop = loop;
@@ -85,6 +95,7 @@ public final class ConnectionPool {
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, limits.connectTimeout().toMillis()))
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.SO_KEEPALIVE, true)
+            .option(ChannelOption.RCVBUF_ALLOCATOR, READ_SIZES)
             .handler(
                 new ChannelInitializer<SocketChannel>() {
                   @Override

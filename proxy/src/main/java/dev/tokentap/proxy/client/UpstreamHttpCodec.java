@@ -95,7 +95,7 @@ public final class UpstreamHttpCodec extends CombinedChannelDuplexHandler<Upstre
       }
       if (body != null) {
         if (body.kind() == BodyFraming.Kind.UNTIL_CLOSE) {
-          out.add(new WireContent.Last(Unpooled.EMPTY_BUFFER, Unpooled.EMPTY_BUFFER)); // the close is its end
+          out.add(new WireContent.Last(Unpooled.EMPTY_BUFFER, Unpooled.EMPTY_BUFFER, false)); // the close is its end
         } // else the connection closed inside the body: no end; the listener sees the connection break
         endBody();
       }
@@ -124,6 +124,7 @@ public final class UpstreamHttpCodec extends CombinedChannelDuplexHandler<Upstre
     }
 
     private void readBody(ByteBuf in, List<Object> out) {
+      boolean startsBetweenChunks = body.betweenChunks();
       int n;
       try {
         n = body.scan(in);
@@ -136,11 +137,12 @@ public final class UpstreamHttpCodec extends CombinedChannelDuplexHandler<Upstre
       ByteBuf wire = in.retainedSlice(in.readerIndex(), n);
       ByteBuf payload = body.kind() == BodyFraming.Kind.CHUNKED ? payload(in) : wire;
       in.skipBytes(n);
+      boolean wholeChunks = startsBetweenChunks && body.betweenChunks();
       if (body.done()) {
         endBody();
-        out.add(new WireContent.Last(payload, wire));
+        out.add(new WireContent.Last(payload, wire, wholeChunks));
       } else {
-        out.add(new WireContent(payload, wire));
+        out.add(new WireContent(payload, wire, wholeChunks));
       }
     }
 

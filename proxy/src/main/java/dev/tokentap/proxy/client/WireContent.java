@@ -19,15 +19,26 @@ import io.netty.handler.codec.http.LastHttpContent;
  */
 public class WireContent extends DefaultHttpContent {
   private final ByteBuf wire;
+  private final boolean wholeChunks;
 
-  WireContent(ByteBuf payload, ByteBuf wire) {
+  WireContent(ByteBuf payload, ByteBuf wire, boolean wholeChunks) {
     super(payload);
     this.wire = wire;
+    this.wholeChunks = wholeChunks;
   }
 
   /** The part's bytes exactly as they were read, framing included. */
   public ByteBuf wire() {
     return wire;
+  }
+
+  /**
+   * Whether the wire bytes are whole chunks of a chunked body: they start and end between two
+   * chunks (or at the body's end), so they can be sent to a chunked client as they are, between
+   * chunks framed by someone else.
+   */
+  public boolean wholeChunks() {
+    return wholeChunks;
   }
 
   private boolean separate() {
@@ -78,8 +89,8 @@ public class WireContent extends DefaultHttpContent {
 
   /** The part that ends the message (its trailer section, if any, is in the wire bytes). */
   public static final class Last extends WireContent implements LastHttpContent {
-    Last(ByteBuf payload, ByteBuf wire) {
-      super(payload, wire);
+    Last(ByteBuf payload, ByteBuf wire, boolean wholeChunks) {
+      super(payload, wire, wholeChunks);
     }
 
     @Override

@@ -25,7 +25,8 @@ import io.netty.handler.codec.http.LastHttpContent;
  * exactly as the upstream framed it (the same chunking or the same Content-Length, nothing filtered
  * out), the upstream's bytes are forwarded as they came ({@link WireRelay}): nothing is decoded,
  * copied or encoded again. Where the usage event tokentap injected is filtered out ({@link
- * UsageEventFilter}), what is released of each read goes out as one chunk of its own framing, in
+ * UsageEventFilter}), a read of whole upstream chunks with nothing to filter out is forwarded the
+ * same way, and any other read's releasable payload goes out as one chunk of its own framing, in
  * one write. Only an HTTP/1.0 client, or a body that ends at the close, has its payload framed by
  * the encoder.
  */
@@ -124,8 +125,20 @@ final class ResponseRelay {
     client.flush();
   }
 
-  /** What is released of the payload (less the injected usage event) as one chunk: one write per read. */
+  /**
+   * What is released of the payload (less the injected usage event) as one chunk: one write per
+   * read. A read of whole upstream chunks holding whole events, none filtered out (all but the
+   * stream's end, usually), goes out as the upstream framed it instead: no copy, no new framing.
+   */
   private void relayChunk(HttpContent content, boolean last) {
+    if (usageFilter != null && content instanceof WireContent w && w.wholeChunks()
+        && usageFilter.passesWhole(content.content().readableBytes())) {
+      if (last) {
+        usageFilter = null;
+      }
+      relayWire(content, last);
+      return;
+    }
     ByteBuf out = payload(content, last);
     content.release();
     ByteBuf chunk = WireRelay.chunk(client.alloc(), out, last);

@@ -50,6 +50,25 @@ final class UsageEventFilter {
     return release(meter.completeUpTo());
   }
 
+  /**
+   * For {@code length} new payload bytes (already fed to the meter) that the caller would rather
+   * pass on as they are: true, and they count as released, when nothing is held before them, the
+   * meter has seen every event in them end and none of them is to be dropped; otherwise false, and
+   * the caller hands them to {@link #filter} as usual.
+   */
+  boolean passesWhole(int length) {
+    if (heldBytes != 0) {
+      return false;
+    }
+    collectDrops();
+    long end = heldStart + length;
+    if (dropCount != 0 || meter.completeUpTo() != end) {
+      return false;
+    }
+    heldStart = end;
+    return true;
+  }
+
   /** At the end of the body: everything still held goes out, minus dropped events. */
   ByteBuf finish() {
     collectDrops();

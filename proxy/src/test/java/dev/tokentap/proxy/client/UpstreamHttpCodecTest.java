@@ -140,6 +140,45 @@ class UpstreamHttpCodecTest {
     assertThat(ch.finishAndReleaseAll()).isFalse();
   }
 
+  /**
+   * A part is whole chunks exactly when its read started and ended between two chunks (or at the
+   * body's end): cut at every offset, the parts that say so are those, and a body with a length
+   * never says so.
+   */
+  @Test
+  void aPartIsWholeChunksWhenItsReadStartsAndEndsBetweenChunks() {
+    int bodyStart = CHUNKED.length() - CHUNKED_BODY.length();
+    java.util.Set<Integer> boundaries = new java.util.HashSet<>();
+    boundaries.add(bodyStart); // before the first chunk's size line
+    int eventChunkEnd = CHUNKED.indexOf(EVENT) + EVENT.length() + 2; // its data and CRLF
+    int doneChunkEnd = CHUNKED.indexOf(DONE) + DONE.length() + 2;
+    int abChunkEnd = CHUNKED.indexOf("2\nab\n") + 5;
+    boundaries.addAll(List.of(eventChunkEnd, doneChunkEnd, abChunkEnd, CHUNKED.length()));
+    for (int cut = bodyStart + 1; cut < CHUNKED.length(); cut++) {
+      EmbeddedChannel ch = channel(1, HttpMethod.POST);
+      feed(ch, CHUNKED, bodyStart, cut);
+      assertThat((Object) ch.readInbound()).isInstanceOf(HttpResponse.class);
+      WireContent first = ch.readInbound();
+      WireContent second = ch.readInbound();
+      try {
+        assertThat(first.wholeChunks()).as("body up to %d", cut).isEqualTo(boundaries.contains(cut));
+        assertThat(second.wholeChunks()).as("body from %d", cut).isEqualTo(boundaries.contains(cut));
+        assertThat(second).isInstanceOf(LastHttpContent.class);
+      } finally {
+        first.release();
+        second.release();
+      }
+      assertThat(ch.finishAndReleaseAll()).isFalse();
+    }
+    EmbeddedChannel ch = channel(1, HttpMethod.POST);
+    feed(ch, FIXED);
+    assertThat((Object) ch.readInbound()).isInstanceOf(HttpResponse.class);
+    WireContent json = ch.readInbound();
+    assertThat(json.wholeChunks()).isFalse();
+    json.release();
+    assertThat(ch.finishAndReleaseAll()).isFalse();
+  }
+
   @Test
   void theResponseToHeadHasNoBodyAndTheNextResponseFollows() {
     EmbeddedChannel ch = channel(1, HttpMethod.HEAD);

@@ -35,6 +35,15 @@ class UsageEventFilterTest {
 
   /** Relays {@code SSE} cut at {@code cuts}; returns what the client got. */
   private static String relay(boolean injected, int... cuts) {
+    return relay(injected, null, cuts);
+  }
+
+  /**
+   * The same, each read first offered to {@link UsageEventFilter#passesWhole} as the relay does
+   * when the read is whole upstream chunks (here: every read); the indexes of the reads that
+   * passed as they were go to {@code passed}.
+   */
+  private static String relay(boolean injected, List<Integer> passed, int... cuts) {
     StreamMeter meter = new StreamMeter(Api.OPENAI, injected, TokenGapListener.NONE, 1 << 20);
     meter.onResponseHead(200, "text/event-stream", 0);
     UsageEventFilter filter = new UsageEventFilter(meter, ByteBufAllocator.DEFAULT);
@@ -46,7 +55,12 @@ class UsageEventFilterTest {
       ByteBuf in = Unpooled.copiedBuffer(SSE, from, to - from);
       inputs.add(in);
       meter.onBody(in, i);
-      take(filter.filter(in.retain()), client);
+      if (passed != null && filter.passesWhole(in.readableBytes())) {
+        passed.add(i);
+        take(in.retainedDuplicate(), client);
+      } else {
+        take(filter.filter(in.retain()), client);
+      }
       in.release();
       from = to;
     }
@@ -67,6 +81,34 @@ class UsageEventFilterTest {
     String expected = withoutUsage();
     for (int cut = 1; cut < SSE.length; cut++) {
       assertThat(relay(true, cut)).as("cut at %d", cut).isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void readsOfWholeEventsPassAsTheyAreAndTheRestIsFilteredAtEverySplit() {
+    String expected = withoutUsage();
+    String bytes = new String(SSE, StandardCharsets.ISO_8859_1); // one char per byte
+    int usageAt = bytes.indexOf(USAGE_EVENT_START);
+    int usageEnd = bytes.indexOf("\n\n", usageAt) + 2;
+    for (int a = 1; a < SSE.length; a++) {
+      for (int b : new int[] {a + 1, a + 150, a + 900}) { // the second cut: right after, an event later, several later
+        if (b >= SSE.length) {
+          continue;
+        }
+        List<Integer> passed = new ArrayList<>();
+        assertThat(relay(true, passed, a, b)).as("cut at %d and %d", a, b).isEqualTo(expected);
+        boolean firstEndsAnEvent = a >= 2 && SSE[a - 1] == '\n' && SSE[a - 2] == '\n';
+        if (firstEndsAnEvent && a <= usageAt) {
+          assertThat(passed).as("cut at %d and %d", a, b).contains(0); // whole events, no usage: as they are
+        }
+        int[] starts = {0, a, b};
+        int[] ends = {a, b, SSE.length};
+        for (int read = 0; read < 3; read++) {
+          if (starts[read] < usageEnd && ends[read] > usageAt) {
+            assertThat(passed).as("cut at %d and %d: read %d has usage bytes", a, b, read).doesNotContain(read);
+          }
+        }
+      }
     }
   }
 
