@@ -97,6 +97,35 @@ class AccessLogTest {
     assertThat(full.get("tokentap.access.log.dropped").counter().count()).isGreaterThanOrEqualTo(2);
   }
 
+  /**
+   * Lines that come faster than the writer's batch interval reach the file in a few writes, not one
+   * per line: the process's write calls ({@code syscw} in /proc/self/io) while 500 lines are logged
+   * stay far below 500. (Each line's generator used to flush the stream when it closed.)
+   */
+  @Test
+  void aBurstOfLinesIsAFewWritesNotOnePerLine(@TempDir Path dir) throws Exception {
+    Path io = Path.of("/proc/self/io");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(io), "needs Linux's /proc/self/io");
+    Path file = dir.resolve("burst.log");
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (AccessLog log = new AccessLog(file.toString(), 1024, registry)) {
+      log.onFinished(finished(200));
+      awaitLines(file, 1); // the writer is running and idle-waiting
+      long before = writeCalls(io);
+      for (int i = 0; i < 500; i++) {
+        log.onFinished(finished(200));
+      }
+      assertThat(awaitLines(file, 501)).hasSize(501);
+      assertThat(writeCalls(io) - before).as("write calls for 500 lines").isLessThan(100);
+    }
+    assertThat(registry.get("tokentap.access.log.dropped").counter().count()).isZero();
+  }
+
+  private static long writeCalls(Path io) throws Exception {
+    return Files.readAllLines(io).stream().filter(l -> l.startsWith("syscw:"))
+        .mapToLong(l -> Long.parseLong(l.substring(6).trim())).findFirst().orElseThrow();
+  }
+
   private static void awaitCount(SimpleMeterRegistry registry, double n) throws InterruptedException {
     for (int i = 0; i < 200 && registry.get("tokentap.access.log.dropped").counter().count() < n; i++) {
       Thread.sleep(10);

@@ -3,10 +3,12 @@ package dev.tokentap.proxy.record;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import dev.tokentap.meter.MeterResult;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -21,10 +23,20 @@ import java.time.Instant;
  * fell behind or could not write is counted in {@code tokentap_access_log_dropped_total}.
  */
 public final class AccessLog extends QueuedLineWriter {
-  private static final JsonFactory JSON = new JsonFactory();
+  /** Closing a line's generator neither closes nor flushes the stream: the writer flushes once per batch. */
+  private static final JsonFactory JSON = JsonFactory.builder()
+      .disable(StreamWriteFeature.AUTO_CLOSE_TARGET)
+      .disable(StreamWriteFeature.FLUSH_PASSED_TO_STREAM)
+      .build();
+
+  /** Lines are written whole: a batch is flushed before a line that would not fit in the buffer. */
+  private static final int BATCH_BYTES = 64 * 1024;
 
   private final OutputStream out;
   private final boolean closeOut;
+  /** The line being formatted; copied to {@link #out} whole. */
+  private final ByteArrayOutputStream line = new ByteArrayOutputStream(1024);
+  private int buffered;
 
   public AccessLog(String destination, int queueSize, MeterRegistry registry) throws IOException {
     super(queueSize, Counter.builder("tokentap.access.log.dropped")
@@ -32,16 +44,17 @@ public final class AccessLog extends QueuedLineWriter {
         .register(registry), "tokentap-access-log");
     switch (destination) {
       case "stdout" -> {
-        out = System.out;
+        // A batch is one write here too, and never splits a line: other threads print to stdout.
+        out = new BufferedOutputStream(System.out, BATCH_BYTES);
         closeOut = false;
       }
       case "stderr" -> {
-        out = System.err;
+        out = new BufferedOutputStream(System.err, BATCH_BYTES);
         closeOut = false;
       }
       default -> {
         // Buffered: a batch of lines is one write (QueuedLineWriter flushes when the queue runs empty).
-        out = new BufferedOutputStream(new FileOutputStream(destination, true), 64 * 1024);
+        out = new BufferedOutputStream(new FileOutputStream(destination, true), BATCH_BYTES);
         closeOut = true;
       }
     }
@@ -51,12 +64,22 @@ public final class AccessLog extends QueuedLineWriter {
   @Override
   void flush() throws IOException {
     out.flush();
+    buffered = 0;
   }
 
   @Override
   void write(FinishedRequest r) throws IOException {
-    JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8);
-    g.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+    line.reset();
+    format(r, line);
+    if (buffered + line.size() > BATCH_BYTES) {
+      flush(); // the buffer would otherwise write part of this line now and the rest later
+    }
+    line.writeTo(out);
+    buffered += line.size();
+  }
+
+  private static void format(FinishedRequest r, OutputStream to) throws IOException {
+    JsonGenerator g = JSON.createGenerator(to, JsonEncoding.UTF8);
     g.writeStartObject();
     g.writeStringField("ts", Instant.ofEpochMilli(r.wallClockStartMillis()).toString());
     g.writeStringField("role", r.role().label());
@@ -111,6 +134,8 @@ public final class AccessLog extends QueuedLineWriter {
   void closeOutput() throws IOException {
     if (closeOut) {
       out.close();
+    } else {
+      out.flush(); // stdout and stderr stay open; their buffer is ours
     }
   }
 }

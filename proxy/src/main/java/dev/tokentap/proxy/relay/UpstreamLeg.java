@@ -82,8 +82,13 @@ final class UpstreamLeg {
       return;
     }
     connecting = true;
-    client.config().setAutoRead(false);
-    relay.pool(client.eventLoop()).acquire(fresh).addListener(this::onAcquired);
+    Future<Channel> acquired = relay.pool(client.eventLoop()).acquire(fresh);
+    if (acquired.isDone()) {
+      onAcquired(acquired); // an idle pooled connection: no pause in reading the client, no epoll_ctl pair
+      return;
+    }
+    client.config().setAutoRead(false); // until a connection is there to take the client's bytes
+    acquired.addListener(this::onAcquired);
   }
 
   private void onAcquired(Future<? super Channel> f) {
