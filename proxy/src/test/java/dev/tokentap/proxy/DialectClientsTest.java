@@ -78,14 +78,17 @@ class DialectClientsTest {
   ClientView measured(Supplier<ClientView> call, FinishedRequest[] recordOut) throws InterruptedException {
     ClientView view = null;
     // A thread of the client, emulator or proxy not scheduled for a few ms shows on one side only:
-    // such a disturbed measurement is taken again, up to 5 times on a busy 2-core machine.
+    // such a disturbed measurement (TTFT 2 ms apart, or the end 10 ms apart: once in CI the
+    // client saw the end 18.5 ms after the proxy) is taken again, up to 5 times on a busy 2-core
+    // machine.
     for (int attempt = 1; attempt <= 5; attempt++) {
       System.gc();
       view = call.get();
       recordOut[0] = proxy.next();
       System.out.printf("client ttft %.3f e2e %.3f | proxy ttft %.3f e2e %.3f%n", view.ttftSeconds() * 1e3, view.e2eSeconds() * 1e3,
           recordOut[0].ttftSeconds() * 1e3, recordOut[0].e2eSeconds() * 1e3);
-      if (Math.abs(view.ttftSeconds() - recordOut[0].ttftSeconds()) <= 0.002) {
+      if (Math.abs(view.ttftSeconds() - recordOut[0].ttftSeconds()) <= 0.002
+          && Math.abs(view.e2eSeconds() - recordOut[0].e2eSeconds()) <= 0.010) {
         break;
       }
     }
