@@ -55,6 +55,10 @@ class ProxySigtermTest {
         proxy.destroy(); // SIGTERM
         awaitNotReady(admin);
         assertThat(proxy.isAlive()).as("the process waits for the stream in flight").isTrue();
+        // Readiness turns false first and the listener closes right after it: a connection tried in
+        // between is still taken (once in CI), so the check waits for the refusal, briefly.
+        awaitRefused(port);
+        assertThat(proxy.isAlive()).as("the process still waits for the stream in flight").isTrue();
         assertThatThrownBy(() -> new RawHttpClient(port).close()).as("new connections are refused").isInstanceOf(ConnectException.class);
 
         ByteArrayOutputStream body = new ByteArrayOutputStream();
@@ -82,6 +86,17 @@ class ProxySigtermTest {
       Thread.sleep(100);
     }
     throw new AssertionError("tokentap proxy never became ready: " + Files.readString(log));
+  }
+
+  private static void awaitRefused(int port) throws Exception {
+    for (int i = 0; i < 100; i++) {
+      try {
+        new RawHttpClient(port).close();
+      } catch (ConnectException refused) {
+        return;
+      }
+      Thread.sleep(20);
+    }
   }
 
   private static void awaitNotReady(int admin) throws Exception {
