@@ -90,6 +90,11 @@ class LivePrometheusTest {
       overrides.put("tokentap.proxy.upstream", emulator.baseUri().toString());
       overrides.put("tokentap.shadow.targets", List.of(Map.of("name", "staging", "upstream", staging.baseUri().toString(), "factor", 1.5, "spread-window", "1s")));
       overrides.put("tokentap.capacity.in-flight.production", 64);
+      // A fifteenth of the requests fail on purpose, so attainment (about 0.93) sits near the default
+      // goal of 0.9: a knee "seen" by chance at 3 in flight has a lower bound of 0, which the rules
+      // drop (a CI run saw target:tokentap_fleet_capacity_in_flight_lower:sum empty). Well below
+      // attainment, the estimate and its lower bound are the traffic's top level, every run.
+      overrides.put("tokentap.capacity.estimate.slo-attainment-goal", 0.5);
       overrides.put("tokentap.metrics.tenant.source", "header");
       overrides.put("tokentap.shadow.compare.sample", 1);
       Settings settings = SettingsLoader.load(SettingsLoader.resolve(null, overrides));
@@ -190,6 +195,13 @@ class LivePrometheusTest {
         for (Map.Entry<String, String> q : queries.entrySet()) {
           JsonNode result = query(base, q.getValue());
           boolean hasData = hasData(result);
+          // A series can be missing for a moment (a scrape or rule evaluation running late on a busy
+          // machine): an empty answer is asked again, while traffic continues, for up to 10 s.
+          for (int retry = 0; !hasData && expectedEmptyReason(q.getValue()) == null && retry < 20; retry++) {
+            Thread.sleep(500);
+            result = query(base, q.getValue());
+            hasData = hasData(result);
+          }
           String reason = expectedEmptyReason(q.getValue());
           if (reason != null) {
             expectedEmpty++;

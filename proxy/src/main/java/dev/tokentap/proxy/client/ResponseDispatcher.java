@@ -19,6 +19,7 @@ import io.netty.util.ReferenceCountUtil;
  * </pre>
  */
 public final class ResponseDispatcher extends ChannelInboundHandlerAdapter {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ResponseDispatcher.class);
   private ResponseListener listener;
   private ReadClock clock;
 
@@ -89,6 +90,10 @@ public final class ResponseDispatcher extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (PeerFaults.unexpected(cause)) {
+      // Not the upstream failing: a fault in tokentap's handling of its response, logged, never silent.
+      LOG.warn("closing an upstream connection after an unexpected error", cause);
+    }
     ResponseListener l = listener;
     listener = null;
     if (l != null) {

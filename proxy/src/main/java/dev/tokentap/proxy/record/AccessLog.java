@@ -1,9 +1,7 @@
 package dev.tokentap.proxy.record;
 
 import com.fasterxml.jackson.core.JsonEncoding;
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.StreamWriteFeature;
 import dev.tokentap.meter.MeterResult;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -23,12 +21,6 @@ import java.time.Instant;
  * fell behind or could not write is counted in {@code tokentap_access_log_dropped_total}.
  */
 public final class AccessLog extends QueuedLineWriter {
-  /** Closing a line's generator neither closes nor flushes the stream: the writer flushes once per batch. */
-  private static final JsonFactory JSON = JsonFactory.builder()
-      .disable(StreamWriteFeature.AUTO_CLOSE_TARGET)
-      .disable(StreamWriteFeature.FLUSH_PASSED_TO_STREAM)
-      .build();
-
   /** Lines are written whole: a batch is flushed before a line that would not fit in the buffer. */
   private static final int BATCH_BYTES = 64 * 1024;
 

@@ -1,5 +1,7 @@
 package dev.tokentap.proxy.record;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamWriteFeature;
 import io.micrometer.core.instrument.Counter;
 import java.io.IOException;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -24,6 +26,14 @@ import org.slf4j.LoggerFactory;
 abstract class QueuedLineWriter implements RequestListener, AutoCloseable {
   static final long BATCH_MILLIS = 10;
   static final long IDLE_MILLIS = 1000;
+  /**
+   * Generators for the lines: each writes into the writer's buffered stream and leaves it open and
+   * unflushed, so a batch of lines is one write to the destination.
+   */
+  static final JsonFactory JSON = JsonFactory.builder()
+      .disable(StreamWriteFeature.AUTO_CLOSE_TARGET)
+      .disable(StreamWriteFeature.FLUSH_PASSED_TO_STREAM)
+      .build();
   private static final FinishedRequest POISON = new FinishedRequest(null, null, null, null, null, 0, 0, 0, 0, 0, 0, null, null, 0, 0, null, 0);
 
   private final BlockingQueue<FinishedRequest> queue;

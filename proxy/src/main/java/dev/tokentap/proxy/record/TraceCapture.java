@@ -1,9 +1,7 @@
 package dev.tokentap.proxy.record;
 
 import com.fasterxml.jackson.core.JsonEncoding;
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.StreamWriteFeature;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.SettingsException;
 import io.micrometer.core.instrument.Counter;
@@ -27,12 +25,6 @@ import java.nio.file.StandardOpenOption;
  * tokentap_capture_records_total}.
  */
 public final class TraceCapture extends QueuedLineWriter {
-  /** Closing a line's generator neither closes nor flushes the stream: the writer flushes once per batch. */
-  private static final JsonFactory JSON = JsonFactory.builder()
-      .disable(StreamWriteFeature.AUTO_CLOSE_TARGET)
-      .disable(StreamWriteFeature.FLUSH_PASSED_TO_STREAM)
-      .build();
-
   private final Settings.Capture settings;
   private final long startNanos = System.nanoTime();
   private final Counter written;

@@ -1,6 +1,7 @@
 package dev.tokentap.proxy.relay;
 
 import dev.tokentap.meter.Outcome;
+import dev.tokentap.proxy.client.PeerFaults;
 import dev.tokentap.proxy.client.ReadClock;
 import dev.tokentap.proxy.record.Role;
 import io.netty.buffer.Unpooled;
@@ -35,6 +36,7 @@ import java.util.ArrayDeque;
  * than 100-continue (417). {@code Expect: 100-continue} is answered here, and not sent upstream.
  */
 final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClientConnectionHandler.class);
   private final RelayContext relay;
   private ReadClock clock;
   private ChannelHandlerContext ctx;
@@ -246,6 +248,11 @@ final class ClientConnectionHandler extends ChannelInboundHandlerAdapter {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     // Client resets and the like: the close that follows ends any exchange as a client abort.
+    // Anything else is a fault in tokentap (a client sees its connection close without an
+    // answer): logged, never silent.
+    if (PeerFaults.unexpected(cause)) {
+      LOG.warn("closing a client connection after an unexpected error", cause);
+    }
     ctx.close();
   }
 
