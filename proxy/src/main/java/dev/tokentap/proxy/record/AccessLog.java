@@ -5,8 +5,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokentap.meter.MeterResult;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -21,32 +19,26 @@ import java.time.Instant;
  * fell behind or could not write is counted in {@code tokentap_access_log_dropped_total}.
  */
 public final class AccessLog extends QueuedLineWriter {
-  /** Lines are written whole: a batch is flushed before a line that would not fit in the buffer. */
-  private static final int BATCH_BYTES = 64 * 1024;
-
   private final OutputStream out;
   private final boolean closeOut;
-  /** The line being formatted; copied to {@link #out} whole. */
-  private final ByteArrayOutputStream line = new ByteArrayOutputStream(1024);
-  private int buffered;
 
   public AccessLog(String destination, int queueSize, MeterRegistry registry) throws IOException {
     super(queueSize, Counter.builder("tokentap.access.log.dropped")
         .description("Access-log lines dropped because the writer fell behind or could not write")
         .register(registry), "tokentap-access-log");
     switch (destination) {
+      // Other threads print to stdout and stderr too: a batch is one write there, never part of a line.
+      // (Their PrintStreams keep a failed write to themselves: only a file's failures are counted.)
       case "stdout" -> {
-        // A batch is one write here too, and never splits a line: other threads print to stdout.
-        out = new BufferedOutputStream(System.out, BATCH_BYTES);
+        out = System.out;
         closeOut = false;
       }
       case "stderr" -> {
-        out = new BufferedOutputStream(System.err, BATCH_BYTES);
+        out = System.err;
         closeOut = false;
       }
       default -> {
-        // Buffered: a batch of lines is one write (QueuedLineWriter flushes when the queue runs empty).
-        out = new BufferedOutputStream(new FileOutputStream(destination, true), BATCH_BYTES);
+        out = new FileOutputStream(destination, true);
         closeOut = true;
       }
     }
@@ -54,23 +46,13 @@ public final class AccessLog extends QueuedLineWriter {
   }
 
   @Override
-  void flush() throws IOException {
+  void writeOut(byte[] bytes, int length) throws IOException {
+    out.write(bytes, 0, length);
     out.flush();
-    buffered = 0;
   }
 
   @Override
-  void write(FinishedRequest r) throws IOException {
-    line.reset();
-    format(r, line);
-    if (buffered + line.size() > BATCH_BYTES) {
-      flush(); // the buffer would otherwise write part of this line now and the rest later
-    }
-    line.writeTo(out);
-    buffered += line.size();
-  }
-
-  private static void format(FinishedRequest r, OutputStream to) throws IOException {
+  void format(FinishedRequest r, OutputStream to) throws IOException {
     JsonGenerator g = JSON.createGenerator(to, JsonEncoding.UTF8);
     g.writeStartObject();
     g.writeStringField("ts", Instant.ofEpochMilli(r.wallClockStartMillis()).toString());
@@ -126,8 +108,6 @@ public final class AccessLog extends QueuedLineWriter {
   void closeOutput() throws IOException {
     if (closeOut) {
       out.close();
-    } else {
-      out.flush(); // stdout and stderr stay open; their buffer is ours
     }
   }
 }

@@ -3,7 +3,9 @@ package dev.tokentap.proxy.record;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.StreamWriteFeature;
 import io.micrometer.core.instrument.Counter;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -22,13 +24,22 @@ import org.slf4j.LoggerFactory;
  * cost as much as formatting the line). Only after {@value #IDLE_MILLIS} ms without a line does it
  * block until the next one. A line reaches its destination at most {@value #BATCH_MILLIS} ms
  * after its request finished, plus the time to write the lines before it.
+ *
+ * <p>Lines are formatted whole and gathered in one batch of up to {@value #BATCH_BYTES} bytes,
+ * written to the destination in one call (a longer line is written alone): no line is ever split
+ * between two writes, where other output to the same stream could come between. A batch the
+ * destination refuses (a full disk) is dropped whole, every line of it counted, and never written
+ * later. The warning says so at most once a minute, with the lines dropped since the last one.
  */
 abstract class QueuedLineWriter implements RequestListener, AutoCloseable {
   static final long BATCH_MILLIS = 10;
   static final long IDLE_MILLIS = 1000;
+  /** The most bytes written in one call; also the buffer kept between batches. */
+  static final int BATCH_BYTES = 64 * 1024;
+  private static final long WARN_EVERY_NANOS = TimeUnit.MINUTES.toNanos(1);
   /**
-   * Generators for the lines: each writes into the writer's buffered stream and leaves it open and
-   * unflushed, so a batch of lines is one write to the destination.
+   * Generators for the lines: each writes into the writer's line buffer and leaves it open and
+   * unflushed.
    */
   static final JsonFactory JSON = JsonFactory.builder()
       .disable(StreamWriteFeature.AUTO_CLOSE_TARGET)
@@ -40,6 +51,12 @@ abstract class QueuedLineWriter implements RequestListener, AutoCloseable {
   private final Counter dropped;
   private final String name;
   private final Thread writer;
+  private Bytes line = new Bytes(1024);
+  private Bytes batch = new Bytes(BATCH_BYTES);
+  private int batchLines;
+  private long lastWarnNanos;
+  private boolean warned;
+  private long droppedSinceWarning;
 
   /** @param name the writer thread's name, also used in the warning a failed write logs */
   QueuedLineWriter(int queueSize, Counter dropped, String name) {
@@ -60,11 +77,22 @@ abstract class QueuedLineWriter implements RequestListener, AutoCloseable {
     return true;
   }
 
-  /** Formats and writes one line; on the writer thread. */
-  abstract void write(FinishedRequest request) throws IOException;
+  /** Formats one line, its newline included, into {@code to}; on the writer thread. */
+  abstract void format(FinishedRequest request, OutputStream to) throws IOException;
 
-  /** Flushes what was written; called when the queue runs empty after a write, and at close. */
-  abstract void flush() throws IOException;
+  /** Writes whole lines to the destination and flushes them; on the writer thread. */
+  abstract void writeOut(byte[] bytes, int length) throws IOException;
+
+  /**
+   * Whether the lines gathered so far ({@code pendingBytes}) must be written before the next one is
+   * added: a destination that rotates by size says so when they would take it past its size.
+   */
+  boolean writeBefore(int pendingBytes) {
+    return false;
+  }
+
+  /** {@code lines} reached the destination. */
+  void written(int lines) {}
 
   /** Releases the destination after the last line; on the closing thread. */
   abstract void closeOutput() throws IOException;
@@ -79,14 +107,10 @@ abstract class QueuedLineWriter implements RequestListener, AutoCloseable {
   private void drain() {
     try {
       long lastLine = System.nanoTime();
-      boolean unflushed = false;
       while (true) {
         FinishedRequest r = queue.poll();
         if (r == null) {
-          if (unflushed) {
-            flushBatch();
-            unflushed = false;
-          }
+          writeBatch();
           if (System.nanoTime() - lastLine < TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS)) {
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(BATCH_MILLIS));
             continue;
@@ -95,31 +119,69 @@ abstract class QueuedLineWriter implements RequestListener, AutoCloseable {
         }
         lastLine = System.nanoTime();
         if (r == POISON) {
-          flush();
+          writeBatch();
           return;
         }
-        try {
-          write(r);
-          unflushed = true;
-        } catch (IOException | RuntimeException e) {
-          dropped.increment();
-          LoggerFactory.getLogger(getClass()).warn("{}: cannot write a line", name, e);
-        }
+        add(r);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (IOException e) {
-      LoggerFactory.getLogger(getClass()).warn("{}: cannot flush", name, e);
     }
   }
 
-  /** A batch that cannot be flushed (a full disk) counts as dropped; the writer keeps going. */
-  private void flushBatch() {
+  /** Formats {@code r} and adds it to the batch, writing the batch first when the line would not fit. */
+  private void add(FinishedRequest r) {
+    line.reset();
     try {
-      flush();
+      format(r, line);
     } catch (IOException | RuntimeException e) {
-      dropped.increment();
-      LoggerFactory.getLogger(getClass()).warn("{}: cannot flush", name, e);
+      drop(1, "cannot format a line", e);
+      return;
+    }
+    if (batchLines > 0 && (batch.size() + line.size() > BATCH_BYTES || writeBefore(batch.size()))) {
+      writeBatch();
+    }
+    batch.write(line.array(), 0, line.size());
+    batchLines++;
+    if (batch.size() >= BATCH_BYTES) {
+      writeBatch(); // a line as long as a batch goes alone
+    }
+    if (line.array().length > BATCH_BYTES) {
+      line = new Bytes(1024); // a long line's buffer is not kept
+    }
+  }
+
+  /** Writes the batch; refused, its lines are dropped and counted, never written later. */
+  private void writeBatch() {
+    if (batchLines == 0) {
+      return;
+    }
+    int lines = batchLines;
+    try {
+      writeOut(batch.array(), batch.size());
+      written(lines);
+    } catch (IOException | RuntimeException e) {
+      drop(lines, "cannot write", e);
+    } finally {
+      batchLines = 0;
+      if (batch.array().length > BATCH_BYTES) {
+        batch = new Bytes(BATCH_BYTES);
+      } else {
+        batch.reset();
+      }
+    }
+  }
+
+  private void drop(int lines, String what, Exception e) {
+    dropped.increment(lines);
+    droppedSinceWarning += lines;
+    long now = System.nanoTime();
+    if (!warned || now - lastWarnNanos >= WARN_EVERY_NANOS) {
+      LoggerFactory.getLogger(getClass()).warn("{}: {}; {} line(s) dropped since the last warning (next warning in a minute at the earliest)",
+          name, what, droppedSinceWarning, e);
+      warned = true;
+      lastWarnNanos = now;
+      droppedSinceWarning = 0;
     }
   }
 
@@ -130,9 +192,19 @@ abstract class QueuedLineWriter implements RequestListener, AutoCloseable {
     writer.join(TimeUnit.SECONDS.toMillis(2));
     try {
       closeOutput();
-    } catch (IOException e) { // lines still buffered that the destination refuses (a full disk)
-      dropped.increment();
-      LoggerFactory.getLogger(getClass()).warn("{}: cannot write the last lines", name, e);
+    } catch (IOException e) { // every written line was flushed: only the close itself failed
+      LoggerFactory.getLogger(getClass()).warn("{}: cannot close the destination", name, e);
+    }
+  }
+
+  /** A ByteArrayOutputStream whose bytes are read in place. */
+  private static final class Bytes extends ByteArrayOutputStream {
+    Bytes(int size) {
+      super(size);
+    }
+
+    byte[] array() {
+      return buf;
     }
   }
 }

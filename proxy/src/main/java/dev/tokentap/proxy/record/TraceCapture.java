@@ -6,7 +6,6 @@ import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.SettingsException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -27,8 +26,10 @@ import java.nio.file.StandardOpenOption;
 public final class TraceCapture extends QueuedLineWriter {
   private final Settings.Capture settings;
   private final long startNanos = System.nanoTime();
-  private final Counter written;
-  private CountingStream out;
+  private final Counter records;
+  private OutputStream out;
+  /** Bytes in the current file, counted so rotation needs no stat per batch. */
+  private long fileBytes;
 
   /** Opens (creates or appends to) the file; a file that cannot be opened is a settings error. */
   public TraceCapture(Settings.Capture settings, MeterRegistry registry) {
@@ -38,11 +39,12 @@ public final class TraceCapture extends QueuedLineWriter {
     this.settings = settings;
     try {
       this.out = open(settings.file());
+      this.fileBytes = Files.size(settings.file());
     } catch (IOException e) {
       throw new SettingsException("tokentap.capture.file: \"" + settings.file() + "\" (expected: a file tokentap can create or append to; "
           + e.getClass().getSimpleName() + ": " + e.getMessage() + ")");
     }
-    this.written = Counter.builder("tokentap.capture.records")
+    this.records = Counter.builder("tokentap.capture.records")
         .description("Trace-capture records written")
         .register(registry);
     start();
@@ -54,29 +56,37 @@ public final class TraceCapture extends QueuedLineWriter {
   }
 
   @Override
-  void write(FinishedRequest request) throws IOException {
-    writeLine(CaptureRecord.of(request, startNanos));
-    written.increment();
+  void format(FinishedRequest request, OutputStream to) throws IOException {
+    JsonGenerator g = JSON.createGenerator(to, JsonEncoding.UTF8);
+    CaptureRecord.of(request, startNanos).write(g);
+    g.writeRaw('\n');
+    g.close();
+  }
+
+  /** The file is rotated before the line that finds it at its size or past it. */
+  @Override
+  boolean writeBefore(int pendingBytes) {
+    return fileBytes + pendingBytes >= settings.maxFileSize();
   }
 
   @Override
-  void flush() throws IOException {
-    out.flush();
-  }
-
-  private void writeLine(CaptureRecord record) throws IOException {
-    if (out.count >= settings.maxFileSize()) {
+  void writeOut(byte[] bytes, int length) throws IOException {
+    if (fileBytes >= settings.maxFileSize()) {
       rotate();
     }
-    JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8);
-    record.write(g);
-    g.writeRaw('\n');
-    g.close();
+    out.write(bytes, 0, length);
+    fileBytes += length;
+  }
+
+  @Override
+  void written(int lines) {
+    records.increment(lines);
   }
 
   /** file → file.1 → … → file.(max-files − 1), the oldest deleted; then a fresh file. */
   private void rotate() throws IOException {
     out.close();
+    fileBytes = 0;
     Path file = settings.file();
     int keep = settings.maxFiles() - 1;
     if (keep == 0) {
@@ -91,41 +101,19 @@ public final class TraceCapture extends QueuedLineWriter {
       Files.move(file, sibling(file, 1), StandardCopyOption.REPLACE_EXISTING);
     }
     out = open(file);
+    fileBytes = Files.size(file);
   }
 
   private static Path sibling(Path file, int i) {
     return file.resolveSibling(file.getFileName() + "." + i);
   }
 
-  private static CountingStream open(Path file) throws IOException {
-    OutputStream s = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
-    return new CountingStream(new BufferedOutputStream(s, 64 * 1024), Files.size(file));
+  private static OutputStream open(Path file) throws IOException {
+    return Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
   }
 
   @Override
   void closeOutput() throws IOException {
     out.close();
-  }
-
-  /** Counts bytes written so rotation needs no stat per line. */
-  private static final class CountingStream extends java.io.FilterOutputStream {
-    long count;
-
-    CountingStream(OutputStream out, long count) {
-      super(out);
-      this.count = count;
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      out.write(b);
-      count++;
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      out.write(b, off, len);
-      count += len;
-    }
   }
 }
