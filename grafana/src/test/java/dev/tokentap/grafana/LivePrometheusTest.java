@@ -92,8 +92,8 @@ class LivePrometheusTest {
       overrides.put("tokentap.capacity.in-flight.production", 64);
       // A fifteenth of the requests fail on purpose, so attainment (about 0.93) sits near the default
       // goal of 0.9: a knee "seen" by chance at 3 in flight has a lower bound of 0, which the rules
-      // drop (a CI run saw target:tokentap_fleet_capacity_in_flight_lower:sum empty). Well below
-      // attainment, the estimate and its lower bound are the traffic's top level, every run.
+      // drop (a CI run saw target:tokentap_fleet_capacity_in_flight_lower:sum empty). With the goal
+      // well below attainment, the estimate and its lower bound are the traffic's top level, every run.
       overrides.put("tokentap.capacity.estimate.slo-attainment-goal", 0.5);
       overrides.put("tokentap.metrics.tenant.source", "header");
       overrides.put("tokentap.shadow.compare.sample", 1);

@@ -85,8 +85,7 @@ public final class TraceCapture extends QueuedLineWriter {
 
   /** file → file.1 → … → file.(max-files − 1), the oldest deleted; then a fresh file. */
   private void rotate() throws IOException {
-    out.close();
-    fileBytes = 0;
+    out.close(); // should a step below fail, fileBytes still says to rotate, and the next batch tries again
     Path file = settings.file();
     int keep = settings.maxFiles() - 1;
     if (keep == 0) {
