@@ -2,6 +2,7 @@ package dev.tokentap.proxy.client;
 
 import io.netty.handler.codec.DecoderException;
 import java.io.IOException;
+import java.nio.channels.NotYetConnectedException;
 
 /**
  * Tells a peer's fault from tokentap's own in an {@code exceptionCaught}. A reset, a TLS alert or
@@ -12,9 +13,18 @@ import java.io.IOException;
 public final class PeerFaults {
   private PeerFaults() {}
 
+  /**
+   * Whether {@code cause} says the connection itself is gone: an I/O error (a reset, a broken pipe),
+   * or a read from a socket the peer's RST has already closed, which Netty's epoll transport reports
+   * as {@link NotYetConnectedException} (ENOTCONN), not as an IOException.
+   */
+  public static boolean connectionLost(Throwable cause) {
+    return cause instanceof IOException || cause instanceof NotYetConnectedException;
+  }
+
   /** Whether {@code cause} is not the peer's doing and should be logged. */
   public static boolean unexpected(Throwable cause) {
     Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-    return !(c instanceof IOException) && !(c instanceof DecoderException);
+    return !connectionLost(c) && !(c instanceof DecoderException);
   }
 }

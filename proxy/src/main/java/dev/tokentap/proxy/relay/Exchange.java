@@ -1,6 +1,7 @@
 package dev.tokentap.proxy.relay;
 
 import dev.tokentap.meter.Outcome;
+import dev.tokentap.proxy.client.PeerFaults;
 import dev.tokentap.proxy.client.ResponseListener;
 import dev.tokentap.proxy.record.RequestRecord;
 import dev.tokentap.proxy.record.Role;
@@ -224,7 +225,7 @@ final class Exchange implements ResponseListener {
     } else {
       // Break the client's stream the way the server broke ours: no terminating chunk, no fake [DONE];
       // a reset is passed on as a reset, a plain close as a plain close.
-      end(Outcome.UPSTREAM_ABORT, System.nanoTime(), cause instanceof java.io.IOException);
+      end(Outcome.UPSTREAM_ABORT, System.nanoTime(), PeerFaults.connectionLost(cause));
     }
   }
 

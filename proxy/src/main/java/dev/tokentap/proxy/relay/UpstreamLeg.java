@@ -2,6 +2,7 @@ package dev.tokentap.proxy.relay;
 
 import dev.tokentap.meter.Outcome;
 import dev.tokentap.proxy.client.ConnectionPool;
+import dev.tokentap.proxy.client.PeerFaults;
 import dev.tokentap.proxy.client.ResponseDispatcher;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -31,7 +32,10 @@ final class UpstreamLeg {
   private Channel upstream;
   private boolean reused;
   private boolean connecting;
-  private boolean retried;
+  /** Sent once more after its pooled connection turned out stale. */
+  private boolean resent;
+  /** Connected once more after a new connection was lost before a request byte left. */
+  private boolean reconnected;
   /** Queues the request again as it was sent, while it may be sent again; null: it cannot be. */
   private Runnable replay;
 
@@ -102,10 +106,11 @@ final class UpstreamLeg {
       }
       String reason = connectErrorReason(cause);
       relay.recorder.metrics().upstreamConnectError(relay.settings.proxy().targetName(), reason);
-      if (reason.equals("other") && !exchange.ended() && mayRetry()) {
+      if (reason.equals("other") && !exchange.ended() && !reconnected && relay.settings.upstream().retryUnanswered()) {
         // Made, then lost before a request byte left (a reset or close during the connect): nothing
-        // was sent, so a second connection is safe. Refused, timed out or untrusted would fail the
-        // same way again.
+        // was sent, so a second connection is safe, also after a stale pooled one (each is tried
+        // again once). Refused, timed out or untrusted would fail the same way again.
+        reconnected = true;
         retry("connect_failed");
         return;
       }
@@ -125,11 +130,17 @@ final class UpstreamLeg {
     ch.config().setAutoRead(true);
     client.config().setAutoRead(true);
     HttpObject msg;
-    while ((msg = pending.poll()) != null) {
+    while (upstream == ch && (msg = pending.poll()) != null) {
       write(msg);
     }
-    upstream.flush();
-    if (!upstream.isWritable()) {
+    if (upstream != ch) {
+      return;
+    }
+    ch.flush();
+    // A pooled connection its server reset while it sat idle (the RST not read yet) fails on this
+    // flush and closes at once: the exchange has then moved on (the request queued again for a new
+    // connection, or answered) and this connection is no longer its own.
+    if (upstream == ch && !ch.isWritable()) {
       client.config().setAutoRead(false);
     }
   }
@@ -154,8 +165,8 @@ final class UpstreamLeg {
    * it while idle and the request crossed its FIN or RST.
    */
   boolean mayResend(Throwable cause, boolean requestComplete, boolean responseStarted) {
-    return mayRetry() && reused && replay != null && requestComplete && !responseStarted
-        && (cause == null || cause instanceof java.io.IOException);
+    return !resent && relay.settings.upstream().retryUnanswered() && reused && replay != null && requestComplete && !responseStarted
+        && (cause == null || PeerFaults.connectionLost(cause));
   }
 
   /** Sends the request again, as it was sent, on a new connection. */
@@ -165,15 +176,11 @@ final class UpstreamLeg {
     ResponseDispatcher.of(stale).unbind();
     stale.close();
     replay.run();
+    resent = true;
     retry("stale_connection");
   }
 
-  private boolean mayRetry() {
-    return !retried && relay.settings.upstream().retryUnanswered();
-  }
-
   private void retry(String reason) {
-    retried = true;
     relay.recorder.metrics().upstreamRetry(relay.settings.proxy().targetName(), reason);
     connect(true);
   }

@@ -18,6 +18,10 @@ class PeerFaultsTest {
     assertThat(PeerFaults.unexpected(new DecoderException(new SSLException("bad record MAC")))).isFalse();
     assertThat(PeerFaults.unexpected(new NotSslRecordException("not an SSL/TLS record"))).isFalse();
     assertThat(PeerFaults.unexpected(new TooLongFrameException("too long"))).isFalse();
+    assertThat(PeerFaults.unexpected(new java.nio.channels.NotYetConnectedException())).as("ENOTCONN on a read after a RST").isFalse();
+    assertThat(PeerFaults.connectionLost(new java.nio.channels.NotYetConnectedException())).isTrue();
+    assertThat(PeerFaults.connectionLost(new SocketException("Connection reset"))).isTrue();
+    assertThat(PeerFaults.connectionLost(new IllegalStateException())).isFalse();
   }
 
   @Test
