@@ -175,6 +175,10 @@ final class UpstreamLeg {
     upstream = null;
     ResponseDispatcher.of(stale).unbind();
     stale.close();
+    HttpObject left; // parts of the first send that never reached the connection: the replay has them all
+    while ((left = pending.poll()) != null) {
+      ReferenceCountUtil.release(left);
+    }
     replay.run();
     resent = true;
     retry("stale_connection");
