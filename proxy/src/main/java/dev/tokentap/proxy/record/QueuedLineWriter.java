@@ -54,8 +54,7 @@ abstract class QueuedLineWriter implements RequestListener, AutoCloseable {
   private Bytes line = new Bytes(1024);
   private Bytes batch = new Bytes(BATCH_BYTES);
   private int batchLines;
-  private long lastWarnNanos;
-  private boolean warned;
+  private long lastWarnNanos = System.nanoTime() - WARN_EVERY_NANOS; // the first drop warns at once
   private long droppedSinceWarning;
 
   /** @param name the writer thread's name, also used in the warning a failed write logs */
@@ -176,10 +175,9 @@ abstract class QueuedLineWriter implements RequestListener, AutoCloseable {
     dropped.increment(lines);
     droppedSinceWarning += lines;
     long now = System.nanoTime();
-    if (!warned || now - lastWarnNanos >= WARN_EVERY_NANOS) {
+    if (now - lastWarnNanos >= WARN_EVERY_NANOS) {
       LoggerFactory.getLogger(getClass()).warn("{}: {}; {} line(s) dropped since the last warning (next warning in a minute at the earliest)",
           name, what, droppedSinceWarning, e);
-      warned = true;
       lastWarnNanos = now;
       droppedSinceWarning = 0;
     }

@@ -175,10 +175,7 @@ final class UpstreamLeg {
     upstream = null;
     ResponseDispatcher.of(stale).unbind();
     stale.close();
-    HttpObject left; // parts of the first send that never reached the connection: the replay has them all
-    while ((left = pending.poll()) != null) {
-      ReferenceCountUtil.release(left);
-    }
+    releasePending(); // parts of the first send that never reached the connection: the replay has them all
     replay.run();
     resent = true;
     retry("stale_connection");
@@ -205,12 +202,16 @@ final class UpstreamLeg {
     return upstream != null;
   }
 
-  /** At the end: the connection back to the pool when {@code reusable}, else closed; queued parts released. */
-  void finish(boolean reusable) {
+  private void releasePending() {
     HttpObject msg;
     while ((msg = pending.poll()) != null) {
       ReferenceCountUtil.release(msg);
     }
+  }
+
+  /** At the end: the connection back to the pool when {@code reusable}, else closed; queued parts released. */
+  void finish(boolean reusable) {
+    releasePending();
     replay = null;
     Channel ch = upstream;
     upstream = null;
