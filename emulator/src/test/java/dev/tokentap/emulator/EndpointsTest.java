@@ -70,7 +70,7 @@ class EndpointsTest {
         }) {
       assertThat(text)
           .contains("# TYPE " + gauge + " gauge\n")
-          .containsPattern("\n" + gauge + "\\{engine=\"0\",model_name=\"served-8b\"} [0-9.E]+\n");
+          .containsPattern("\n" + gauge + "\\{engine=\"0\",model_name=\"served-8b\"} [0-9.]+(E-?[0-9]+)?\n");
     }
     for (String counter :
         new String[] {
@@ -88,7 +88,7 @@ class EndpointsTest {
     assertThat(sample(text, "vllm:prompt_tokens_total")).isGreaterThanOrEqualTo(9);
     // Every line is a comment or "name{labels} value".
     for (String line : text.split("\n")) {
-      assertThat(line).matches("# (HELP|TYPE) .+|[a-z_:]+\\{[^}]*} -?[0-9.E]+");
+      assertThat(line).matches("# (HELP|TYPE) .+|[a-z_:]+\\{[^}]*} -?[0-9.]+(E-?[0-9]+)?");
     }
   }
 
