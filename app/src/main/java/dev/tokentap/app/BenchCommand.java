@@ -28,9 +28,10 @@ import dev.tokentap.bench.Workload;
 import dev.tokentap.bench.Workloads;
 import dev.tokentap.proxy.admin.AdminServer;
 import dev.tokentap.proxy.config.HostAndPort;
+import dev.tokentap.proxy.metrics.MetricsClock;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.File;
 import java.io.PrintWriter;
@@ -206,7 +207,7 @@ final class BenchCommand implements Callable<Integer> {
     String modelName = model != null ? model : Bench.firstModel(base);
     Workload work = Sessions.of(Workloads.parse(workload, modelName, model != null, seed), Sessions.header(sessionHeader), ThinkTime.parse(think), seed);
     double target = slos.isEmpty() ? Double.NaN : sloTarget;
-    MeterRegistry registry = metricsListen == null ? new SimpleMeterRegistry() : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    MeterRegistry registry = metricsListen == null ? new SimpleMeterRegistry(SimpleConfig.DEFAULT, MetricsClock.INSTANCE) : MetricsClock.prometheusRegistry();
     BenchListener listener = metricsListen == null ? BenchListener.NONE : new BenchMetrics(registry);
     try (AdminServer metricsServer = metricsListen == null ? null : BenchMetricsEndpoint.serve(metricsListen, (PrometheusMeterRegistry) registry, stderr);
         BenchProgress progressLine = progressEvery == null ? null

@@ -4,10 +4,10 @@ import dev.tokentap.meter.MeterResult;
 import dev.tokentap.meter.Route;
 import dev.tokentap.meter.StreamMeter;
 import dev.tokentap.proxy.config.SloRule;
+import dev.tokentap.proxy.metrics.MetricsClock;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
 import dev.tokentap.proxy.record.FinishedRequest;
 import dev.tokentap.proxy.record.Role;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
@@ -47,7 +47,7 @@ public class MetricsRecordingBenchmark {
 
   @Setup(Level.Trial)
   public void setup() {
-    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    PrometheusMeterRegistry registry = MetricsClock.prometheusRegistry();
     List<SloRule> slos =
         List.of(new SloRule("*", "chat", Duration.ofMillis(500), Duration.ofMillis(50), Duration.ofSeconds(30)));
     metrics = new TokentapMetrics(registry, slos);

@@ -6,9 +6,9 @@ import dev.tokentap.meter.SseEventDecoder;
 import dev.tokentap.meter.StreamMeter;
 import dev.tokentap.meter.TokenGapListener;
 import dev.tokentap.meter.TokenSource;
+import dev.tokentap.proxy.metrics.MetricsClock;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
 import dev.tokentap.proxy.record.Role;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -105,7 +105,7 @@ public class StreamMeterBenchmark {
       chunk = StreamFixture.load(STEADY_FIXTURE, OPENAI_CHAT_EVENTS).read(STEADY_READ);
       // As the relay sees it: a direct buffer from the event loop's allocator.
       directChunk = Unpooled.directBuffer(chunk.length).writeBytes(chunk);
-      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      PrometheusMeterRegistry registry = MetricsClock.prometheusRegistry();
       series = new TokentapMetrics(registry, List.of()).series("gpt-4o", "chat", "openai", Role.PRIMARY);
     }
 

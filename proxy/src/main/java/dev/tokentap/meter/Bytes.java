@@ -35,6 +35,8 @@ final class Bytes {
   }
 
   static boolean isWhitespace(byte b) {
-    return b == ' ' || b == '\n' || b == '\r' || b == '\t';
+    // Most bytes tested are above the space: one comparison rejects them (non-ASCII bytes are
+    // negative, so they go on to the exact test).
+    return b <= ' ' && (b == ' ' || b == '\n' || b == '\r' || b == '\t');
   }
 }

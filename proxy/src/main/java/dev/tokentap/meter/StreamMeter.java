@@ -77,6 +77,10 @@ public final class StreamMeter {
   private final JsonSkeleton json;
   private final int maxEventBytes;
 
+  /** The thread of the last direct-buffer read and its scratch array (see {@link #scratch()}). */
+  private Thread scratchThread;
+  private byte[] scratchOfThread;
+
   /** Opt-in, null unless asked for: the only place response text goes beyond the meter. */
   private OutputCollector output;
 
@@ -177,7 +181,7 @@ public final class StreamMeter {
         onBody(content.array(), content.arrayOffset() + index, remaining, nanos);
         return;
       }
-      byte[] scratch = SCRATCH.get();
+      byte[] scratch = scratch();
       while (remaining > 0) {
         int n = Math.min(remaining, scratch.length);
         content.getBytes(index, scratch, 0, n);
@@ -188,6 +192,20 @@ public final class StreamMeter {
     } catch (RuntimeException e) {
       unparsed = true;
     }
+  }
+
+  /**
+   * The feeding thread's scratch array. A response is fed from one event loop, so comparing the
+   * thread with the last one is enough nearly always, and much cheaper than a {@code ThreadLocal}
+   * lookup per read.
+   */
+  private byte[] scratch() {
+    Thread current = Thread.currentThread();
+    if (current != scratchThread) {
+      scratchOfThread = SCRATCH.get();
+      scratchThread = current;
+    }
+    return scratchOfThread;
   }
 
   /** One upstream read, as an array slice (tests, benchmarks, non-Netty callers). */

@@ -7,6 +7,7 @@ import dev.tokentap.proxy.admin.CardinalityEndpoint;
 import dev.tokentap.proxy.admin.CapacityEstimator;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.SettingsException;
+import dev.tokentap.proxy.metrics.MetricsClock;
 import dev.tokentap.proxy.metrics.ModelLabels;
 import dev.tokentap.proxy.metrics.SloPolicy;
 import dev.tokentap.proxy.metrics.TenantLabels;
@@ -27,7 +28,6 @@ import io.micrometer.core.instrument.binder.netty4.NettyEventExecutorMetrics;
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
@@ -85,7 +85,7 @@ public final class Tokentap implements AutoCloseable {
       throw new SettingsException("tokentap.proxy.transport: " + e.getMessage());
     }
     LeakDetection.apply(settings.proxy().leakDetection()); // before the first buffer, warm-up included
-    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    PrometheusMeterRegistry registry = MetricsClock.prometheusRegistry();
     new JvmMemoryMetrics().bindTo(registry);
     JvmGcMetrics gc = new JvmGcMetrics();
     gc.bindTo(registry);

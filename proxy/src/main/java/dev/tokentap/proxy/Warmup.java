@@ -6,6 +6,7 @@ import dev.tokentap.proxy.client.MeteredCall;
 import dev.tokentap.proxy.config.Settings;
 import dev.tokentap.proxy.config.SettingsLoader;
 import dev.tokentap.proxy.config.UpstreamUri;
+import dev.tokentap.proxy.metrics.MetricsClock;
 import dev.tokentap.proxy.metrics.ModelLabels;
 import dev.tokentap.proxy.metrics.SloPolicy;
 import dev.tokentap.proxy.metrics.TokentapMetrics;
@@ -14,8 +15,6 @@ import dev.tokentap.proxy.record.RequestRecorder;
 import dev.tokentap.proxy.record.Role;
 import dev.tokentap.proxy.relay.ProxyServer;
 import dev.tokentap.proxy.relay.Transports;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -123,7 +122,7 @@ final class Warmup {
 
   /** A recorder of the warm-up's own, on a registry of its own (the Prometheus kind, as in production). */
   private static RequestRecorder recorder(Settings settings) {
-    TokentapMetrics metrics = new TokentapMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), settings.slos());
+    TokentapMetrics metrics = new TokentapMetrics(MetricsClock.prometheusRegistry(), settings.slos());
     return new RequestRecorder(metrics, new SloPolicy(settings.slos()), new ModelLabels(4), settings.proxy().maxInspectedResponseBody());
   }
 
