@@ -34,6 +34,12 @@ import java.util.function.Supplier;
  * {@code client_abort}: a bench's cancelled request). A connection goes back to the pool only after a
  * response that completed and allows keep-alive; any other is closed, which is how the server learns
  * of a cancellation.
+ *
+ * <p>As in the relay, a request that meets a pooled connection its server closed while it sat idle
+ * (the write fails, or the connection closes or resets before any response byte) is sent once more
+ * on a new connection ({@code tokentap_upstream_retries_total{reason="stale_connection"}}): the
+ * server cannot have acted on it. The request as written is kept for that until the response head
+ * arrives.
  */
 public final class MeteredCall implements ResponseListener {
   /**
@@ -64,6 +70,11 @@ public final class MeteredCall implements ResponseListener {
   private final Ending ending;
 
   private Supplier<FullHttpRequest> request;
+  /** The request as written on a pooled connection, until a response head: sent once more if the connection was stale. */
+  private FullHttpRequest replay;
+  private boolean resent;
+  /** A response head (interim included) arrived: the server acted on the request. */
+  private boolean answered;
   private Channel channel;
   private StreamMeter meter;
   private ScheduledFuture<?> totalTimeout;
@@ -133,7 +144,12 @@ public final class MeteredCall implements ResponseListener {
     if (cancelAfterNanos >= 0) {
       cancelTimer = loop.schedule(() -> end(Outcome.CLIENT_ABORT, null, System.nanoTime()), cancelAt - System.nanoTime(), TimeUnit.NANOSECONDS);
     }
-    Future<Channel> acquired = pool.acquire();
+    acquire(false);
+  }
+
+  /** @param fresh a new connection, never an idle one (the resend after a stale one) */
+  private void acquire(boolean fresh) {
+    Future<Channel> acquired = pool.acquire(fresh);
     if (acquired.isDone()) {
       onAcquired(acquired);
     } else {
@@ -159,15 +175,29 @@ public final class MeteredCall implements ResponseListener {
     }
     channel = ch;
     dispatcher.bind(this);
-    ch.writeAndFlush(request.get()).addListener(this::onSent);
+    ch.writeAndFlush(requestFor(ch)).addListener(f -> onSent(ch, f));
   }
 
-  private void onSent(Future<? super Void> written) {
-    if (ended) {
-      return;
+  /** The kept request when sending it again; else a new one, kept when {@code ch} is a pooled connection. */
+  private FullHttpRequest requestFor(Channel ch) {
+    FullHttpRequest r = replay;
+    if (r != null) {
+      replay = null;
+      return r;
+    }
+    r = request.get();
+    if (!resent && ConnectionPool.reused(ch)) {
+      replay = r.retainedDuplicate();
+    }
+    return r;
+  }
+
+  private void onSent(Channel ch, Future<? super Void> written) {
+    if (ended || ch != channel) {
+      return; // ended, or already sent again on another connection
     }
     if (!written.isSuccess()) {
-      end(Outcome.UPSTREAM_ABORT, written.cause(), System.nanoTime());
+      breakOff(written.cause());
       return;
     }
     record.requestSent(System.nanoTime());
@@ -186,6 +216,8 @@ public final class MeteredCall implements ResponseListener {
     if (ended) {
       return;
     }
+    answered = true;
+    releaseReplay();
     if (status < 200 && status != 101) {
       informational = true;
       return;
@@ -226,7 +258,38 @@ public final class MeteredCall implements ResponseListener {
   @Override
   public void onConnectionBroken(Throwable cause) {
     keepAlive = false;
-    end(Outcome.UPSTREAM_ABORT, cause, System.nanoTime());
+    breakOff(cause);
+  }
+
+  /** The connection failed: the request goes once more when the server cannot have acted on it, else the call ends. */
+  private void breakOff(Throwable cause) {
+    if (!ended && replay != null && !answered && (cause == null || PeerFaults.connectionLost(cause))) {
+      resend();
+    } else {
+      end(Outcome.UPSTREAM_ABORT, cause, System.nanoTime());
+    }
+  }
+
+  /** Sends the kept request again on a new connection; the stale one is closed. */
+  private void resend() {
+    Channel stale = channel;
+    channel = null;
+    ResponseDispatcher dispatcher = ResponseDispatcher.of(stale);
+    if (dispatcher != null) {
+      dispatcher.unbind();
+    }
+    stale.close();
+    cancel(firstByteTimeout); // scheduled again once the request is written anew
+    resent = true;
+    record.sentAgain("stale_connection");
+    acquire(true);
+  }
+
+  private void releaseReplay() {
+    if (replay != null) {
+      replay.release();
+      replay = null;
+    }
   }
 
   private void scheduleIdleCheck(long delayNanos) {
@@ -252,6 +315,7 @@ public final class MeteredCall implements ResponseListener {
       return;
     }
     ended = true;
+    releaseReplay();
     cancel(totalTimeout);
     cancel(firstByteTimeout);
     cancel(idleTimeout);

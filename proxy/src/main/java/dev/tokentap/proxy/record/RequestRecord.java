@@ -137,6 +137,14 @@ public final class RequestRecord {
     this.content = content;
   }
 
+  /**
+   * The request goes once more on a new connection, for {@code reason} ({@code
+   * tokentap_upstream_retries_total}): its server cannot have acted on the first send.
+   */
+  public void sentAgain(String reason) {
+    recorder.metrics().upstreamRetry(target, reason);
+  }
+
   public void requestSent(long nanos) {
     sentNanos = nanos;
   }

@@ -42,7 +42,8 @@ class MeteredCallTest {
   private EventLoopGroup group;
   private RawUpstream upstream;
   private ConnectionPool pool;
-  private final RequestRecorder recorder = new RequestRecorder(new TokentapMetrics(new SimpleMeterRegistry(), List.of()),
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final RequestRecorder recorder = new RequestRecorder(new TokentapMetrics(registry, List.of()),
       new SloPolicy(List.of()), new ModelLabels(100), 1 << 20);
 
   private record Ended(FinishedRequest finished, boolean completed, Throwable cause) {}
@@ -148,6 +149,94 @@ class MeteredCallTest {
     assertThat(total.finished().outcome()).isEqualTo(Outcome.TIMEOUT);
     assertThat(total.finished().endNanos() - total.finished().startNanos()).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(200));
     assertThat(upstream.connectionsAccepted()).as("a timed-out connection is never reused").isEqualTo(3);
+  }
+
+  /**
+   * A server that closes a keep-alive connection while it sits idle: the next call takes it from
+   * the pool and meets the close. The server never saw that request, so it goes once more on a new
+   * connection and the call succeeds, as in the relay.
+   */
+  @Test
+  void aRequestMeetingAStaleConnectionIsSentOnceMoreOnANewOne() throws Exception {
+    java.util.Map<RawUpstream.Connection, Integer> requestsOn = new java.util.concurrent.ConcurrentHashMap<>();
+    upstream.respond((r, c) -> {
+      if (requestsOn.merge(c, 1, Integer::sum) == 1) {
+        sse(c, true);
+      } else {
+        c.close(); // the idle close crossing the next request
+      }
+    });
+    assertThat(call(NONE, null).finished().outcome()).isEqualTo(Outcome.OK);
+    Ended second = call(NONE, null);
+    assertThat(second.completed()).isTrue();
+    assertThat(second.finished().outcome()).isEqualTo(Outcome.OK);
+    assertThat(second.finished().meter().outputTokens()).isEqualTo(30);
+    assertThat(upstream.connectionsAccepted()).isEqualTo(2);
+    for (int i = 0; i < 3; i++) {
+      assertThat(new String(upstream.takeRequest().body(), StandardCharsets.US_ASCII)).as("the same request each time").isEqualTo(new String(BODY, StandardCharsets.US_ASCII));
+    }
+    assertThat(retries("stale_connection")).isEqualTo(1.0);
+  }
+
+  @Test
+  void aRequestIsSentAgainOnceAtMost() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean servedOne = new java.util.concurrent.atomic.AtomicBoolean();
+    upstream.respond((r, c) -> {
+      if (servedOne.compareAndSet(false, true)) {
+        sse(c, true);
+      } else {
+        c.close();
+      }
+    });
+    assertThat(call(NONE, null).finished().outcome()).isEqualTo(Outcome.OK);
+    Ended second = call(NONE, null);
+    assertThat(second.completed()).isFalse();
+    assertThat(second.finished().outcome()).isEqualTo(Outcome.UPSTREAM_ABORT);
+    for (int i = 0; i < 3; i++) {
+      upstream.takeRequest();
+    }
+    assertThat(upstream.pendingRequests()).isZero();
+    assertThat(retries("stale_connection")).isEqualTo(1.0);
+  }
+
+  /** A response head means the server acted on the request: a connection lost after it is never a resend. */
+  @Test
+  void aConnectionLostAfterTheHeadIsNotSentAgain() throws Exception {
+    assertThat(call(NONE, null).finished().outcome()).isEqualTo(Outcome.OK);
+    upstream.respond((r, c) -> sse(c, false));
+    Ended cut = call(NONE, null);
+    assertThat(cut.finished().outcome()).isEqualTo(Outcome.UPSTREAM_ABORT);
+    assertThat(upstream.connectionsAccepted()).isEqualTo(1);
+    assertThat(retries("stale_connection")).isZero();
+  }
+
+  /** Resets after every response, calls two at a time: none is lost to a connection reset while idle. */
+  @Test
+  void aServerThatResetsAfterEveryResponseLosesNoCall() throws Exception {
+    upstream.respond((r, c) -> {
+      sse(c, true);
+      c.reset();
+    });
+    for (int i = 0; i < 100; i++) {
+      List<CompletableFuture<Ended>> pair = List.of(callAsync(), callAsync());
+      for (CompletableFuture<Ended> f : pair) {
+        Ended e = f.get(10, TimeUnit.SECONDS);
+        assertThat(e.finished().outcome()).as("call %d: %s", i, e.cause()).isEqualTo(Outcome.OK);
+      }
+    }
+  }
+
+  private CompletableFuture<Ended> callAsync() {
+    RequestRecord record = recorder.start(Role.BENCH, "t", System.nanoTime());
+    record.describe("POST", Route.CHAT, "m");
+    CompletableFuture<Ended> done = new CompletableFuture<>();
+    new MeteredCall(pool, record, false, null, NONE, (f, completed, cause) -> done.complete(new Ended(f, completed, cause))).send(this::request);
+    return done;
+  }
+
+  private double retries(String reason) {
+    io.micrometer.core.instrument.Counter c = registry.find("tokentap.upstream.retries").tag("reason", reason).counter();
+    return c == null ? 0 : c.count();
   }
 
   @Test
