@@ -6,6 +6,7 @@ import dev.tokentap.meter.Outcome;
 import dev.tokentap.meter.Route;
 import dev.tokentap.meter.StreamMeter;
 import dev.tokentap.meter.TokenGapListener;
+import dev.tokentap.proxy.metrics.TokentapMetrics;
 
 /**
  * The state of one request while it is in flight, created when its first byte is read and finished
@@ -32,6 +33,8 @@ public final class RequestRecord {
   private long requestBytes;
   private long responseBytes;
   private StreamMeter meter;
+  /** This request's label set's meters, once looked up. */
+  private TokentapMetrics.Series series;
   private boolean finished;
   private RequestContent content;
   private OutputObserver output; // opt-in, null unless a sampled comparison asked for it
@@ -85,13 +88,30 @@ public final class RequestRecord {
    */
   public StreamMeter meter(boolean usageInjected, TokenGapListener alsoGaps) {
     if (meter == null) {
-      TokenGapListener series = recorder.series(model, route, target, role, tenant);
+      TokenGapListener series = series();
       meter = new StreamMeter(api, usageInjected, alsoGaps == null ? series : new BothGaps(series, alsoGaps), recorder.maxInspectedResponseBody());
       if (output != null) {
         meter.collectOutput(output);
       }
     }
     return meter;
+  }
+
+  /**
+   * Looks up this request's series now, registering its meters if it is the label set's first
+   * request: call once the request is described and before it leaves, so that set-up is not paid
+   * between reading the response's first token and relaying it (docs/performance.md, "Warm from the
+   * first request").
+   */
+  public void resolveSeries() {
+    series();
+  }
+
+  private TokentapMetrics.Series series() {
+    if (series == null) {
+      series = recorder.series(model, route, target, role, tenant);
+    }
+    return series;
   }
 
   /** Gaps and tokens-per-event to two listeners: the series first, then the caller's. */

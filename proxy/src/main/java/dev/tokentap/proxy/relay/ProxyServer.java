@@ -51,7 +51,7 @@ public final class ProxyServer implements AutoCloseable {
       // Every I/O thread started before the listener opens: a thread's start (and its selector's)
       // would otherwise fall on the first connection it serves, inside that request's timings.
       for (io.netty.util.concurrent.EventExecutor loop : workers) {
-        loop.submit(() -> {}).sync();
+        loop.submit(ProxyServer::primeThread).sync();
       }
       Channel listener =
           new ServerBootstrap()
@@ -75,6 +75,18 @@ public final class ProxyServer implements AutoCloseable {
       }
       throw new java.io.IOException("cannot listen on " + s.listen() + " (tokentap.proxy.listen): " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * On a new I/O thread: the buffer allocator's per-thread state (Netty's allocators give each event
+   * loop its own cache or magazine, whose first chunk is allocated on first use) made now, so its
+   * first request does not pay for it between a read and the write to the client.
+   */
+  private static void primeThread() {
+    io.netty.buffer.ByteBufAllocator alloc = io.netty.buffer.ByteBufAllocator.DEFAULT;
+    alloc.directBuffer(16 * 1024).release();
+    alloc.heapBuffer(16 * 1024).release();
+    alloc.ioBuffer(2048).release();
   }
 
   public InetSocketAddress address() {

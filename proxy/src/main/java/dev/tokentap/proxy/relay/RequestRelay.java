@@ -156,6 +156,11 @@ final class RequestRelay {
       upstreamBody = inspected;
     }
     inspected = null;
+    // The series (registered on a label set's first request) before the request leaves: that
+    // set-up then falls inside the TTFT the client and tokentap both measure, not between
+    // tokentap's read of the first token and the client's (milliseconds on the first request
+    // after start, when head and first token come in one read).
+    record.resolveSeries();
     if (relay.settings.upstream().retryUnanswered()) {
       leg.replayWith(() -> sendWhole(Unpooled.wrappedBuffer(sent)));
     }
