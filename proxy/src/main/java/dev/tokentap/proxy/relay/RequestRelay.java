@@ -68,6 +68,9 @@ final class RequestRelay {
     if (metered) {
       tapTooLarge(declared);
     }
+    if (record != null) {
+      record.resolveSeries(); // as for an inspected body (sendInspected), before the request leaves
+    }
     mode = BodyMode.STREAM;
     leg.send(upstreamHead(null));
     leg.connect();

@@ -33,6 +33,9 @@ class SettingsLoaderTest {
     assertThat(s.proxy().clientLimits()).isEqualTo(
         new Settings.ClientLimits(Duration.ofSeconds(30), Duration.ofSeconds(75), Duration.ofSeconds(60), 10000, 1024));
     assertThat(s.slos()).singleElement().satisfies(r -> assertThat(r.ttft()).isEqualTo(Duration.ofSeconds(2)));
+    assertThat(s.upstream().maxConnectionsPerLoop())
+        .as("upstream connections never the limit before client connections are (nothing queues inside tokentap by default)")
+        .isGreaterThanOrEqualTo(s.proxy().clientLimits().maxConnections());
   }
 
   @Test
