@@ -49,13 +49,14 @@ tokentap.emulator {
   engine { max-num-seqs = 20000, max-batched-tokens = 40000, kv-cache-tokens = 100000000 }
 }
 CONF
-# Tokentap: metering on (always), shadow off (no targets), access log off like nginx's, upstream
-# pool large enough for one connection per stream (2 event loops × 8192), and nginx's default
-# upstream connect timeout (60s) instead of 5s, since 10,000 streams start at once.
+# Tokentap: metering on (always), shadow off (no targets), access log off like nginx's, and
+# nginx's default upstream connect timeout (60s) instead of 5s, since 10,000 streams start at once.
+# Its default upstream pool (10,000 connections per event loop) holds one connection per stream;
+# runs before 2026-12-04's evening set 8,192 per loop here, when the default was 512.
 cat > "$WORK/tokentap.conf" <<CONF
 tokentap {
   proxy.transport = ${TT_TRANSPORT:-auto}
-  upstream { max-connections-per-loop = 8192, max-pending-acquires-per-loop = 16384, connect-timeout = 60s }
+  upstream.connect-timeout = 60s
   access-log.enabled = false
 }
 CONF
