@@ -15,8 +15,10 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Keep-alive connections to one upstream, owned by one event loop: the one connection pool of the
@@ -27,10 +29,13 @@ import java.util.ArrayDeque;
  *
  * <p>Bounded by {@link Limits}: at most {@code maxConnections} open connections; further acquires
  * wait in a queue of at most {@code maxPending}, and beyond that are refused ({@link
- * PoolExhaustedException}). A connection idle for {@code idleReuseLimit} or longer is closed instead
- * of reused: servers close idle keep-alive connections (uvicorn, in front of vLLM and SGLang, after
- * 5 s), and a request written to one the server is closing fails without the server seeing it. A
- * connection whose response did not end cleanly is closed by its user, never given back.
+ * PoolExhaustedException}). A connection idle for {@code idleReuseLimit} is closed, never reused:
+ * servers close idle keep-alive connections (uvicorn, in front of vLLM and SGLang, after 5 s), and a
+ * request written to one the server is closing fails without the server seeing it. It is closed when
+ * it reaches that age, not only when an acquire meets it: after a burst, the connections it opened
+ * would otherwise stay open on a server that never closes idle ones (nginx closes its upstream
+ * keep-alive connections at {@code keepalive_timeout} the same way). A connection whose response
+ * did not end cleanly is closed by its user, never given back.
  *
  * <p>For an {@code https://} upstream a connection is handed out only after its TLS handshake
  * succeeded, so a certificate that is not trusted fails the acquire and no request byte ever leaves
@@ -42,6 +47,8 @@ import java.util.ArrayDeque;
  */
 public final class ConnectionPool {
   private static final AttributeKey<Long> LAST_USED = AttributeKey.valueOf("tokentap.client.lastUsed");
+  /** Set as {@link #LAST_USED} on an idle connection taken out of {@link #idle} to be closed. */
+  private static final Long DISCARDED = Long.valueOf(Long.MIN_VALUE);
 
   private final EventLoop loop;
   private final Bootstrap bootstrap;
@@ -50,12 +57,14 @@ public final class ConnectionPool {
   private final ArrayDeque<Promise<Channel>> waiters = new ArrayDeque<>();
   private final boolean secure;
   private int open;
+  /** The pending close of idle connections past the limit; null while none is idle. */
+  private ScheduledFuture<?> expiry;
 
   /**
    * How a pool connects and how far it grows.
    *
    * @param connectTimeout TCP connect, and TLS handshake after it
-   * @param idleReuseLimit an idle connection this old is closed rather than reused
+   * @param idleReuseLimit an idle connection this old is closed, never reused
    * @param maxConnections connections open at once
    * @param maxPending acquires that may wait for a connection; beyond, they fail at once
    * @param maxHeaderSize the largest response head accepted
@@ -133,7 +142,7 @@ public final class ConnectionPool {
       if (reusable.isActive() && System.nanoTime() - lastUsed(reusable) < limit) {
         return promise.setSuccess(reusable);
       }
-      reusable.close();
+      discard(reusable);
     }
     if (open < limits.maxConnections()) {
       connect(promise);
@@ -157,7 +166,15 @@ public final class ConnectionPool {
         return;
       }
     }
-    idle.addLast(ch);
+    idle.addLast(ch); // newest last: idle is oldest first
+    if (expiry == null) {
+      expiry = loop.schedule(this::closeExpired, limits.idleReuseLimit().toNanos(), TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** Idle connections open on this loop. */
+  public int idle() {
+    return idle.size();
   }
 
   /** Acquires waiting for a connection on this loop (a queueing signal). */
@@ -167,10 +184,36 @@ public final class ConnectionPool {
 
   /** Closes the idle connections (at shutdown). */
   public void closeIdle() {
+    if (expiry != null) {
+      expiry.cancel(false);
+      expiry = null;
+    }
     Channel ch;
     while ((ch = idle.poll()) != null) {
-      ch.close();
+      discard(ch);
     }
+  }
+
+  /** Closes the idle connections that reached the limit, and plans the next such close. */
+  private void closeExpired() {
+    expiry = null;
+    long limit = limits.idleReuseLimit().toNanos();
+    long now = System.nanoTime();
+    Channel oldest;
+    while ((oldest = idle.peekFirst()) != null) {
+      long age = now - lastUsed(oldest);
+      if (age < limit) {
+        expiry = loop.schedule(this::closeExpired, limit - age, TimeUnit.NANOSECONDS);
+        return;
+      }
+      discard(idle.pollFirst());
+    }
+  }
+
+  /** Closes a connection already taken out of {@link #idle}, so {@link #onClosed} need not look for it there. */
+  private static void discard(Channel ch) {
+    ch.attr(LAST_USED).set(DISCARDED);
+    ch.close();
   }
 
   /** Whether {@code ch} was given back to a pool before: the server may have closed it since. */
@@ -220,7 +263,9 @@ public final class ConnectionPool {
 
   private void onClosed(Channel ch) {
     open--;
-    idle.remove(ch);
+    if (ch.attr(LAST_USED).get() != DISCARDED) {
+      idle.remove(ch); // closed by the server while idle (or never pooled)
+    }
     // A slot opened: the first waiter gets a fresh connection.
     Promise<Channel> waiter = waiters.poll();
     if (waiter != null) {

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** {@link ConnectionPool} through real sockets: reuse, the idle limit, fresh connections, the bounds. */
+/** {@link ConnectionPool} through real sockets: reuse, the idle limit and its closes, fresh connections, the bounds. */
 class ConnectionPoolTest {
   private EventLoopGroup group;
   private EventLoop loop;
@@ -49,6 +49,10 @@ class ConnectionPoolTest {
     return f.get(10, TimeUnit.SECONDS);
   }
 
+  private void release(ConnectionPool pool, Channel ch) throws Exception {
+    onLoop(() -> { pool.release(ch); return null; });
+  }
+
   /** The upstream's accept thread counts after the client's connect completes: wait for it. */
   private void assertAccepted(int expected) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -65,7 +69,7 @@ class ConnectionPoolTest {
     Channel first = acquire(pool, false);
     assertThat(ConnectionPool.reused(first)).isFalse();
     assertThat(first.pipeline().names()).containsSubsequence("read-clock", "http", "response");
-    onLoop(() -> { pool.release(first); return null; });
+    release(pool, first);
     Channel second = acquire(pool, false);
     assertThat(second).isSameAs(first);
     assertThat(ConnectionPool.reused(second)).isTrue();
@@ -76,7 +80,7 @@ class ConnectionPoolTest {
   void aFreshAcquireNeverTakesAnIdleConnection() throws Exception {
     ConnectionPool pool = pool(Duration.ofSeconds(4), 8, 8);
     Channel first = acquire(pool, false);
-    onLoop(() -> { pool.release(first); return null; });
+    release(pool, first);
     Channel fresh = acquire(pool, true);
     assertThat(fresh).isNotSameAs(first);
     assertAccepted(2);
@@ -86,12 +90,51 @@ class ConnectionPoolTest {
   void aConnectionIdlePastTheLimitIsClosedNotReused() throws Exception {
     ConnectionPool pool = pool(Duration.ofMillis(100), 8, 8);
     Channel first = acquire(pool, false);
-    onLoop(() -> { pool.release(first); return null; });
+    release(pool, first);
     Thread.sleep(250);
     Channel second = acquire(pool, false);
     assertThat(second).isNotSameAs(first);
     assertThat(first.closeFuture().await(5, TimeUnit.SECONDS)).isTrue();
     assertAccepted(2);
+  }
+
+  @Test
+  void idleConnectionsAreClosedWhenTheyReachTheLimitWithNoAcquireToMeetThem() throws Exception {
+    // After a burst the connections it opened must not stay open on a server that never closes idle ones.
+    ConnectionPool pool = pool(Duration.ofMillis(200), 100, 8);
+    java.util.List<Channel> burst = new java.util.ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      burst.add(onLoop(() -> pool.acquire(false)).get(10, TimeUnit.SECONDS));
+    }
+    onLoop(() -> { burst.forEach(pool::release); return pool.idle(); });
+    for (Channel ch : burst) {
+      assertThat(ch.closeFuture().await(5, TimeUnit.SECONDS)).as("closed at the idle limit").isTrue();
+    }
+    assertThat(onLoop(pool::idle)).isZero();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (upstream.connectionsClosedByPeer() < 50 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(upstream.connectionsClosedByPeer()).as("the server saw every one closed").isEqualTo(50);
+    // The pool still works: a new connection, not a closed one.
+    Channel next = acquire(pool, false);
+    assertThat(next.isActive()).isTrue();
+    assertAccepted(51);
+  }
+
+  @Test
+  void aConnectionReusedWithinTheLimitIsKeptItsAgeCountingFromItsLastUse() throws Exception {
+    ConnectionPool pool = pool(Duration.ofMillis(1000), 8, 8);
+    Channel ch = acquire(pool, false);
+    release(pool, ch);
+    Thread.sleep(600);
+    assertThat(acquire(pool, false)).isSameAs(ch);
+    release(pool, ch);
+    Thread.sleep(600); // 1.2 s after the first release, 0.6 s after the last
+    assertThat(ch.isActive()).as("idle 0.6 s of its 1 s").isTrue();
+    assertThat(ch.closeFuture().await(5, TimeUnit.SECONDS)).isTrue();
+    assertThat(onLoop(pool::idle)).isZero();
+    assertAccepted(1);
   }
 
   @Test
@@ -104,7 +147,7 @@ class ConnectionPoolTest {
     assertThat(refused.cause()).isInstanceOf(ConnectionPool.PoolExhaustedException.class);
     assertThat(onLoop(pool::pending)).isEqualTo(1);
     assertThat(waiting.isDone()).isFalse();
-    onLoop(() -> { pool.release(only); return null; });
+    release(pool, only);
     assertThat(waiting.get(5, TimeUnit.SECONDS)).as("the waiter gets the released connection").isSameAs(only);
     // A slot freed by a close goes to the next waiter as a new connection.
     Future<Channel> next = onLoop(() -> pool.acquire(false));
