@@ -171,12 +171,18 @@ public final class StreamMeter {
 
   /** One upstream read. The buffer's indexes and reference count are left untouched. */
   public void onBody(ByteBuf content, long nanos) {
-    if (ended || content == null) {
+    if (content != null) {
+      onBody(content, content.readerIndex(), content.readableBytes(), nanos);
+    }
+  }
+
+  /** One upstream read's bytes at {@code index} of {@code content}, its reader index left alone. */
+  public void onBody(ByteBuf content, int index, int length, long nanos) {
+    if (ended) {
       return;
     }
     try {
-      int index = content.readerIndex();
-      int remaining = content.readableBytes();
+      int remaining = length;
       if (content.hasArray()) {
         onBody(content.array(), content.arrayOffset() + index, remaining, nanos);
         return;

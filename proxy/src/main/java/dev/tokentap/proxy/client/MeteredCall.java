@@ -236,12 +236,13 @@ public final class MeteredCall implements ResponseListener {
   public void onResponseContent(HttpContent content, long readNanos) {
     boolean last = content instanceof LastHttpContent;
     try {
-      int n = content.content().readableBytes();
-      if (!ended && !informational && meter != null && n > 0) {
-        lastReadNanos = readNanos;
-        meter.onBody(content.content(), readNanos);
-        meter.drainDropRanges(); // nobody filters a discarded response
-        record.responseBytes(n);
+      if (!ended && !informational && meter != null) {
+        int n = WireContent.meter(content, meter, readNanos);
+        if (n > 0) {
+          lastReadNanos = readNanos;
+          meter.drainDropRanges(); // nobody filters a discarded response
+          record.responseBytes(n);
+        }
       }
     } finally {
       content.release();

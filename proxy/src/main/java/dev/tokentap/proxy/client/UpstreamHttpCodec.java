@@ -1,7 +1,6 @@
 package dev.tokentap.proxy.client;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
@@ -23,12 +22,12 @@ import java.util.List;
  * HTTP/1.1 framing of upstream connections: requests are encoded by Netty's encoder; a response
  * head is decoded by Netty's decoder, and its body is not decoded at all. Each socket read's share
  * of the body becomes one {@link WireContent}, holding the bytes as the upstream sent them (relayed
- * as they are) and the payload as slices of the same buffer (metered). {@link BodyFraming} finds
+ * as they are) and where the payload lies in them (metered there). {@link BodyFraming} finds
  * where the message ends, so the connection can carry the next one.
  *
  * <p>Compared with decoding chunks into {@code HttpContent} and encoding them again for the client,
- * no byte is copied and nothing is made per chunk: one part per read (a few slices), and a read
- * that carries several events is one write.
+ * no byte is copied and nothing is made per chunk: one part per read (a slice and an array of
+ * offsets), and a read that carries several events is one write.
  *
  * <p>As in {@code HttpClientCodec}, the methods of the requests sent are remembered so a response
  * to HEAD is known to have no body.
@@ -95,7 +94,7 @@ public final class UpstreamHttpCodec extends CombinedChannelDuplexHandler<Upstre
       }
       if (body != null) {
         if (body.kind() == BodyFraming.Kind.UNTIL_CLOSE) {
-          out.add(new WireContent.Last(Unpooled.EMPTY_BUFFER, Unpooled.EMPTY_BUFFER, false)); // the close is its end
+          out.add(new WireContent.Last(Unpooled.EMPTY_BUFFER, null, false)); // the close is its end
         } // else the connection closed inside the body: no end; the listener sees the connection break
         endBody();
       }
@@ -134,32 +133,27 @@ public final class UpstreamHttpCodec extends CombinedChannelDuplexHandler<Upstre
         in.skipBytes(in.readableBytes());
         throw e;
       }
-      ByteBuf wire = in.retainedSlice(in.readerIndex(), n);
-      ByteBuf payload = body.kind() == BodyFraming.Kind.CHUNKED ? payload(in) : wire;
+      int start = in.readerIndex();
+      ByteBuf wire = in.retainedSlice(start, n);
+      int[] ranges = body.kind() == BodyFraming.Kind.CHUNKED ? payloadRanges(start) : null;
       in.skipBytes(n);
       boolean wholeChunks = startsBetweenChunks && body.betweenChunks();
       if (body.done()) {
         endBody();
-        out.add(new WireContent.Last(payload, wire, wholeChunks));
+        out.add(new WireContent.Last(wire, ranges, wholeChunks));
       } else {
-        out.add(new WireContent(payload, wire, wholeChunks));
+        out.add(new WireContent(wire, ranges, wholeChunks));
       }
     }
 
-    /** The payload ranges of the last scan, as retained slices of {@code in}. */
-    private ByteBuf payload(ByteBuf in) {
-      int ranges = body.rangeCount();
-      if (ranges == 0) {
-        return Unpooled.EMPTY_BUFFER;
+    /** The payload ranges of the last scan, as offset and length pairs from {@code start}. */
+    private int[] payloadRanges(int start) {
+      int[] ranges = new int[body.rangeCount() * 2];
+      for (int i = 0; i < ranges.length; i += 2) {
+        ranges[i] = body.rangeIndex(i / 2) - start;
+        ranges[i + 1] = body.rangeLength(i / 2);
       }
-      if (ranges == 1) {
-        return in.retainedSlice(body.rangeIndex(0), body.rangeLength(0));
-      }
-      CompositeByteBuf payload = in.alloc().compositeBuffer(ranges);
-      for (int i = 0; i < ranges; i++) {
-        payload.addComponent(true, in.retainedSlice(body.rangeIndex(i), body.rangeLength(i)));
-      }
-      return payload;
+      return ranges;
     }
 
     private void endBody() {

@@ -95,11 +95,9 @@ final class ResponseRelay {
 
   /** Meters and relays one body part (released here); true when it ended the response. */
   boolean onContent(HttpContent content, long readNanos) {
-    ByteBuf bytes = content.content();
     StreamMeter meter = record == null ? null : record.meterOrNull();
     if (meter != null) {
-      meter.onBody(bytes, readNanos);
-      record.responseBytes(bytes.readableBytes());
+      record.responseBytes(WireContent.meter(content, meter, readNanos));
     }
     boolean last = content instanceof LastHttpContent;
     switch (framing) {
@@ -132,7 +130,7 @@ final class ResponseRelay {
    */
   private void relayChunk(HttpContent content, boolean last) {
     if (usageFilter != null && content instanceof WireContent w && w.wholeChunks()
-        && usageFilter.passesWhole(content.content().readableBytes())) {
+        && usageFilter.passesWhole(w.payloadLength())) {
       if (last) {
         usageFilter = null;
       }
