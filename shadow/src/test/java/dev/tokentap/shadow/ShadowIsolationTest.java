@@ -115,7 +115,21 @@ class ShadowIsolationTest {
     System.out.printf("staging %s: production mean latency %.2f ms with the faulty shadow, %.2f ms without (ratio %.2f)%n", fault,
         shadowedNanos / 1e6 / REQUESTS, baselineNanos / 1e6 / REQUESTS, (double) shadowedNanos / baselineNanos);
 
-    await("every copy accounted for", Duration.ofSeconds(15), () -> h.allCopies("staging") == REQUESTS);
+    int sent = REQUESTS;
+    if (fault != Fault.TEN_TIMES_SLOWER) {
+      // Copies to a staging that never answers fail only at the first-byte timeout: on a fast
+      // machine the 40 requests can all leave before five have failed. Production goes on, every
+      // response still checked, until the breaker has opened and turned a copy away.
+      for (int extra = 0; extra < 400 && h.copies("staging", "dropped_circuit_open") == 0; extra++) {
+        var response = h.post("/v1/chat/completions", CHAT);
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo(expected);
+        sent++;
+        Thread.sleep(5);
+      }
+    }
+    int copies = sent;
+    await("every copy accounted for", Duration.ofSeconds(15), () -> h.allCopies("staging") == copies);
     if (fault == Fault.TEN_TIMES_SLOWER) {
       assertThat(h.copies("staging", "sent")).isEqualTo(REQUESTS);
     } else {
